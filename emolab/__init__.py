@@ -1,0 +1,34 @@
+"""emolab: multimodal classroom emotion recognition for education research.
+
+The core package is headless: it never imports ipywidgets, Voila or Jupyter, and heavy
+libraries (torch, mediapipe, librosa, flwr) are imported where they are used, so that
+``import emolab`` is quick. The interactive layer lives in the separate ``widgets`` package.
+
+Stages, one module (or subpackage) each, in pipeline order:
+
+- :mod:`emolab.taxonomy` - the canonical emotions and every corpus's label mapping
+- :mod:`emolab.data` - corpus readers into one tidy manifest, leak-free splits
+- :mod:`emolab.synth` - synthetic lessons and training sets with ground truth
+- :mod:`emolab.balancing` - SMOTE and friends, inside training folds only
+- :mod:`emolab.audit` - the leakage lab
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import DataError, EmolabError, MediaError, ModelError, OutputError, SplitError
+from .taxonomy import EMOTIONS, VALENCE, canonical_label
+
+__all__ = [
+    "__version__",
+    "EMOTIONS",
+    "VALENCE",
+    "canonical_label",
+    "EmolabError",
+    "DataError",
+    "MediaError",
+    "ModelError",
+    "OutputError",
+    "SplitError",
+]

@@ -1,0 +1,182 @@
+"""The ``emolab`` command line.
+
+Each subcommand is a thin wrapper over one public function of the package, so everything the
+command line does can be done from Python too. Errors on bad input (:class:`EmolabError`) print
+as one line on stderr and exit with status 2; ``--debug`` shows the full traceback instead.
+
+Heavy libraries are imported inside the handlers, so ``emolab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, Sequence
+
+from . import __version__
+from .errors import EmolabError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+# --------------------------------------------------------------------------- handlers
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .info import environment_report, format_report
+
+    report = environment_report()
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _cmd_data_summary(args: argparse.Namespace) -> int:
+    from .data import read_corpus, summarize
+
+    manifest = read_corpus(args.dataset, args.path)
+    summary = summarize(manifest)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        from .data.summary import format_summary
+
+        print(format_summary(summary))
+    return 0
+
+
+def _cmd_data_list(args: argparse.Namespace) -> int:
+    from .data import available_corpora
+
+    for name, doc in available_corpora().items():
+        print(f"{name:<12} {doc}")
+    return 0
+
+
+def _cmd_synth_lesson(args: argparse.Namespace) -> int:
+    from .synth import LessonConfig, generate_lesson
+
+    config = LessonConfig(
+        n_students=args.students, seconds=args.seconds, seed=args.seed, layout=args.layout,
+        width=args.width, height=args.height, fps=args.fps,
+    )
+    result = generate_lesson(args.outdir, config, overwrite=args.overwrite, progress=not args.quiet)
+    print(f"wrote lesson ({config.seconds:g} s, {config.n_students} students + teacher) to {result.folder}")
+    for name in ("video", "audio", "transcript", "truth"):
+        print(f"  {name:<10} {getattr(result, name)}")
+    return 0
+
+
+def _cmd_synth_trainset(args: argparse.Namespace) -> int:
+    from .synth import TrainsetConfig, generate_trainset
+
+    config = TrainsetConfig(n_identities=args.identities, clips_per_emotion=args.clips, seed=args.seed, size=args.size)
+    result = generate_trainset(args.outdir, config, overwrite=args.overwrite, progress=not args.quiet)
+    print(f"wrote {len(result)} labelled clips from {config.n_identities} identities to {args.outdir}")
+    return 0
+
+
+def _cmd_audit_leakage(args: argparse.Namespace) -> int:
+    from .audit import format_leakage, leakage_audit
+
+    table = leakage_audit(args.dataset, args.path, model=args.model, seed=args.seed, max_samples=args.max_samples)
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+    else:
+        print(format_leakage(table))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``emolab`` command (exposed for docs and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="emolab",
+        description="Multimodal classroom emotion recognition: corpora, synthetic lessons, "
+        "preprocessing, balancing, models, federated training and per-student timelines.",
+    )
+    parser.add_argument("--version", action="version", version=f"emolab {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("info", help="versions, compute device, offline detectors and bundled models")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_cmd_info)
+
+    data = sub.add_parser("data", help="read corpora into a manifest")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    p = data_sub.add_parser("summary", help="counts per label, split and subject of a corpus")
+    p.add_argument("dataset", help="corpus name (see 'emolab data list')")
+    p.add_argument("path", help="folder (or file) where the corpus was unpacked")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_cmd_data_summary)
+    p = data_sub.add_parser("list", help="the corpora emolab can read")
+    p.set_defaults(handler=_cmd_data_list)
+    data.set_defaults(handler=_help_of(data))
+
+    synth = sub.add_parser("synth", help="generate synthetic lessons and training sets")
+    synth_sub = synth.add_subparsers(dest="synth_command", metavar="ACTION")
+    p = synth_sub.add_parser("lesson", help="a synthetic lesson: video+audio, transcript, ground truth")
+    p.add_argument("outdir")
+    p.add_argument("--students", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--layout", choices=["gallery", "classroom"], default="gallery")
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--height", type=int, default=360)
+    p.add_argument("--fps", type=float, default=15.0)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing lesson in OUTDIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_cmd_synth_lesson)
+    p = synth_sub.add_parser("trainset", help="labelled multimodal clips from many synthetic identities")
+    p.add_argument("outdir")
+    p.add_argument("--identities", type=int, default=24)
+    p.add_argument("--clips", type=int, default=4, help="clips per emotion and identity")
+    p.add_argument("--size", type=int, default=48, help="face crop size in pixels")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_cmd_synth_trainset)
+    synth.set_defaults(handler=_help_of(synth))
+
+    audit = sub.add_parser("audit", help="check evaluation protocols")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION")
+    p = audit_sub.add_parser("leakage", help="how much SMOTE-before-split and subject leakage inflate accuracy")
+    p.add_argument("--dataset", required=True, help="corpus name (see 'emolab data list')")
+    p.add_argument("path")
+    p.add_argument("--model", default="svm", choices=["svm", "logreg", "forest"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-samples", type=int, default=None, help="use a stratified subsample of this size")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_audit_leakage)
+    audit.set_defaults(handler=_help_of(audit))
+    return parser
+
+
+def _help_of(parser: argparse.ArgumentParser) -> Handler:
+    def show(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 1
+
+    return show
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args.handler(args) or 0)
+    except EmolabError as exc:
+        if args.debug:
+            raise
+        print(f"emolab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("emolab: interrupted; completed results were kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
