@@ -38,6 +38,7 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".tmp-{target.name}.", dir=folder)
         os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())
     except OSError as exc:
         raise _output_error(exc, target) from None
     tmp_path = Path(tmp)
@@ -97,6 +98,12 @@ def write_csv(path: PathLike, frame) -> Path:
     with atomic_open(path, "w") as fh:
         frame.to_csv(fh, index=False)
     return Path(path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove_quietly(path: Path) -> None:

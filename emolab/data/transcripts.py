@@ -26,7 +26,8 @@ from .corpora._common import read_text_any
 TRANSCRIPT_COLUMNS = ("start", "end", "speaker", "text", "overlaps")
 _TIME = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?$")
 _ARROW = re.compile(r"^\s*(\S+)\s*-->\s*(\S+)")
-_SPEAKER = re.compile(r"^\s*(?:<v\s+([^>]+)>|([A-Z][\w .'-]{0,30}):\s)")
+_VOICE = re.compile(r"^\s*<v\s+([^>]+)>")
+_SPEAKER = re.compile(r"^\s*([A-Z][\w .'-]{0,30}):\s")
 
 
 def parse_timestamp(text: str) -> float:
@@ -93,11 +94,14 @@ def _cue(start: str, end: str, body: list[str], path: Path, line: int) -> tuple[
         raise DataError(f"line {line}: cue ends ({end}) before it starts ({start})", path=path)
     content = " ".join(x.strip() for x in body if x.strip())
     speaker = ""
-    m = _SPEAKER.match(content)
-    if m:
-        speaker = (m.group(1) or m.group(2)).strip()
-        content = content[m.end():].strip()
+    voice = _VOICE.match(content)
+    if voice:
+        speaker = voice.group(1).strip()
     content = re.sub(r"</?[^>]+>", "", content).strip()
+    m = _SPEAKER.match(content)
+    if m and not speaker:
+        speaker = m.group(1).strip()
+        content = content[m.end():].strip()
     return s, e, speaker, content
 
 
