@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+
+from emolab.cache import FeatureCache, file_hash
+from emolab.errors import MediaError
+from emolab.preprocessing.audio import (fix_length, is_silent, load_audio, log_mel, mfcc_features, prosody, speech_activity,
+                                        summary_features)
+
+from .conftest import write_video, write_wav
+
+
+def test_load_wav_resamples_and_mixes_to_mono(tmp_path):
+    import soundfile as sf
+
+    t = np.arange(44100) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 440 * t)], 1) * 0.5
+    sf.write(tmp_path / "a.wav", stereo, 44100)
+    y = load_audio(tmp_path / "a.wav")
+    assert y.dtype == np.float32 and y.ndim == 1 and abs(len(y) - 16000) <= 1
+    assert abs(np.abs(y).max() - 0.5) < 0.02
+    part = load_audio(tmp_path / "a.wav", offset=0.25, duration=0.5)
+    assert abs(len(part) - 8000) <= 1
+
+
+def test_audio_from_the_lesson_mp4_matches_the_wav(tiny_lesson):
+    a = load_audio(tiny_lesson / "lesson.mp4")
+    b = load_audio(tiny_lesson / "lesson.wav")
+    assert abs(len(a) - len(b)) < 2048
+    n = min(len(a), len(b)) - 4000
+    # AAC is lossy and has priming delay; the envelopes still agree
+    ea = np.convolve(np.abs(a[:n]), np.ones(800) / 800, "same")
+    eb = np.convolve(np.abs(b[:n]), np.ones(800) / 800, "same")
+    assert np.corrcoef(ea, eb)[0, 1] > 0.8
+
+
+@pytest.mark.parametrize("name,content,match", [
+    ("empty.wav", b"", "empty"),
+    ("text.wav", b"this is not audio at all" * 10, "cannot decode"),
+    ("text.mp4", b"this is not a video either" * 10, "cannot decode"),
+])
+def test_bad_audio_files_are_clear_errors(tmp_path, name, content, match):
+    p = tmp_path / name
+    p.write_bytes(content)
+    with pytest.raises(MediaError, match=match) as err:
+        load_audio(p)
+    assert name in str(err.value)
+
+
+def test_video_without_audio_track(tmp_path):
+    p = write_video(tmp_path / "silent.mp4")
+    with pytest.raises(MediaError, match="no audio track"):
+        load_audio(p)
+    with pytest.raises(MediaError, match="not found"):
+        load_audio(tmp_path / "missing.flac")
+
+
+def test_features_shapes_and_silence():
+    rng = np.random.default_rng(0)
+    t = np.arange(16000) / 16000
+    y = (0.3 * np.sin(2 * np.pi * 200 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    assert mfcc_features(y).shape == (60, 101)
+    assert log_mel(y).shape == (64, 101)
+    p = prosody(y)
+    assert abs(np.nanmedian(p["f0"]) - 200) < 10
+    f = summary_features(y)
+    assert f.shape == (142,) and np.isfinite(f).all()
+    silence = np.zeros(16000, np.float32)
+    assert is_silent(silence) and not is_silent(y)
+    assert np.isfinite(summary_features(silence)).all()
+    assert speech_activity(silence) == []
+    assert summary_features(rng.normal(0, 0.1, 100).astype(np.float32)).shape == (142,)  # very short input
+    assert len(fix_length(y, 100)) == 100 and len(fix_length(y[:10], 100)) == 100
+
+
+def test_speech_activity_finds_the_lesson_turns(tiny_lesson):
+    from emolab.data import read_transcript
+
+    y = load_audio(tiny_lesson / "lesson.wav")
+    regions = speech_activity(y)
+    cues = read_transcript(tiny_lesson / "lesson.srt")
+    assert len(regions) >= 1
+    for cue in cues.itertuples():
+        assert any(a - 0.15 <= cue.start and cue.end <= b + 0.15 for a, b in regions)
+
+
+def test_cache_reuses_and_keys_on_content(tmp_path):
+    p = write_wav(tmp_path / "x.wav")
+    cache = FeatureCache("test", root=tmp_path / "cache")
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return np.arange(3.0)
+
+    a = cache.get_or_compute(p, {"v": 1}, compute)
+    b = cache.get_or_compute(p, {"v": 1}, compute)
+    assert np.array_equal(a, b) and len(calls) == 1
+    cache.get_or_compute(p, {"v": 2}, compute)
+    assert len(calls) == 2
+    moved = p.rename(tmp_path / "renamed.wav")
+    FeatureCache("test", root=tmp_path / "cache").get_or_compute(moved, {"v": 1}, compute)
+    assert len(calls) == 2  # same content, same entry
+    write_wav(moved, freq=330.0)
+    FeatureCache("test", root=tmp_path / "cache").get_or_compute(moved, {"v": 1}, compute)
+    assert len(calls) == 3 and len(file_hash(moved)) == 32
+    # a corrupt entry is recomputed, not trusted
+    for f in (tmp_path / "cache").rglob("*.npy"):
+        f.write_bytes(b"garbage")
+    FeatureCache("test", root=tmp_path / "cache").get_or_compute(moved, {"v": 1}, compute)
+    assert len(calls) == 4
