@@ -85,6 +85,31 @@ def _cmd_audit_leakage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .recipes import train_recipe
+
+    metrics = train_recipe(args.model, args.dataset, args.path, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                           lr=args.lr, seed=args.seed, resume=args.resume, progress=not args.quiet, balance=args.balance,
+                           patience=args.patience, max_samples=args.max_samples, class_weights=not args.no_class_weights,
+                           label_smoothing=args.label_smoothing)
+    keys = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "n", "seconds")
+    print(json.dumps({k: metrics[k] for k in keys}, indent=2) if args.json else
+          "validation: " + ", ".join(f"{k} {metrics[k]:.4g}" for k in keys) + f"\nmodel written to {args.out}/model.safetensors")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .recipes import evaluate_recipe
+
+    ev = evaluate_recipe(args.model, args.dataset, args.path, split=args.split, progress=not args.quiet, max_samples=args.max_samples)
+    if args.json:
+        print(json.dumps({**ev.metrics, "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy))}, indent=2))
+    else:
+        print("\n".join(f"{k:<20} {v:.4f}" if isinstance(v, float) else f"{k:<20} {v}" for k, v in ev.metrics.items()))
+        print(ev.per_class.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emolab`` command (exposed for docs and tests)."""
@@ -148,6 +173,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_audit_leakage)
     audit.set_defaults(handler=_help_of(audit))
+
+    p = sub.add_parser("train", help="train a model on a corpus (default split subject-independent where possible)")
+    p.add_argument("--model", required=True, choices=["face2d", "classroom_cnn", "cnn_lstm", "face3d", "speech", "text", "fused"])
+    p.add_argument("--dataset", required=True, help="corpus name, or 'synthetic' for a synthetic training set folder")
+    p.add_argument("path")
+    p.add_argument("--out", required=True, help="output folder (model.safetensors, history.csv, metrics.json)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patience", type=int, default=8)
+    p.add_argument("--balance", default=None, help="SMOTE method applied to the training split only (e.g. smote, smote+under)")
+    p.add_argument("--max-samples", type=int, default=None)
+    p.add_argument("--no-class-weights", action="store_true", help="plain cross-entropy (select on accuracy, not balanced accuracy)")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a saved or bundled model on a corpus")
+    p.add_argument("--model", required=True, help="a .safetensors file, a training output folder, or face|speech|text|synthetic")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("path")
+    p.add_argument("--split", default=None, help="official split name (e.g. validation, dev, test); default: the model-selection split")
+    p.add_argument("--max-samples", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_cmd_evaluate)
     return parser
 
 

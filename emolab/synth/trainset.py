@@ -7,7 +7,10 @@ Each sample is one person showing one emotion for about a second:
   (with box jitter standing in for detector noise), through the episode's onset or apex, with
   head motion, blinks, lighting changes and, for some clips, speech;
 * an utterance in the person's synthetic voice with the emotion's prosody (``audio_seconds``);
-* a templated sentence with that emotion.
+* a templated sentence: with probability ``text_consistency`` one that carries the emotion, else
+  an emotionally neutral one (as most classroom talk is) — so no single modality is perfect and
+  fusion has something to add;
+* audio with background noise at a random speech-to-noise ratio (``snr_db``).
 
 Identities are the subjects: ``group`` is the identity, so models can be trained and evaluated
 subject-independently within the synthetic domain. Written files:
@@ -51,6 +54,8 @@ class TrainsetConfig(Config):
     audio_seconds: float = 1.5
     sample_rate: int = SAMPLE_RATE
     seed: int = 0
+    text_consistency: float = 0.6  # share of clips whose sentence carries the emotion (others: neutral wording)
+    snr_db: tuple[float, float] = (10.0, 30.0)  # range of the speech-to-noise ratio of the audio
 
     def validate(self) -> "TrainsetConfig":
         if self.n_identities < 1 or self.clips_per_emotion < 1 or self.n_frames < 1:
@@ -119,13 +124,17 @@ def generate_trainset(outdir: str | os.PathLike, config: TrainsetConfig | None =
             for emotion in EMOTIONS:
                 for _ in range(cfg.clips_per_emotion):
                     wave = synthesize_utterance(voice, emotion, cfg.audio_seconds, rng, cfg.sample_rate)
+                    snr = rng.uniform(*cfg.snr_db)
+                    power = float(np.mean(wave.astype(np.float64) ** 2)) + 1e-12
+                    wave = np.clip(wave + rng.normal(0, np.sqrt(power / 10 ** (snr / 10)), wave.shape), -1, 1).astype(np.float32)
                     hop = cfg.sample_rate / cfg.fps
                     env = np.array([np.sqrt(np.mean(wave[int(f * hop): int((f + 1) * hop)] ** 2) + 1e-12) for f in range(cfg.n_frames)])
                     env = np.clip(env / (0.6 * env.max() + 1e-9), 0, 1) if rng.random() < 0.5 else None
                     faces[i] = render_clip(ident, emotion, cfg.n_frames, cfg.size, cfg.fps, rng, env)
                     audio[i] = wave[:n_audio]
                     rows.append({"sample_id": f"{pid}/{emotion}/{i:05d}", "path": str(out / "faces.npy"),
-                                 "audio_path": str(out / "audio.npy"), "text": make_sentence(role, emotion, rng),
+                                 "audio_path": str(out / "audio.npy"),
+                                 "text": make_sentence(role, emotion if rng.random() < cfg.text_consistency else "neutral", rng),
                                  "modalities": "face+audio+text", "label": emotion, "raw_label": emotion, "group": pid,
                                  "index": i, "identity": pid, "role": role})
                     i += 1

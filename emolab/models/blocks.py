@@ -1,0 +1,93 @@
+"""Convolutional building blocks shared by the 2D and 3D face models and the speech CNN.
+
+One builder (:func:`conv_stack`) makes VGG-style stacks of blocks — ``convs_per_block``
+convolutions (3x3, batch-norm, ReLU) followed by 2x2 max-pooling — in 2D or 3D. In 3D, time is
+padded by replicating the edge frames and never pooled, so a 3D stack inflated from a 2D one
+(:func:`inflate_conv_stack`) gives exactly the 2D features on a clip of identical frames.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class TemporalConv3d(nn.Module):
+    """3D convolution with replicate padding in time and zero padding in space."""
+
+    def __init__(self, cin: int, cout: int, kt: int = 3, k: int = 3):
+        super().__init__()
+        self.pt = kt // 2
+        self.conv = nn.Conv3d(cin, cout, (kt, k, k), padding=(0, k // 2, k // 2), bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pt:
+            x = F.pad(x, (0, 0, 0, 0, self.pt, self.pt), mode="replicate")
+        return self.conv(x)
+
+
+def conv_stack(in_channels: int, widths: Sequence[int], convs_per_block: int = 1, dims: int = 2,
+               temporal_kernel: int = 3, pool_last: bool = True) -> nn.Sequential:
+    """A stack of conv blocks.
+
+    Parameters
+    ----------
+    in_channels : int
+    widths : sequence of int
+        Output channels of each block.
+    convs_per_block : int
+        Convolutions per block.
+    dims : {2, 3}
+        2D (N, C, H, W) or 3D (N, C, T, H, W).
+    temporal_kernel : int
+        Kernel size along time (3D only).
+    pool_last : bool
+        Max-pool after the last block too.
+    """
+    layers: list[nn.Module] = []
+    c = in_channels
+    for b, w in enumerate(widths):
+        for _ in range(convs_per_block):
+            if dims == 2:
+                layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+            else:
+                layers += [TemporalConv3d(c, w, temporal_kernel), nn.BatchNorm3d(w), nn.ReLU(inplace=True)]
+            c = w
+        if pool_last or b < len(widths) - 1:
+            layers.append(nn.MaxPool2d(2) if dims == 2 else nn.MaxPool3d((1, 2, 2)))
+    return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def inflate_conv_stack(stack2d: nn.Sequential, stack3d: nn.Sequential) -> None:
+    """Copy a 2D stack's weights into a 3D stack of the same layout (I3D inflation).
+
+    Each 2D kernel ``w`` becomes ``w / kt`` repeated over the ``kt`` time steps, so that on a clip
+    of identical frames every 3D convolution outputs the 2D convolution's result. Batch-norm
+    parameters and running statistics are copied unchanged.
+    """
+    l2 = [m for m in stack2d.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+    l3 = [m for m in stack3d.modules() if isinstance(m, (nn.Conv3d, nn.BatchNorm3d))]
+    if len(l2) != len(l3):
+        raise ValueError("the 2D and 3D stacks have different layouts")
+    for a, b in zip(l2, l3):
+        if isinstance(a, nn.Conv2d):
+            kt = b.weight.shape[2]
+            if b.weight.shape[:2] != a.weight.shape[:2] or b.weight.shape[3:] != a.weight.shape[2:]:
+                raise ValueError(f"cannot inflate {tuple(a.weight.shape)} into {tuple(b.weight.shape)}")
+            b.weight.copy_(a.weight.unsqueeze(2).repeat(1, 1, kt, 1, 1) / kt)
+        else:
+            b.weight.copy_(a.weight)
+            b.bias.copy_(a.bias)
+            b.running_mean.copy_(a.running_mean)
+            b.running_var.copy_(a.running_var)
+            b.num_batches_tracked.copy_(a.num_batches_tracked)
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``x`` [B, L, D] over positions where ``mask`` [B, L] is True (zeros if none)."""
+    m = mask.unsqueeze(-1).to(x.dtype)
+    return (x * m).sum(1) / m.sum(1).clamp(min=1.0)

@@ -1,0 +1,251 @@
+"""The model zoo: face (2D CNN, deep CNN, classroom CNN, CNN-LSTM, 3D-CNN), speech CNN, text LSTM.
+
+Every model takes a config dataclass (so it can be saved and rebuilt without pickling), and has
+
+* ``embed(x) -> [B, embed_dim]``: the features before the classifier (fusion uses them);
+* ``forward(x) -> [B, n_classes]``: class logits in :data:`emolab.EMOTIONS` order by default.
+
+Input shapes (B = batch):
+
+=================  ===========================================  ==========================
+model              input                                        notes
+=================  ===========================================  ==========================
+``face2d``         [B, 1, H, W] float in [0, 1]                  VGG-style, global pooling
+``classroom_cnn``  [B, 1, H, W]                                  the classroom paper's CNN
+``cnn_lstm``       [B, 1, T, H, W]                               2D CNN per frame -> BiLSTM
+``face3d``         [B, 1, T, H, W]                               3D-CNN (time never pooled)
+``speech``         [B, 1, F, N] (MFCC+deltas or log-mel)         F features x N frames
+``text``           [B, L] int64 token ids (0 = padding)          BiLSTM + attention pooling
+=================  ===========================================  ==========================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..config import Config
+from ..taxonomy import EMOTIONS
+from .blocks import conv_stack, inflate_conv_stack, masked_mean
+
+
+@dataclass
+class FaceCNNConfig(Config):
+    """2D face CNN. Defaults: four blocks 32->256, two convs each (the "deeper CNN" uses
+    ``widths=(64, 128, 256, 512)``)."""
+
+    n_classes: int = len(EMOTIONS)
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    convs_per_block: int = 2
+    dropout: float = 0.4
+    size: int = 48
+
+
+class FaceCNN2D(nn.Module):
+    """VGG-style 2D CNN over one grayscale face with global average pooling."""
+
+    kind = "face2d"
+
+    def __init__(self, config: FaceCNNConfig | None = None):
+        super().__init__()
+        self.config = config or FaceCNNConfig()
+        c = self.config
+        self.features = conv_stack(1, c.widths, c.convs_per_block, dims=2)
+        self.embed_dim = c.widths[-1]
+        self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, c.n_classes))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
+
+
+@dataclass
+class ClassroomCNNConfig(Config):
+    """The classroom paper's CNN: conv 32 -> two blocks of two convs at 64 + max-pool ->
+    two dense layers with dropout 0.5."""
+
+    n_classes: int = len(EMOTIONS)
+    size: int = 48
+    dense: int = 256
+
+
+class ClassroomCNN(nn.Module):
+    kind = "classroom_cnn"
+
+    def __init__(self, config: ClassroomCNNConfig | None = None):
+        super().__init__()
+        self.config = c = config or ClassroomCNNConfig()
+        r = nn.ReLU(inplace=True)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), r,
+            nn.Conv2d(32, 64, 3, padding=1), r, nn.Conv2d(64, 64, 3, padding=1), r, nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3, padding=1), r, nn.Conv2d(64, 64, 3, padding=1), r, nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(6), nn.Flatten(),
+        )
+        self.dense = nn.Sequential(nn.Linear(64 * 36, c.dense), nn.ReLU(inplace=True), nn.Dropout(0.5))
+        self.embed_dim = c.dense
+        self.head = nn.Sequential(nn.Linear(c.dense, c.dense // 2), nn.ReLU(inplace=True), nn.Dropout(0.5),
+                                  nn.Linear(c.dense // 2, c.n_classes))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dense(self.features(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
+
+
+@dataclass
+class Face3DConfig(Config):
+    """3D-CNN over face clips [B, 1, T, H, W]; works at 48-96 px. Same layout parameters as
+    :class:`FaceCNNConfig`, so a 2D model can be inflated into it."""
+
+    n_classes: int = len(EMOTIONS)
+    widths: tuple[int, ...] = (8, 16, 32, 64)
+    convs_per_block: int = 1
+    temporal_kernel: int = 3
+    dropout: float = 0.4
+    frames: int = 16
+    size: int = 96
+
+
+class Face3DCNN(nn.Module):
+    """3D-CNN: spatio-temporal conv blocks (time padded by replication, never pooled), global
+    average pooling over time and space, dropout, linear classifier."""
+
+    kind = "face3d"
+
+    def __init__(self, config: Face3DConfig | None = None):
+        super().__init__()
+        self.config = c = config or Face3DConfig()
+        self.features = conv_stack(1, c.widths, c.convs_per_block, dims=3, temporal_kernel=c.temporal_kernel)
+        self.embed_dim = c.widths[-1]
+        self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, c.n_classes))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x).mean(dim=(2, 3, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
+
+    @classmethod
+    def inflate(cls, face2d: FaceCNN2D, frames: int = 16, temporal_kernel: int = 3) -> "Face3DCNN":
+        """A 3D-CNN initialised from a trained 2D face CNN (I3D inflation).
+
+        On a clip of identical frames the result equals the 2D model's output.
+        """
+        c2 = face2d.config
+        model = cls(Face3DConfig(n_classes=c2.n_classes, widths=tuple(c2.widths), convs_per_block=c2.convs_per_block,
+                                 temporal_kernel=temporal_kernel, dropout=c2.dropout, frames=frames, size=c2.size))
+        inflate_conv_stack(face2d.features, model.features)
+        model.head.load_state_dict(face2d.head.state_dict())
+        return model
+
+
+@dataclass
+class CNNLSTMConfig(Config):
+    """2D CNN per frame -> bidirectional LSTM over time."""
+
+    n_classes: int = len(EMOTIONS)
+    cnn: FaceCNNConfig = field(default_factory=lambda: FaceCNNConfig(widths=(16, 32, 64), convs_per_block=1))
+    hidden: int = 64
+    dropout: float = 0.3
+    frames: int = 16
+    size: int = 48
+
+
+class CNNLSTM(nn.Module):
+    kind = "cnn_lstm"
+
+    def __init__(self, config: CNNLSTMConfig | None = None):
+        super().__init__()
+        self.config = c = config or CNNLSTMConfig()
+        self.cnn = FaceCNN2D(c.cnn)
+        self.lstm = nn.LSTM(self.cnn.embed_dim, c.hidden, batch_first=True, bidirectional=True)
+        self.embed_dim = 2 * c.hidden
+        self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, c.n_classes))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, t, h, w = x.shape
+        frames = x.transpose(1, 2).reshape(b * t, 1, h, w)
+        seq = self.cnn.embed(frames).reshape(b, t, -1)
+        out, _ = self.lstm(seq)
+        return out.mean(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
+
+
+@dataclass
+class SpeechCNNConfig(Config):
+    """CNN over an MFCC(+deltas) or log-mel map [B, 1, F, N]."""
+
+    n_classes: int = len(EMOTIONS)
+    widths: tuple[int, ...] = (16, 32, 64, 128)
+    convs_per_block: int = 1
+    dropout: float = 0.3
+    n_features: int = 60
+    feature: str = "mfcc"  # "mfcc" (MFCC + deltas) or "logmel"
+    seconds: float = 3.0
+
+
+class SpeechCNN(nn.Module):
+    kind = "speech"
+
+    def __init__(self, config: SpeechCNNConfig | None = None):
+        super().__init__()
+        self.config = c = config or SpeechCNNConfig()
+        self.norm = nn.BatchNorm2d(1)
+        self.features = conv_stack(1, c.widths, c.convs_per_block, dims=2)
+        self.embed_dim = c.widths[-1]
+        self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, c.n_classes))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(self.norm(x)).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
+
+
+@dataclass
+class TextLSTMConfig(Config):
+    """Embedding -> bidirectional LSTM -> attention pooling -> classifier."""
+
+    n_classes: int = len(EMOTIONS)
+    vocab_size: int = 5000
+    embedding: int = 128
+    hidden: int = 128
+    layers: int = 1
+    dropout: float = 0.3
+    max_len: int = 50
+
+
+class TextLSTM(nn.Module):
+    kind = "text"
+
+    def __init__(self, config: TextLSTMConfig | None = None):
+        super().__init__()
+        self.config = c = config or TextLSTMConfig()
+        self.embedding = nn.Embedding(c.vocab_size, c.embedding, padding_idx=0)
+        self.lstm = nn.LSTM(c.embedding, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=True,
+                            dropout=c.dropout if c.layers > 1 else 0.0)
+        self.attn = nn.Linear(2 * c.hidden, 1)
+        self.drop = nn.Dropout(c.dropout)
+        self.embed_dim = 2 * c.hidden
+        self.head = nn.Linear(self.embed_dim, c.n_classes)
+
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        mask = tokens != 0
+        out, _ = self.lstm(self.drop(self.embedding(tokens)))
+        score = self.attn(out).squeeze(-1).masked_fill(~mask, float("-inf"))
+        empty = ~mask.any(1)
+        score = torch.where(empty.unsqueeze(1), torch.zeros_like(score), score)
+        w = torch.softmax(score, dim=1)
+        pooled = (out * w.unsqueeze(-1)).sum(1)
+        return torch.where(empty.unsqueeze(1), masked_mean(out, mask), pooled)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.embed(tokens)))

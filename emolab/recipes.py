@@ -1,0 +1,330 @@
+"""Recipes: from a corpus manifest to model inputs, and the standard training/evaluation runs.
+
+One place decides how each kind of model reads each kind of data:
+
+* face images (FER2013, CK+48, folders) -> uint8 [n, 48, 48] -> ``face2d`` / ``classroom_cnn``,
+  with augmentation (flip, small affine, brightness) during training;
+* speech (RAVDESS, CREMA-D, TESS, Emo-DB) -> MFCC+deltas [n, 1, 60, frames] of a fixed-length
+  centred window -> ``speech``;
+* text (MELD, GoEmotions) -> token ids [n, max_len] with a vocabulary fitted on the training
+  split only -> ``text``;
+* synthetic training sets -> face clips, MFCCs and tokens -> ``face3d``, ``cnn_lstm``,
+  ``speech``, ``text`` or ``fused``.
+
+:func:`train_recipe` and :func:`evaluate_recipe` are what ``emolab train`` and
+``emolab evaluate`` run. Default splits are subject-independent where the corpus has subjects
+(RAVDESS actors 1-14 / 15-18, MELD and GoEmotions official train/dev, FER2013 train/validation,
+synthetic identities held out).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, EmolabError
+from .taxonomy import EMOTIONS, label_to_index
+
+SPEECH_SECONDS = 3.0
+
+
+# ----------------------------------------------------------------------------- inputs
+def load_face_images(manifest: pd.DataFrame, size: int = 48, progress: bool = True) -> np.ndarray:
+    """Grayscale face images of a manifest as uint8 [n, size, size]."""
+    import cv2
+    from tqdm.auto import tqdm
+
+    out = np.empty((len(manifest), size, size), np.uint8)
+    rows = manifest["row"] if "row" in manifest.columns else pd.Series([np.nan] * len(manifest))
+    for i, (path, row) in enumerate(tqdm(list(zip(manifest["path"], rows)), desc="face images", unit="img", disable=not progress, leave=False)):
+        if str(path).lower().endswith(".csv") and not pd.isna(row):
+            from .data import load_fer2013_image
+
+            img = load_fer2013_image(path, int(row))
+        else:
+            img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            if img is None:
+                from .errors import MediaError
+
+                raise MediaError("cannot read image", path=path)
+        out[i] = img if img.shape == (size, size) else cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def speech_input(y: np.ndarray, seconds: float = SPEECH_SECONDS, feature: str = "mfcc") -> np.ndarray:
+    """Model input of one waveform (16 kHz): [1, F, frames] float32 of a centred fixed window."""
+    from .preprocessing.audio import SAMPLE_RATE, fix_length, log_mel, mfcc_features
+
+    y = fix_length(y, int(seconds * SAMPLE_RATE))
+    feat = mfcc_features(y) if feature == "mfcc" else log_mel(y)
+    return feat[None].astype(np.float32)
+
+
+def load_speech_inputs(manifest: pd.DataFrame, seconds: float = SPEECH_SECONDS, feature: str = "mfcc",
+                       progress: bool = True) -> np.ndarray:
+    """Speech inputs [n, 1, F, frames] of a manifest's audio files (cached by file content)."""
+    from tqdm.auto import tqdm
+
+    from .cache import FeatureCache
+    from .preprocessing.audio import load_audio
+
+    cache = FeatureCache("speech_input")
+    settings = {"seconds": seconds, "feature": feature, "version": 1}
+    items = []
+    for path in tqdm(manifest["path"], desc="speech features", unit="file", disable=not progress, leave=False):
+        items.append(cache.get_or_compute(path, settings, lambda p=path: speech_input(load_audio(p), seconds, feature)))
+    return np.stack(items)
+
+
+def speech_inputs_from_waves(waves: np.ndarray, seconds: float, feature: str = "mfcc") -> np.ndarray:
+    """Speech inputs [n, 1, F, frames] of an array of waveforms [n, samples] (16 kHz)."""
+    return np.stack([speech_input(np.asarray(w, np.float32), seconds, feature) for w in waves])
+
+
+class AugmentedFaces:
+    """A torch Dataset of face images with training-time augmentation.
+
+    Parameters
+    ----------
+    images : np.ndarray [shape=(n, H, W), dtype=uint8]
+    labels : np.ndarray [shape=(n,)] class indices
+    augment : bool
+        Random horizontal flip, rotation (±10°), shift (±8 %), scale (±10 %), brightness and
+        contrast (±20 %).
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, augment: bool = True, seed: int = 0):
+        self.images = images
+        self.labels = np.asarray(labels, np.int64)
+        self.augment = augment
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        import cv2
+        import torch
+
+        img = self.images[i]
+        if self.augment:
+            r = self.rng
+            h, w = img.shape
+            if r.random() < 0.5:
+                img = img[:, ::-1]
+            M = cv2.getRotationMatrix2D((w / 2, h / 2), r.uniform(-10, 10), r.uniform(0.9, 1.1))
+            M[:, 2] += r.uniform(-0.08, 0.08, 2) * (w, h)
+            img = cv2.warpAffine(np.ascontiguousarray(img), M, (w, h), borderMode=cv2.BORDER_REFLECT)
+            x = img.astype(np.float32) / 255.0
+            x = np.clip((x - 0.5) * r.uniform(0.8, 1.2) + 0.5 + r.uniform(-0.2, 0.2), 0, 1)
+        else:
+            x = img.astype(np.float32) / 255.0
+        return torch.from_numpy(np.ascontiguousarray(x))[None], torch.tensor(self.labels[i])
+
+
+# ----------------------------------------------------------------------------- splits
+def default_split(manifest: pd.DataFrame, dataset: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The standard training / model-selection split of a corpus (subject-independent where possible)."""
+    from .data import group_holdout, split_by_column
+
+    ds = dataset.lower()
+    if ds in ("ravdess", "ravdess_speech"):
+        actor = manifest["actor"].astype(int)
+        tr, va = np.flatnonzero(actor <= 14), np.flatnonzero(actor >= 15)
+        if len(tr) and len(va):
+            return tr, va
+    splits = set(manifest["split"].astype(str))
+    for a, b in (("train", "validation"), ("train", "dev"), ("train", "test")):
+        if {a, b} <= splits:
+            return split_by_column(manifest, a, b)
+    return group_holdout(manifest, test_size=0.25, seed=seed, allow_unknown_subjects=not manifest["subject_known"].all())
+
+
+# ----------------------------------------------------------------------------- training
+def _read(dataset: str, path: str | os.PathLike) -> pd.DataFrame:
+    from .data import read_corpus
+
+    if dataset in ("synthetic", "trainset"):
+        from .synth.trainset import load_trainset
+
+        return load_trainset(path)[0]
+    m = read_corpus(dataset, path)
+    return m[m["label"].astype(str) != ""].reset_index(drop=True)
+
+
+def synthetic_inputs(folder: str | os.PathLike, manifest: pd.DataFrame, vocab=None, feature: str = "mfcc") -> dict[str, np.ndarray]:
+    """Face clips [n,1,T,S,S] uint8, speech inputs and token ids of a synthetic training set."""
+    from .cache import FeatureCache
+    from .synth.trainset import TrainsetConfig, load_trainset
+
+    folder = Path(folder)
+    _, faces, audio = load_trainset(folder)
+    cfg = TrainsetConfig.load(folder / "trainset.json")
+    idx = manifest["index"].to_numpy()
+    speech = FeatureCache("synthetic_speech").get_or_compute(
+        folder / "audio.npy", {"feature": feature, "seconds": cfg.audio_seconds, "version": 1},
+        lambda: speech_inputs_from_waves(np.asarray(audio, np.float32), cfg.audio_seconds, feature))
+    out = {"face": np.asarray(faces[idx])[:, None], "speech": speech[idx]}
+    if vocab is not None:
+        out["text"] = vocab.transform(manifest["text"].astype(str))
+    return out
+
+
+def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataFrame, train_idx: np.ndarray,
+            progress: bool = True, vocab=None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Inputs for ``kind`` of every manifest row, and the preprocessing parameters to save.
+
+    Returns
+    -------
+    inputs : dict with ``"X"`` (array or dict of arrays, row-aligned with the manifest)
+    preprocessing : dict (JSON-able), stored in the model file
+    """
+    from .preprocessing.text import Vocabulary
+
+    if dataset in ("synthetic", "trainset"):
+        if kind in ("text", "fused") and vocab is None:
+            vocab = Vocabulary(min_count=1, max_len=24).fit(manifest["text"].iloc[train_idx])
+        inp = synthetic_inputs(path, manifest, vocab)
+        prep = {"source": "synthetic", "vocabulary": vocab.to_dict() if vocab is not None else None}
+        pick = {"face3d": "face", "cnn_lstm": "face", "speech": "speech", "text": "text"}
+        if kind == "fused":
+            return {"X": inp}, prep
+        if kind in pick:
+            return {"X": inp[pick[kind]]}, prep
+        if kind in ("face2d", "classroom_cnn"):  # middle frame of each clip
+            return {"X": inp["face"][:, 0, inp["face"].shape[2] // 2]}, prep
+        raise EmolabError(f"model {kind!r} cannot be trained on a synthetic training set")
+    if kind in ("face2d", "classroom_cnn"):
+        return {"X": load_face_images(manifest, progress=progress)}, {"input": "gray48"}
+    if kind == "speech":
+        return {"X": load_speech_inputs(manifest, progress=progress)}, {"input": "mfcc+deltas", "seconds": SPEECH_SECONDS, "sample_rate": 16000}
+    if kind == "text":
+        vocab = vocab or Vocabulary(min_count=2, max_size=8000, max_len=50).fit(manifest["text"].iloc[train_idx])
+        return {"X": vocab.transform(manifest["text"].astype(str))}, {"vocabulary": vocab.to_dict()}
+    raise EmolabError(f"model {kind!r} cannot be trained on {dataset}; see 'emolab train --help'")
+
+
+def _take(X: Any, idx: np.ndarray) -> Any:
+    return {k: v[idx] for k, v in X.items()} if isinstance(X, dict) else X[idx]
+
+
+def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os.PathLike, epochs: int = 20, batch_size: int = 64,
+                 lr: float = 1e-3, seed: int = 0, resume: bool = False, progress: bool = True, balance: str | None = None,
+                 model_config: dict | None = None, patience: int = 8, max_samples: int | None = None,
+                 class_weights: bool = True, label_smoothing: float = 0.0) -> dict[str, Any]:
+    """Train ``kind`` on a corpus with its default split; write ``model.safetensors``, ``history.csv``
+    and ``metrics.json`` to ``out`` (and checkpoints to ``out/checkpoints`` for ``resume``).
+
+    Returns
+    -------
+    dict
+        The validation metrics (see :func:`emolab.evaluation.evaluate`) plus ``seconds``.
+    """
+    import torch
+
+    from .atomic import write_csv, write_text
+    from .balancing import Balancer
+    from .evaluation import evaluate
+    from .models import build_model, save_model
+    from .training import TrainConfig, Trainer, make_dataset
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    m = _read(dataset, path)
+    if max_samples and len(m) > max_samples:
+        m = m.sample(max_samples, random_state=seed).reset_index(drop=True)
+    tr, va = default_split(m, dataset, seed)
+    data, prep = prepare(kind, dataset, path, m, tr, progress)
+    X = data["X"]
+    y = label_to_index(m["label"])
+    cfg = dict(model_config or {})
+    if kind == "text":
+        cfg.setdefault("vocab_size", len(prep["vocabulary"]["tokens"]) + 2)
+    if kind == "fused" and prep.get("vocabulary"):
+        cfg.setdefault("text", {"vocab_size": len(prep["vocabulary"]["tokens"]) + 2, "embedding": 64, "hidden": 64, "max_len": 24})
+    if kind in ("face3d", "cnn_lstm") and isinstance(X, np.ndarray):
+        cfg.setdefault("frames", X.shape[2])
+        cfg.setdefault("size", X.shape[-1])
+    model = build_model(kind, **cfg)
+    Xtr, ytr = _take(X, tr), y[tr]
+    if balance:
+        Xtr, ytr = Balancer(method=balance, target="median", random_state=seed).fit_resample(Xtr, ytr)
+    if kind in ("face2d", "classroom_cnn"):
+        train_ds = AugmentedFaces(Xtr, ytr, augment=True, seed=seed)
+        val_ds = AugmentedFaces(_take(X, va), y[va], augment=False)
+    else:
+        train_ds, val_ds = make_dataset(Xtr, ytr), make_dataset(_take(X, va), y[va])
+    tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience, class_weights=class_weights,
+                       label_smoothing=label_smoothing, monitor="val_accuracy" if not class_weights else "val_balanced_accuracy")
+    trainer = Trainer(model, tcfg, checkpoint_dir=out / "checkpoints", progress=progress)
+    if progress:
+        print(f"training {kind} on {dataset}: {len(tr)} train / {len(va)} validation samples, device {trainer.device}", flush=True)
+    history = trainer.fit(train_ds, val_ds, resume=resume)
+    proba = trainer.predict_proba(val_ds)
+    ev = evaluate(m["label"].iloc[va], proba=proba)
+    seconds = time.perf_counter() - t0
+    metrics = {**ev.metrics, "seconds": seconds, "class_weights": class_weights, "label_smoothing": label_smoothing, "epochs_run": int(len(history)), "dataset": dataset, "kind": kind, "seed": seed,
+               "n_train": int(len(tr)), "n_val": int(len(va)), "torch_threads": torch.get_num_threads(), "balance": balance,
+               "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy.round(4)))}
+    save_model(out / "model.safetensors", model.cpu(), preprocessing=prep, metrics=metrics,
+               notes=f"trained with: emolab train --model {kind} --dataset {dataset} PATH --epochs {epochs} --seed {seed}")
+    write_csv(out / "history.csv", history)
+    write_csv(out / "confusion.csv", ev.confusion)
+    write_csv(out / "per_class.csv", ev.per_class)
+    write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
+    return metrics
+
+
+def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.PathLike, split: str | None = None,
+                    progress: bool = True, max_samples: int | None = None):
+    """Evaluate a saved model on a corpus split (default: the split the recipe selects models on)."""
+    from .evaluation import evaluate
+    from .models import load_model
+    from .preprocessing.text import Vocabulary
+    from .training import Trainer, TrainConfig, make_dataset
+
+    model, meta = load_model(resolve_model_path(model_path))
+    m = _read(dataset, path)
+    if split:
+        rows = np.flatnonzero(m["split"].astype(str).to_numpy() == split) if split not in ("actors15-18", "val") else None
+        if split in ("actors15-18", "val"):
+            rows = default_split(m, dataset)[1]
+        if rows is None or not len(rows):
+            raise DataError(f"split {split!r} not found; available: {sorted(set(m['split'].astype(str)) - {''}) or ['val']}")
+    else:
+        rows = default_split(m, dataset)[1]
+    if max_samples and len(rows) > max_samples:
+        rows = np.random.default_rng(0).choice(rows, max_samples, replace=False)
+    sub = m.iloc[rows].reset_index(drop=True)
+    vocab = Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]) if meta["preprocessing"].get("vocabulary") else None
+    data, _ = prepare(meta["kind"], dataset, path, sub, np.arange(len(sub)), progress, vocab=vocab)
+    X = data["X"]
+    if meta["kind"] in ("face2d", "classroom_cnn"):
+        ds = AugmentedFaces(X, label_to_index(sub["label"]), augment=False)
+    else:
+        ds = make_dataset(X, label_to_index(sub["label"]))
+    proba = Trainer(model, TrainConfig(), progress=False).predict_proba(ds)
+    labels = tuple(meta.get("labels") or EMOTIONS)
+    return evaluate(sub["label"], proba=proba, labels=labels)
+
+
+def resolve_model_path(name: str | os.PathLike) -> Path:
+    """A model file from a path, or a bundled pretrained model's name (``face``, ``speech``, ...)."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    if p.is_dir() and (p / "model.safetensors").is_file():
+        return p / "model.safetensors"
+    bundled = Path(__file__).parent / "pretrained" / f"{name}.safetensors"
+    if bundled.is_file():
+        return bundled
+    from .errors import ModelError
+
+    raise ModelError(f"no model file or bundled model named {str(name)!r}", hint="give a .safetensors path or one of face, speech, text, synthetic")

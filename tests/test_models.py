@@ -1,0 +1,152 @@
+"""Model zoo: shapes, overfitting a tiny batch, inflation, fusion with missing modalities, persistence."""
+
+import json
+
+import pytest
+import torch
+
+from emolab.errors import ModelError
+from emolab.models import (MODEL_KINDS, CNNLSTM, ClassroomCNN, Face3DCNN, FaceCNN2D, FusedConfig, FusedModel, SpeechCNN, TextLSTM,
+                           build_model, load_model, read_metadata, save_model)
+from emolab.models.zoo import CNNLSTMConfig, Face3DConfig, FaceCNNConfig, SpeechCNNConfig, TextLSTMConfig
+
+torch.set_num_threads(2)
+
+def smooth(b, *shape):
+    """Random low-frequency images: distinct structure per sample (i.i.d. pixel noise all pools to the same mean)."""
+    coarse = torch.rand(b, 1, *shape[:-2], 6, 6)
+    if coarse.dim() == 5:
+        return torch.nn.functional.interpolate(coarse, size=shape, mode="trilinear", align_corners=False)
+    return torch.nn.functional.interpolate(coarse, size=shape, mode="bilinear", align_corners=False)
+
+
+SMALL = {
+    "face2d": (lambda: FaceCNN2D(FaceCNNConfig(widths=(8, 16), convs_per_block=1, dropout=0.0)), lambda b: smooth(b, 48, 48)),
+    "classroom_cnn": (lambda: ClassroomCNN(), lambda b: smooth(b, 48, 48)),
+    "cnn_lstm": (lambda: CNNLSTM(CNNLSTMConfig(cnn=FaceCNNConfig(widths=(8, 16), convs_per_block=1), hidden=16, dropout=0.0)), lambda b: smooth(b, 4, 32, 32)),
+    "face3d": (lambda: Face3DCNN(Face3DConfig(widths=(4, 8), frames=4, size=32, dropout=0.0)), lambda b: smooth(b, 4, 32, 32)),
+    "speech": (lambda: SpeechCNN(SpeechCNNConfig(widths=(8, 16), dropout=0.0)), lambda b: torch.randn(b, 1, 60, 50)),
+    "text": (lambda: TextLSTM(TextLSTMConfig(vocab_size=50, embedding=16, hidden=16, dropout=0.0)), lambda b: torch.randint(1, 50, (b, 12))),
+}
+
+
+@pytest.mark.parametrize("kind", list(SMALL))
+def test_shapes_and_overfit_a_tiny_batch(kind):
+    torch.manual_seed(0)
+    make, data = SMALL[kind]
+    model = make()
+    x, y = data(8), torch.arange(8) % 7
+    assert model(x).shape == (8, 7) and model.embed(x).shape == (8, model.embed_dim)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(200):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    model.eval()
+    assert (model(x).argmax(1) == y).float().mean() == 1.0, f"{kind} cannot fit 8 samples (loss {loss.item():.3f})"
+
+
+def test_inflated_3d_model_agrees_with_2d_on_still_clips():
+    torch.manual_seed(1)
+    m2 = FaceCNN2D(FaceCNNConfig(widths=(8, 16, 32), convs_per_block=2))
+    with torch.no_grad():  # non-trivial batch-norm statistics
+        for mod in m2.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.normal_(0, 0.05)
+                mod.running_var.uniform_(0.5, 2.0)
+    m2.eval()
+    m3 = Face3DCNN.inflate(m2, frames=6).eval()
+    x = torch.rand(3, 1, 48, 48)
+    clip = x.unsqueeze(2).repeat(1, 1, 6, 1, 1)
+    torch.testing.assert_close(m3(clip), m2(x), rtol=1e-4, atol=1e-5)
+    moving = clip.clone()
+    moving[:, :, 3:] = torch.rand_like(moving[:, :, 3:])
+    # and it does look at time: changing half the frames changes the features
+    assert not torch.allclose(m3.embed(moving), m3.embed(clip), rtol=1e-2, atol=0)
+
+
+def _fused(mode="feature", weights=None, modalities=("face", "speech", "text")):
+    return FusedModel(FusedConfig(mode=mode, weights=weights, modalities=modalities, hidden=16,
+                                  face=Face3DConfig(widths=(4, 8), frames=4, size=32), speech=SpeechCNNConfig(widths=(8, 16)),
+                                  text=TextLSTMConfig(vocab_size=50, embedding=16, hidden=16)))
+
+
+def _batch(b=4):
+    return {"face": torch.rand(b, 1, 4, 32, 32), "speech": torch.randn(b, 1, 60, 40), "text": torch.randint(1, 50, (b, 10))}
+
+
+@pytest.mark.parametrize("mode", ["feature", "late"])
+def test_fused_model_tolerates_missing_modalities(mode):
+    torch.manual_seed(0)
+    model = _fused(mode).eval()
+    batch = _batch()
+    batch["mask"] = torch.tensor([[1, 1, 1], [1, 0, 0], [0, 0, 1], [0, 0, 0]], dtype=torch.bool)
+    out = model(batch)
+    assert out.shape == (4, 7) and torch.isfinite(out).all()
+    p = torch.softmax(out, 1)
+    torch.testing.assert_close(p[3], torch.full((7,), 1 / 7))  # nothing present: uniform
+    # a masked modality's content has no influence
+    changed = dict(batch, speech=torch.randn(4, 1, 60, 40) * 10)
+    torch.testing.assert_close(model(changed)[1:], out[1:])
+    # a modality absent from the batch entirely is the same as masked out
+    only_face = {"face": batch["face"][1:2]}
+    torch.testing.assert_close(model(only_face), out[1:2])
+    c = model.contributions(batch)
+    assert c.shape == (4, 3) and (c[1, 1:] == 0).all() and (c[3] == 0).all()
+
+
+def test_late_fusion_weights_given_and_learned():
+    torch.manual_seed(0)
+    fixed = _fused("late", weights=(0.6, 0.3, 0.1)).eval()
+    torch.testing.assert_close(fixed.modality_weights(), torch.tensor([0.6, 0.3, 0.1]))
+    assert not fixed.log_weights.requires_grad
+    b = _batch(2)
+    logits = fixed.branch_logits(b)
+    expected = sum(w * torch.softmax(logits[m], 1) for w, m in zip((0.6, 0.3, 0.1), ("face", "speech", "text")))
+    torch.testing.assert_close(torch.softmax(fixed(b), 1), expected, rtol=1e-4, atol=1e-6)
+    learned = _fused("late")
+    assert learned.log_weights.requires_grad
+    with pytest.raises(ValueError):
+        _fused("late", weights=(1.0, 2.0))
+
+
+def test_save_and_load_round_trip_without_pickle(tmp_path):
+    torch.manual_seed(0)
+    model = _fused().eval()
+    path = save_model(tmp_path / "m.safetensors", model, preprocessing={"vocabulary": {"tokens": ["a"]}}, metrics={"accuracy": 0.5})
+    again, meta = load_model(path)
+    b = _batch(2)
+    torch.testing.assert_close(again(b), model(b))
+    assert meta["kind"] == "fused" and meta["metrics"]["accuracy"] == 0.5 and meta["labels"][0] == "anger"
+    assert read_metadata(path)["config"]["hidden"] == 16
+    assert set(MODEL_KINDS) >= {"face2d", "face3d", "speech", "text", "fused", "cnn_lstm", "classroom_cnn"}
+    assert build_model("face3d", size=48).config.size == 48
+
+
+def test_bad_model_files_are_clear_errors(tmp_path):
+    from safetensors.torch import save_file
+
+    good = save_model(tmp_path / "good.safetensors", SMALL["text"][0]())
+    raw = bytearray(good.read_bytes())
+    raw[-10] ^= 0xFF  # flip a weight byte
+    (tmp_path / "tampered.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(ModelError, match="checksum"):
+        load_model(tmp_path / "tampered.safetensors")
+    (tmp_path / "cut.safetensors").write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ModelError):
+        load_model(tmp_path / "cut.safetensors")
+    meta = read_metadata(good)
+    meta["format_version"] = 99
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "future.safetensors"), metadata={"emolab": json.dumps(meta)})
+    with pytest.raises(ModelError, match="format 99 is not supported"):
+        load_model(tmp_path / "future.safetensors")
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "foreign.safetensors"))
+    with pytest.raises(ModelError, match="not an emolab model"):
+        load_model(tmp_path / "foreign.safetensors")
+    (tmp_path / "pickle.safetensors").write_bytes(b"\x80\x04garbage")
+    with pytest.raises(ModelError, match="not a readable model file"):
+        load_model(tmp_path / "pickle.safetensors")
+    with pytest.raises(ModelError, match="not found"):
+        load_model(tmp_path / "missing.safetensors")
