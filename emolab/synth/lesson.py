@@ -385,7 +385,7 @@ def write_video(path: Path, frames: Iterator[np.ndarray], audio: Optional[np.nda
     import av
 
     rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
         vs = container.add_stream("libx264", rate=rate)
         vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
         vs.options = {"preset": "veryfast", "crf": "23"}

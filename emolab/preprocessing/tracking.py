@@ -1,0 +1,223 @@
+"""Tracking faces into stable per-student identities across a whole recording.
+
+:class:`FaceTracker` is fed the detections of each sampled frame (:meth:`FaceTracker.update`)
+and assigns them to tracks by the Hungarian method on a cost that mixes box overlap (IoU) and an
+appearance signature (colour histogram of the face with its hair and collar, which stays stable
+through expressions, blinks and small head turns). A track that goes unseen (occlusion, head
+turned away, the student leaves) becomes *lost*; a later detection that looks like it, near its
+seat, revives it under the same identity. After the last frame, :meth:`FaceTracker.finish`
+merges fragments that never overlap in time and look alike, drops tracks too short to be a
+person (false detections), and names the identities pseudonymously ``S01``, ``S02``, ... in
+order of first appearance (left to right among those appearing together).
+
+Measured on synthetic lessons against their ground truth: see ``docs/tracking.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..config import Config
+from .detection import Detection, iou_matrix
+
+
+@dataclass
+class TrackerConfig(Config):
+    iou_gate: float = 0.15  # below this IoU a detection cannot continue a track
+    appearance_weight: float = 0.4  # share of appearance in the assignment cost
+    max_missed: int = 5  # sampled frames a track may go unseen before it is lost
+    revive_distance: float = 0.35  # appearance distance (0..1) under which a lost track is revived
+    revive_radius: float = 2.5  # ... if within this many face heights of where it was last seen
+    merge_distance: float = 0.25  # appearance distance under which non-overlapping fragments merge
+    min_detections: int = 3  # tracks with fewer detections are dropped as false positives
+    signature_momentum: float = 0.9
+
+
+def appearance_signature(frame: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Normalised hue-saturation histogram (16 x 8 bins) of a face with its hair and collar.
+
+    Returns
+    -------
+    np.ndarray [shape=(128,), dtype=float32], sums to 1 (zeros if the region is empty)
+    """
+    x, y, w, h = box
+    H, W = frame.shape[:2]
+    x0, x1 = int(max(0, x - 0.25 * w)), int(min(W, x + 1.25 * w))
+    y0, y1 = int(max(0, y - 0.3 * h)), int(min(H, y + 1.5 * h))
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros(128, np.float32)
+    hsv = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256]).reshape(-1)
+    s = hist.sum()
+    return (hist / s).astype(np.float32) if s > 0 else hist.astype(np.float32)
+
+
+def appearance_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Bhattacharyya (Hellinger) distance of two signatures, 0 (same) .. 1 (disjoint)."""
+    bc = float(np.sum(np.sqrt(np.clip(a, 0, None) * np.clip(b, 0, None))))
+    return float(np.sqrt(max(0.0, 1.0 - bc)))
+
+
+@dataclass
+class _Track:
+    tid: int
+    box: tuple[float, float, float, float]
+    signature: np.ndarray
+    first: float
+    last: float
+    hits: int = 1
+    missed: int = 0
+    times: list = field(default_factory=list)
+
+
+class FaceTracker:
+    """Online multi-face tracker with re-identification (see the module docstring).
+
+    Typical use::
+
+        tracker = FaceTracker()
+        for index, t, frame in iter_frames(video):
+            for track_id, det in tracker.update(frame, detector.detect(frame), t):
+                ...                     # raw track ids, stable within the run
+        names = tracker.finish()        # raw track id -> "S01", ... (merged); absent = dropped
+    """
+
+    def __init__(self, config: TrackerConfig | None = None):
+        self.config = config or TrackerConfig()
+        self.tracks: dict[int, _Track] = {}
+        self._next = 0
+
+    def update(self, frame: np.ndarray, detections: list[Detection], t: float) -> list[tuple[int, Detection]]:
+        """Assign this frame's detections to tracks; returns ``(track_id, detection)`` pairs."""
+        c = self.config
+        sigs = [appearance_signature(frame, d.box) for d in detections]
+        active = [tr for tr in self.tracks.values() if tr.missed <= c.max_missed]
+        assigned: dict[int, int] = {}
+        if active and detections:
+            ious = iou_matrix(np.array([tr.box for tr in active]), np.array([d.box for d in detections]))
+            app = np.array([[appearance_distance(tr.signature, s) for s in sigs] for tr in active])
+            cost = (1 - c.appearance_weight) * (1 - ious) + c.appearance_weight * app
+            cost[ious < c.iou_gate] = 1e6
+            rows, cols = linear_sum_assignment(cost)
+            for r, k in zip(rows, cols):
+                if cost[r, k] < 1e5:
+                    assigned[k] = active[r].tid
+        lost = [tr for tr in self.tracks.values() if tr.missed > c.max_missed]
+        for k, d in enumerate(detections):
+            if k in assigned:
+                continue
+            best, best_d = None, c.revive_distance
+            for tr in lost:
+                if tr.tid in assigned.values():
+                    continue
+                dist_px = np.hypot(tr.box[0] + tr.box[2] / 2 - d.x - d.w / 2, tr.box[1] + tr.box[3] / 2 - d.y - d.h / 2)
+                if dist_px > c.revive_radius * max(tr.box[3], d.h):
+                    continue
+                dd = appearance_distance(tr.signature, sigs[k])
+                if dd < best_d:
+                    best, best_d = tr, dd
+            if best is not None:
+                assigned[k] = best.tid
+            else:
+                tid = self._next
+                self._next += 1
+                self.tracks[tid] = _Track(tid, d.box, sigs[k], t, t, hits=0)
+                assigned[k] = tid
+        seen = set()
+        out = []
+        for k, tid in assigned.items():
+            tr = self.tracks[tid]
+            d = detections[k]
+            tr.box = d.box
+            if tr.hits:
+                tr.signature = c.signature_momentum * tr.signature + (1 - c.signature_momentum) * sigs[k]
+            tr.hits += 1
+            tr.missed = 0
+            tr.last = t
+            tr.times.append(t)
+            seen.add(tid)
+            out.append((tid, d))
+        for tr in self.tracks.values():
+            if tr.tid not in seen:
+                tr.missed += 1
+        return out
+
+    def finish(self) -> dict[int, str]:
+        """Merge fragments, drop short tracks, and name identities.
+
+        Returns
+        -------
+        dict
+            Raw track id -> pseudonymous person id (``"S01"``, ...). Dropped tracks are absent.
+        """
+        c = self.config
+        tracks = sorted((tr for tr in self.tracks.values() if tr.hits), key=lambda tr: tr.first)
+        parent = {tr.tid: tr.tid for tr in tracks}
+
+        def root(t: int) -> int:
+            while parent[t] != t:
+                t = parent[t]
+            return t
+
+        groups: dict[int, list[_Track]] = {tr.tid: [tr] for tr in tracks}
+        for tr in tracks:  # earliest first: attach each fragment to an earlier look-alike that never overlaps it
+            best, best_d = None, c.merge_distance
+            for g, members in groups.items():
+                if g == tr.tid or root(g) != g or any(m.tid == tr.tid for m in members):
+                    continue
+                times = set(np.round(np.concatenate([m.times for m in members]), 4))
+                if times & set(np.round(tr.times, 4)):
+                    continue
+                sig = np.mean([m.signature for m in members], axis=0)
+                dd = appearance_distance(sig, tr.signature)
+                if dd < best_d:
+                    best, best_d = g, dd
+            if best is not None and root(tr.tid) == tr.tid and len(groups.get(tr.tid, [])) == 1:
+                parent[tr.tid] = best
+                groups[best].append(tr)
+                del groups[tr.tid]
+        kept = [(g, m) for g, m in groups.items() if sum(x.hits for x in m) >= c.min_detections]
+        kept.sort(key=lambda gm: (round(min(x.first for x in gm[1]), 1), min(x.box[0] for x in gm[1])))
+        names = {g: f"S{i + 1:02d}" for i, (g, _) in enumerate(kept)}
+        return {tr.tid: names[root(tr.tid)] for tr in tracks if root(tr.tid) in names}
+
+
+def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: TrackerConfig | None = None,
+                progress: bool = False, max_side: int | None = 1280):
+    """Detect and track every face of a video; a tidy table of face sightings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per face per sampled frame: ``frame, t, person, x, y, w, h, score``.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from .detection import FaceDetector
+    from .video import iter_frames, video_info
+
+    info = video_info(video)
+    own = detector is None
+    detector = detector or FaceDetector()
+    tracker = FaceTracker(config)
+    rows = []
+    try:
+        total = int(info.duration * sample_fps) if sample_fps else info.n_frames
+        for index, t, frame in tqdm(iter_frames(video, sample_fps, max_side=max_side), total=total, desc="tracking faces",
+                                    unit="frame", disable=not progress, leave=False):
+            scale = info.width / frame.shape[1]
+            for tid, d in tracker.update(frame, detector.detect(frame), t):
+                rows.append((index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score))
+    finally:
+        if own:
+            detector.close()
+    names = tracker.finish()
+    faces = pd.DataFrame(rows, columns=["frame", "t", "track", "x", "y", "w", "h", "score"])
+    faces["person"] = faces["track"].map(names)
+    faces = faces.dropna(subset=["person"]).drop(columns="track")
+    return faces[["frame", "t", "person", "x", "y", "w", "h", "score"]].reset_index(drop=True)

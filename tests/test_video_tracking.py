@@ -1,0 +1,132 @@
+"""Streaming video, face detection and tracking on real files (synthetic lessons, real photos)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emolab.errors import MediaError
+from emolab.preprocessing.detection import FaceDetector, iou, iou_matrix, nms, tile_grid, Detection
+from emolab.preprocessing.tracking import FaceTracker, appearance_distance, appearance_signature, track_faces
+from emolab.preprocessing.video import iter_frames, video_info
+from emolab.validation import tracking_scores
+
+from .conftest import write_video
+
+
+def test_video_info_and_sampled_streaming(tiny_lesson):
+    info = video_info(tiny_lesson / "lesson.mp4")
+    assert (info.width, info.height, info.n_frames) == (320, 180, 40) and info.fps == pytest.approx(10.0)
+    frames = list(iter_frames(tiny_lesson / "lesson.mp4", sample_fps=5.0))
+    assert len(frames) == 20
+    idx, ts, imgs = zip(*frames)
+    assert list(idx) == list(range(0, 40, 2)) and np.allclose(np.diff(ts), 0.2, atol=0.02)
+    assert imgs[0].shape == (180, 320, 3)
+    all_frames = list(iter_frames(tiny_lesson / "lesson.mp4", sample_fps=None, start=1.0, end=2.0))
+    assert 10 <= len(all_frames) <= 11 and all_frames[0][1] >= 1.0 - 1e-6
+    small = next(iter_frames(tiny_lesson / "lesson.mp4", max_side=160))[2]
+    assert small.shape == (90, 160, 3)
+
+
+@pytest.mark.parametrize("content,match", [(b"", "empty"), (b"definitely not a video" * 50, "cannot open|no decodable")])
+def test_bad_video_files(tmp_path, content, match):
+    p = tmp_path / "bad.mp4"
+    p.write_bytes(content)
+    with pytest.raises(MediaError, match=match) as err:
+        list(iter_frames(p))
+    assert "bad.mp4" in str(err.value)
+    with pytest.raises(MediaError, match="not found"):
+        video_info(tmp_path / "none.mp4")
+
+
+def test_truncated_video_stops_with_a_warning(tmp_path):
+    """A lesson mp4 (index at the front) cut in half decodes up to the cut and warns; an mp4 whose
+    index was at the end is unreadable once cut, which is a clear error naming the file."""
+    from emolab.synth import LessonConfig, generate_lesson
+
+    lesson = generate_lesson(tmp_path / "l", LessonConfig(n_students=1, seconds=4.0, width=160, height=120, fps=10.0), progress=False)
+    data = lesson.video.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    with pytest.warns(UserWarning, match="truncated"):
+        frames = list(iter_frames(cut, sample_fps=None))
+    assert 0 < len(frames) < 40
+    tail_index = write_video(tmp_path / "cv.mp4", frames=20)
+    cut2 = tmp_path / "cut2.mp4"
+    cut2.write_bytes(tail_index.read_bytes()[: tail_index.stat().st_size // 2])
+    with pytest.raises(MediaError, match="cut2.mp4"):
+        list(iter_frames(cut2))
+
+
+def test_single_frame_video(tmp_path):
+    p = write_video(tmp_path / "one.mp4", frames=1, size=64)
+    frames = list(iter_frames(p))
+    assert len(frames) == 1
+
+
+def test_box_helpers():
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0 and iou((0, 0, 10, 10), (20, 20, 5, 5)) == 0.0
+    m = iou_matrix(np.array([[0, 0, 10, 10], [5, 5, 10, 10]]), np.array([[0, 0, 10, 10]]))
+    assert m.shape == (2, 1) and m[0, 0] == 1.0 and 0 < m[1, 0] < 1
+    kept = nms([Detection(0, 0, 10, 10, 0.9), Detection(1, 1, 10, 10, 0.8), Detection(50, 50, 10, 10, 0.7)])
+    assert [d.score for d in kept] == [0.9, 0.7]
+    assert len(tile_grid(360, 640, 3)) == 9 and tile_grid(360, 640, 1) == []
+    assert FaceDetector.choose_grid(360, 640, 60) == 2 and FaceDetector.choose_grid(360, 640, 35) == 4
+
+
+def test_detector_finds_a_real_face_photo():
+    from skimage import data
+
+    img = data.astronaut()[:, :, ::-1].copy()  # RGB -> BGR
+    with FaceDetector(tiles=0) as det:
+        faces = det.detect(img)
+    assert len(faces) == 1
+    f = faces[0]
+    assert 150 < f.x + f.w / 2 < 280 and 50 < f.y + f.h / 2 < 160  # Eileen Collins' face
+    with FaceDetector(model="haar", tiles=0) as haar:
+        assert len(haar.detect(img)) >= 1
+    with FaceDetector(tiles=0) as det:
+        assert det.detect(np.full((200, 200, 3), 127, np.uint8)) == []  # no face anywhere
+
+
+def test_appearance_signature_separates_people(tiny_lesson):
+    truth = pd.read_csv(tiny_lesson / "truth.csv")
+    frames = {i: f for i, _, f in iter_frames(tiny_lesson / "lesson.mp4", sample_fps=None)}
+    r0 = truth[truth.frame == 0].set_index("person")
+    r9 = truth[truth.frame == 30].set_index("person")
+    sig = lambda f, r: appearance_signature(frames[f], (r.x, r.y, r.w, r.h))
+    same = appearance_distance(sig(0, r0.loc["S01"]), sig(30, r9.loc["S01"]))
+    other = appearance_distance(sig(0, r0.loc["S01"]), sig(30, r9.loc["S02"]))
+    assert same < 0.25 < other
+
+
+def test_tracking_meets_its_targets_on_a_synthetic_lesson(tmp_path_factory):
+    """Identity purity >= 99 % and >= 95 % of visible face-frames detected, with a student leaving and returning."""
+    from emolab.synth import LessonConfig, generate_lesson
+
+    out = tmp_path_factory.mktemp("track") / "l"
+    generate_lesson(out, LessonConfig(n_students=5, seconds=24.0, seed=7, fps=10.0), progress=False)
+    truth = pd.read_csv(out / "truth.csv")
+    faces = track_faces(str(out / "lesson.mp4"), sample_fps=2.5)
+    s = tracking_scores(faces, truth)
+    assert s["recall"] >= 0.95, s
+    assert s["purity"] >= 0.99, s
+    assert s["n_persons_tracked"] == s["n_persons_truth"] == 6, s
+    assert list(faces.columns) == ["frame", "t", "person", "x", "y", "w", "h", "score"]
+    assert set(faces.person) == {f"S{i:02d}" for i in range(1, 7)}
+
+
+def test_tracker_revives_a_returning_face():
+    rng = np.random.default_rng(0)
+    frame = np.zeros((100, 200, 3), np.uint8)
+    frame[20:60, 20:60] = (0, 0, 200)  # red "person"
+    frame[20:60, 120:160] = (200, 0, 0)  # blue "person"
+    tr = FaceTracker()
+    ids = []
+    for k in range(30):
+        dets = [Detection(120, 20, 40, 40, 0.9)]
+        if not 10 <= k < 20:  # the red person is away for 10 frames
+            dets.append(Detection(20 + rng.normal(0, 1), 20, 40, 40, 0.9))
+        ids.append({round(d.x) // 100: tid for tid, d in tr.update(frame, dets, k * 0.2)})
+    names = tr.finish()
+    left = {names[i[0]] for i in ids if 0 in i}
+    assert len(left) == 1 and len(set(names.values())) == 2
