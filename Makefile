@@ -3,18 +3,21 @@
 PY := .venv/bin/python
 SAMPLE := data/generated/sample_lesson
 
-.PHONY: demo test setup sample lock bench clean
+.PHONY: demo test setup setup-browser sample lock bench clean
 
 setup:
 	@bash scripts/setup.sh
+
+setup-browser:
+	@bash scripts/setup.sh --browser
 
 sample: setup
 	@$(PY) -m emolab.samples $(SAMPLE)
 
 demo: sample
-	@bash scripts/demo.sh $(SAMPLE)
+	@bash scripts/demo.sh
 
-test: setup
+test: setup-browser
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup

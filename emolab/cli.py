@@ -91,7 +91,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     metrics = train_recipe(args.model, args.dataset, args.path, args.out, epochs=args.epochs, batch_size=args.batch_size,
                            lr=args.lr, seed=args.seed, resume=args.resume, progress=not args.quiet, balance=args.balance,
                            patience=args.patience, max_samples=args.max_samples, class_weights=not args.no_class_weights,
-                           label_smoothing=args.label_smoothing)
+                           label_smoothing=args.label_smoothing, init=args.init,
+                           model_config=json.loads(args.config) if args.config else None)
     keys = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "n", "seconds")
     print(json.dumps({k: metrics[k] for k in keys}, indent=2) if args.json else
           "validation: " + ", ".join(f"{k} {metrics[k]:.4g}" for k in keys) + f"\nmodel written to {args.out}/model.safetensors")
@@ -107,6 +108,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         print("\n".join(f"{k:<20} {v:.4f}" if isinstance(v, float) else f"{k:<20} {v}" for k, v in ev.metrics.items()))
         print(ev.per_class.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from .timeline.batch import analyze_many
+
+    config_overrides = {"model": args.model, "sample_fps": args.sample_fps, "smoothing": args.smoothing}
+    report = analyze_many(args.videos, args.out, transcript=args.transcript, force=args.force, progress=not args.quiet,
+                          ray_address=args.ray, **config_overrides)
+    for r in report:
+        status = {"done": "analysed", "skipped": "already done (skipped)", "failed": "FAILED"}[r["status"]]
+        print(f"{status:<24} {r['video']}" + (f"  ->  {r['out']}" if r["status"] != "failed" else f": {r['error']}"))
+    failed = [r for r in report if r["status"] == "failed"]
+    if failed:
+        print(f"emolab: error: {len(failed)} of {len(report)} recording(s) failed (listed above)", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -189,9 +206,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-class-weights", action="store_true", help="plain cross-entropy (select on accuracy, not balanced accuracy)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
+    p.add_argument("--init", default=None, help="a trained face2d model to inflate into the 3D face branch (I3D)")
+    p.add_argument("--config", default=None, help='model settings as JSON, e.g. \'{"widths": [16, 32, 64, 128]}\'')
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=_cmd_train)
+
+    p = sub.add_parser("analyze", help="per-student emotion timelines of lesson recordings (tables + report.html)")
+    p.add_argument("videos", nargs="+", help="video file(s) or lesson folder(s)")
+    p.add_argument("--out", required=True, help="output folder (one sub-folder per recording when several)")
+    p.add_argument("--transcript", default=None, help="SRT/VTT/CSV transcript (single recording only)")
+    p.add_argument("--model", default="pretrained", help="pretrained (real models), synthetic (for synthetic lessons), or a .safetensors file")
+    p.add_argument("--sample-fps", type=float, default=5.0)
+    p.add_argument("--smoothing", choices=["none", "ema", "hmm"], default="hmm")
+    p.add_argument("--force", action="store_true", help="re-analyse recordings whose results already exist")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="distribute recordings over a Ray cluster (no address: a local Ray)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_cmd_analyze)
 
     p = sub.add_parser("evaluate", help="evaluate a saved or bundled model on a corpus")
     p.add_argument("--model", required=True, help="a .safetensors file, a training output folder, or face|speech|text|synthetic")

@@ -197,8 +197,8 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
             return {"X": inp}, prep
         if kind in pick:
             return {"X": inp[pick[kind]]}, prep
-        if kind in ("face2d", "classroom_cnn"):  # middle frame of each clip
-            return {"X": inp["face"][:, 0, inp["face"].shape[2] // 2]}, prep
+        if kind in ("face2d", "classroom_cnn"):  # every frame for training (train_recipe), the middle one for validation
+            return {"X": inp["face"][:, 0]}, prep
         raise EmolabError(f"model {kind!r} cannot be trained on a synthetic training set")
     if kind in ("face2d", "classroom_cnn"):
         return {"X": load_face_images(manifest, progress=progress)}, {"input": "gray48"}
@@ -217,7 +217,8 @@ def _take(X: Any, idx: np.ndarray) -> Any:
 def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os.PathLike, epochs: int = 20, batch_size: int = 64,
                  lr: float = 1e-3, seed: int = 0, resume: bool = False, progress: bool = True, balance: str | None = None,
                  model_config: dict | None = None, patience: int = 8, max_samples: int | None = None,
-                 class_weights: bool = True, label_smoothing: float = 0.0) -> dict[str, Any]:
+                 class_weights: bool = True, label_smoothing: float = 0.0, init: str | os.PathLike | None = None,
+                 callbacks: tuple = ()) -> dict[str, Any]:
     """Train ``kind`` on a corpus with its default split; write ``model.safetensors``, ``history.csv``
     and ``metrics.json`` to ``out`` (and checkpoints to ``out/checkpoints`` for ``resume``).
 
@@ -253,17 +254,24 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
         cfg.setdefault("frames", X.shape[2])
         cfg.setdefault("size", X.shape[-1])
     model = build_model(kind, **cfg)
+    if init:
+        _init_face_branch(model, init)
     Xtr, ytr = _take(X, tr), y[tr]
+    Xva = _take(X, va)
+    if kind in ("face2d", "classroom_cnn") and isinstance(Xtr, np.ndarray) and Xtr.ndim == 4:  # clips: frames as samples
+        t = Xtr.shape[1]
+        Xtr, ytr = Xtr.reshape(-1, *Xtr.shape[2:]), np.repeat(ytr, t)
+        Xva = Xva[:, t // 2]
     if balance:
         Xtr, ytr = Balancer(method=balance, target="median", random_state=seed).fit_resample(Xtr, ytr)
     if kind in ("face2d", "classroom_cnn"):
         train_ds = AugmentedFaces(Xtr, ytr, augment=True, seed=seed)
-        val_ds = AugmentedFaces(_take(X, va), y[va], augment=False)
+        val_ds = AugmentedFaces(Xva, y[va], augment=False)
     else:
-        train_ds, val_ds = make_dataset(Xtr, ytr), make_dataset(_take(X, va), y[va])
+        train_ds, val_ds = make_dataset(Xtr, ytr), make_dataset(Xva, y[va])
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience, class_weights=class_weights,
                        label_smoothing=label_smoothing, monitor="val_accuracy" if not class_weights else "val_balanced_accuracy")
-    trainer = Trainer(model, tcfg, checkpoint_dir=out / "checkpoints", progress=progress)
+    trainer = Trainer(model, tcfg, callbacks=callbacks, checkpoint_dir=out / "checkpoints", progress=progress)
     if progress:
         print(f"training {kind} on {dataset}: {len(tr)} train / {len(va)} validation samples, device {trainer.device}", flush=True)
     history = trainer.fit(train_ds, val_ds, resume=resume)
@@ -273,6 +281,8 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     metrics = {**ev.metrics, "seconds": seconds, "class_weights": class_weights, "label_smoothing": label_smoothing, "epochs_run": int(len(history)), "dataset": dataset, "kind": kind, "seed": seed,
                "n_train": int(len(tr)), "n_val": int(len(va)), "torch_threads": torch.get_num_threads(), "balance": balance,
                "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy.round(4)))}
+    if init:
+        metrics["init"] = str(init)
     save_model(out / "model.safetensors", model.cpu(), preprocessing=prep, metrics=metrics,
                notes=f"trained with: emolab train --model {kind} --dataset {dataset} PATH --epochs {epochs} --seed {seed}")
     write_csv(out / "history.csv", history)
@@ -280,6 +290,23 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     write_csv(out / "per_class.csv", ev.per_class)
     write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
     return metrics
+
+
+def _init_face_branch(model, path: str | os.PathLike) -> None:
+    """Start a 3D face model (or a fused model's face branch) from a trained 2D face CNN (I3D inflation)."""
+    from .models import Face3DCNN, load_model
+
+    face2d, meta = load_model(resolve_model_path(path))
+    if meta["kind"] != "face2d":
+        raise EmolabError(f"init needs a face2d model, got {meta['kind']!r}")
+    target = model.branches["face"] if getattr(model, "kind", "") == "fused" else model
+    if getattr(target, "kind", "") != "face3d":
+        raise EmolabError("init inflates a face2d model into a face3d model or a fused model's face branch")
+    inflated = Face3DCNN.inflate(face2d, frames=target.config.frames, temporal_kernel=target.config.temporal_kernel)
+    if inflated.config.widths != target.config.widths or inflated.config.convs_per_block != target.config.convs_per_block:
+        raise EmolabError(f"the 2D model's layout {face2d.config.widths}x{face2d.config.convs_per_block} does not match the 3D "
+                          f"branch's {target.config.widths}x{target.config.convs_per_block}")
+    target.load_state_dict(inflated.state_dict())
 
 
 def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.PathLike, split: str | None = None,
@@ -307,6 +334,8 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     data, _ = prepare(meta["kind"], dataset, path, sub, np.arange(len(sub)), progress, vocab=vocab)
     X = data["X"]
     if meta["kind"] in ("face2d", "classroom_cnn"):
+        if X.ndim == 4:  # synthetic clips: the middle frame
+            X = X[:, X.shape[1] // 2]
         ds = AugmentedFaces(X, label_to_index(sub["label"]), augment=False)
     else:
         ds = make_dataset(X, label_to_index(sub["label"]))

@@ -64,3 +64,33 @@ def tracking_scores(faces: pd.DataFrame, truth: pd.DataFrame, min_iou: float = 0
     return {"recall": recall, "purity": purity, "false_positives": int((m.truth_person == "").sum()),
             "n_persons_truth": int(truth["person"].nunique()), "n_persons_tracked": int(faces["person"].nunique()),
             "fragmentation": frag, "n_faces": int(len(faces))}
+
+
+def timeline_agreement(timeline: pd.DataFrame, faces: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """Per-second emotion agreement of an analysis with a synthetic lesson's truth.
+
+    Each analysed person is mapped to the truth person its face sightings overlap most; the truth
+    emotion of a person-second is the most frequent label over that second's frames.
+
+    Returns
+    -------
+    dict
+        ``agreement`` (share of matched person-seconds whose predicted emotion equals the truth),
+        ``n`` (person-seconds compared), ``per_emotion`` (recall per truth emotion),
+        ``identity`` (analysed person -> truth person).
+    """
+    m = match_to_truth(faces, truth)
+    m = m[m.truth_person != ""]
+    identity = m.groupby("person")["truth_person"].agg(lambda s: s.value_counts().index[0]).to_dict()
+    tr = truth.assign(s=np.floor(truth["t"]).astype(int))
+    per_sec = tr.groupby(["person", "s"])["emotion"].agg(lambda s: s.value_counts().index[0])
+    tl = timeline[timeline["person"].isin(identity)].copy()
+    tl["truth_person"] = tl["person"].map(identity)
+    keys = list(zip(tl["truth_person"], tl["t"].astype(int)))
+    tl["truth"] = [per_sec.get(k, "") for k in keys]
+    tl = tl[tl["truth"] != ""]
+    if tl.empty:
+        return {"agreement": float("nan"), "n": 0, "per_emotion": {}, "identity": identity}
+    ok = tl["emotion"] == tl["truth"]
+    per = ok.groupby(tl["truth"]).mean().round(4).to_dict()
+    return {"agreement": float(ok.mean()), "n": int(len(tl)), "per_emotion": per, "identity": identity}

@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
-# The README's main job on the bundled sample lesson.
-# Until the lesson dashboard exists this is the most complete end-to-end run: the sample lesson
-# read as a corpus (per-person annotated segments) and the environment report.
+# The README's main job: the lesson dashboard (Voila) on the bundled sample lesson, served on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LESSON=${1:-data/generated/sample_lesson}
-.venv/bin/emolab info
-echo
-echo "== sample lesson: $LESSON"
-ls -la "$LESSON"
-echo
-.venv/bin/emolab data summary lesson "$LESSON"
+PORT=${EMOLAB_PORT:-8866}
+export JUPYTER_PATH="$PWD/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
+echo "emolab lesson dashboard: open http://127.0.0.1:$PORT/ in a browser (Ctrl-C to stop)"
+exec .venv/bin/voila notebooks/dashboards/lesson.ipynb --no-browser --port="$PORT" --Voila.ip=127.0.0.1 --template=emolab \
+  --Voila.tornado_settings="{'websocket_max_message_size': 209715200}"

@@ -150,3 +150,14 @@ def test_bad_model_files_are_clear_errors(tmp_path):
         load_model(tmp_path / "pickle.safetensors")
     with pytest.raises(ModelError, match="not found"):
         load_model(tmp_path / "missing.safetensors")
+
+
+def test_modality_dropout_keeps_one_present_modality():
+    from emolab.models.fusion import _drop_modalities
+
+    torch.manual_seed(0)
+    mask = torch.tensor([[1, 1, 1], [1, 0, 0], [0, 1, 1], [0, 0, 0]] * 250, dtype=torch.bool)
+    out = _drop_modalities(mask, 0.9)
+    assert not (out & ~mask).any()  # never adds a missing modality
+    assert (out.any(1) == mask.any(1)).all()  # every sample that had one keeps one
+    assert 0.05 < (out.sum() / mask.sum()).item() < 0.6  # and many are dropped

@@ -41,6 +41,7 @@ class FusedConfig(Config):
     weights: Optional[tuple[float, ...]] = None  # late fusion: fixed weights per modality (None = learned)
     hidden: int = 64
     dropout: float = 0.3
+    modality_dropout: float = 0.3  # training only: chance of masking each present modality (one always stays)
     face: Face3DConfig = field(default_factory=lambda: Face3DConfig(size=48, frames=16))
     speech: SpeechCNNConfig = field(default_factory=SpeechCNNConfig)
     text: TextLSTMConfig = field(default_factory=lambda: TextLSTMConfig(embedding=64, hidden=64))
@@ -89,32 +90,41 @@ class FusedModel(nn.Module):
         """Late fusion: the normalised weight of each modality [M] (before masking)."""
         return torch.softmax(self.log_weights, 0)
 
-    def forward(self, batch: dict) -> torch.Tensor:
-        mask = self._mask(batch)
+    def branch_embeddings(self, batch: dict) -> dict[str, torch.Tensor]:
+        """Each present branch's embedding [B, embed_dim] (what :meth:`fuse` combines)."""
+        return {m: br.embed(batch[m]) for m, br in self.branches.items() if m in batch}
+
+    def fuse(self, embeddings: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+        """Fused output from branch embeddings and a mask [B, M] over ``config.modalities``.
+
+        Lets a long recording be processed in a streaming way: embeddings are computed as the
+        video, audio and transcript are read, and fused per person and second afterwards.
+        """
         c = self.config
+        b = mask.shape[0]
         if c.mode == "feature":
             parts = []
-            b = mask.shape[0]
             for i, m in enumerate(c.modalities):
-                if m in batch:
-                    h = self.project[m](self.branches[m].embed(batch[m]))
-                else:
-                    h = torch.zeros(b, c.hidden, device=mask.device)
+                h = self.project[m](embeddings[m]) if m in embeddings else torch.zeros(b, c.hidden, device=mask.device)
                 parts.append(h * mask[:, i:i + 1].to(h.dtype))
             logits = self.head(torch.cat(parts + [mask.float()], 1))
             none = ~mask.any(1, keepdim=True)
             return torch.where(none, torch.zeros_like(logits), logits)
-        logits = self.branch_logits(batch)
         w = self.modality_weights().unsqueeze(0) * mask.float()
         total = w.sum(1, keepdim=True)
         w = torch.where(total > 0, w / total.clamp(min=1e-12), torch.zeros_like(w))
-        probs = torch.zeros(mask.shape[0], c.n_classes, device=mask.device)
+        probs = torch.zeros(b, c.n_classes, device=mask.device)
         for i, m in enumerate(c.modalities):
-            if m in logits:
-                probs = probs + w[:, i:i + 1] * F.softmax(logits[m], 1)
-        uniform = torch.full_like(probs, 1.0 / c.n_classes)
-        probs = torch.where(total > 0, probs, uniform)
+            if m in embeddings:
+                probs = probs + w[:, i:i + 1] * F.softmax(self.branches[m].head(embeddings[m]), 1)
+        probs = torch.where(total > 0, probs, torch.full_like(probs, 1.0 / c.n_classes))
         return torch.log(probs.clamp(min=1e-8))
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        mask = self._mask(batch)
+        if self.training and self.config.modality_dropout > 0:
+            mask = _drop_modalities(mask, self.config.modality_dropout)
+        return self.fuse(self.branch_embeddings(batch), mask)
 
     @torch.no_grad()
     def contributions(self, batch: dict) -> torch.Tensor:
@@ -137,3 +147,17 @@ class FusedModel(nn.Module):
             out.append(torch.where(mask[:, i], base - q, torch.zeros_like(base)))
         self.train(was)
         return torch.stack(out, 1)
+
+
+def _drop_modalities(mask: torch.Tensor, p: float) -> torch.Tensor:
+    """Randomly mask present modalities with probability ``p`` each, keeping at least one per sample,
+    so the model learns to predict from any subset (robust to modalities missing at test time)."""
+    drop = (torch.rand(mask.shape, device=mask.device) < p) & mask
+    kept = mask & ~drop
+    empty = ~kept.any(1) & mask.any(1)
+    if empty.any():  # restore one random present modality where all were dropped
+        scores = torch.rand(mask[empty].shape, device=mask.device) * mask[empty]
+        keep = torch.zeros_like(mask[empty])
+        keep[torch.arange(keep.shape[0]), scores.argmax(1)] = True
+        kept[empty] = keep
+    return kept

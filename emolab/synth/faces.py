@@ -120,6 +120,27 @@ def face_box(cx: float, cy: float, height: float, identity: Identity) -> tuple[i
     return int(round(cx - w / 2)), int(round(cy - 0.5 * h)), int(round(w)), int(round(h))
 
 
+DETECTOR_BOX = {"w": 1.008, "h": 0.792, "dx": 0.021, "dy": 0.096, "sd_w": 0.068, "sd_h": 0.05, "sd_dx": 0.021, "sd_dy": 0.019}
+"""How mediapipe's full-range detector boxes relate to :func:`face_box` on rendered faces (measured
+on the sample lesson: width ratio, height ratio, centre offsets as fractions of the box, and their
+standard deviations)."""
+
+
+def detector_like_box(box: tuple[int, int, int, int], rng: np.random.Generator | None = None) -> tuple[float, float, float, float]:
+    """The box a real detector would report for a rendered face (with its measured jitter if ``rng``).
+
+    Training clips are cut with these boxes so that they look like the crops the lesson pipeline
+    cuts from detections.
+    """
+    x, y, w, h = box
+    k = DETECTOR_BOX
+    j = rng.normal(0, 1, 4) if rng is not None else np.zeros(4)
+    nw, nh = w * (k["w"] + k["sd_w"] * j[0]), h * (k["h"] + k["sd_h"] * j[1])
+    cx = x + w / 2 + w * (k["dx"] + k["sd_dx"] * j[2])
+    cy = y + h / 2 + h * (k["dy"] + k["sd_dy"] * j[3])
+    return cx - nw / 2, cy - nh / 2, nw, nh
+
+
 @lru_cache(maxsize=256)
 def _head_sprite(identity: Identity, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Shaded head (skin, ears, hair, neck, nose) as a BGR image and an alpha mask, cached."""
@@ -288,7 +309,7 @@ def _draw_features(frame: np.ndarray, cx: float, cy: float, H: int, ident: Ident
     my = 0.25
     mw = ident.mouth_width * (1 + 0.25 * au["AU12"] + 0.35 * au["AU20"] - 0.2 * au["AU23"] - 0.1 * au["AU10"])
     corner_up = 0.055 * au["AU12"] - 0.05 * au["AU15"] - 0.012 * au["AU20"]
-    opening = 0.012 + 0.03 * au["AU25"] + 0.1 * au["AU26"] + 0.05 * pose.mouth_open - 0.01 * au["AU23"]
+    opening = 0.012 + 0.03 * au["AU25"] + 0.1 * au["AU26"] + 0.13 * pose.mouth_open - 0.01 * au["AU23"]
     upper_raise = 0.025 * au["AU10"]
     lips = (np.array([80, 80, 170], np.float32) * 0.6 + skin * 0.4).astype(int).tolist()
     left, right = (-mw / 2, my - corner_up), (mw / 2, my - corner_up)

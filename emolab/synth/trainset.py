@@ -3,8 +3,9 @@
 Each sample is one person showing one emotion for about a second:
 
 * a face clip of ``n_frames`` grayscale crops (``size`` x ``size``), cut from a rendered frame
-  with :func:`emolab.preprocessing.crop_face` exactly as the lesson pipeline cuts detected faces
-  (with box jitter standing in for detector noise), through the episode's onset or apex, with
+  with :func:`emolab.preprocessing.crop_face` from the box a real detector reports
+  (:func:`~emolab.synth.faces.detector_like_box`, with its measured jitter), exactly as the lesson
+  pipeline cuts detected faces, through the episode's onset or apex, with
   head motion, blinks, lighting changes and, for some clips, speech;
 * an utterance in the person's synthetic voice with the emotion's prosody (``audio_seconds``);
 * a templated sentence: with probability ``text_consistency`` one that carries the emotion, else
@@ -36,7 +37,7 @@ from ..data.manifest import make_manifest
 from ..errors import DataError, EmolabError
 from ..preprocessing.crops import crop_face
 from ..taxonomy import EMOTIONS
-from .faces import Identity, Pose, au_vector, render_face
+from .faces import Identity, Pose, au_vector, detector_like_box, render_face
 from .lesson import _prepare_output
 from .text import make_sentence
 from .voice import SAMPLE_RATE, Voice, synthesize_utterance
@@ -48,10 +49,10 @@ class TrainsetConfig(Config):
 
     n_identities: int = 24
     clips_per_emotion: int = 4
-    n_frames: int = 16
+    n_frames: int = 8  # 8 frames at 5 fps: the clips the lesson pipeline cuts (1.6 s)
     size: int = 48
-    fps: float = 15.0
-    audio_seconds: float = 1.5
+    fps: float = 5.0
+    audio_seconds: float = 1.6
     sample_rate: int = SAMPLE_RATE
     seed: int = 0
     text_consistency: float = 0.6  # share of clips whose sentence carries the emotion (others: neutral wording)
@@ -75,7 +76,7 @@ def render_clip(identity: Identity, emotion: str, n_frames: int, size: int, fps:
     phase = rng.uniform(-0.6, 1.0)  # where in the episode the clip starts: onset (<0) or apex
     motion = np.stack([rng.uniform(0.1, 0.4, 4), rng.uniform(0, 2 * np.pi, 4)], -1)
     blink_at = rng.uniform(-1, n_frames / fps + 1)
-    jitter = rng.normal(0, 0.04, 4)
+    box_rng = np.random.default_rng(int(rng.integers(2**32)))
     frames = np.empty((n_frames, size, size), np.uint8)
     for f in range(n_frames):
         t = f / fps
@@ -88,8 +89,7 @@ def render_clip(identity: Identity, emotion: str, n_frames: int, size: int, fps:
         img[:] = bg
         x, y, w, h = render_face(img, canvas / 2, canvas / 2, face_h, identity, au_vector(emotion, inten), pose)
         img = np.clip(img.astype(np.float32) * gain, 0, 255).astype(np.uint8)
-        box = (x + jitter[0] * w, y + jitter[1] * h, w * (1 + jitter[2]), h * (1 + jitter[3]))
-        frames[f] = crop_face(img, box, size=size)
+        frames[f] = crop_face(img, detector_like_box((x, y, w, h), box_rng), size=size)
     return frames
 
 
@@ -128,7 +128,8 @@ def generate_trainset(outdir: str | os.PathLike, config: TrainsetConfig | None =
                     power = float(np.mean(wave.astype(np.float64) ** 2)) + 1e-12
                     wave = np.clip(wave + rng.normal(0, np.sqrt(power / 10 ** (snr / 10)), wave.shape), -1, 1).astype(np.float32)
                     hop = cfg.sample_rate / cfg.fps
-                    env = np.array([np.sqrt(np.mean(wave[int(f * hop): int((f + 1) * hop)] ** 2) + 1e-12) for f in range(cfg.n_frames)])
+                    env = np.array([np.sqrt(np.mean(seg ** 2)) if (seg := wave[int(f * hop): int((f + 1) * hop)]).size else 0.0
+                                    for f in range(cfg.n_frames)])
                     env = np.clip(env / (0.6 * env.max() + 1e-9), 0, 1) if rng.random() < 0.5 else None
                     faces[i] = render_clip(ident, emotion, cfg.n_frames, cfg.size, cfg.fps, rng, env)
                     audio[i] = wave[:n_audio]
