@@ -127,6 +127,73 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fl_settings(args: argparse.Namespace) -> dict:
+    return {"local_epochs": args.local_epochs, "strategy": args.strategy, "proximal_mu": args.mu, "balance": args.balance,
+            "dp_noise": args.dp_noise, "dp_clip": args.dp_clip, "seed": args.seed, "batch_size": args.batch_size,
+            "model_config": json.loads(args.config) if args.config else None}
+
+
+def _cmd_federate(args: argparse.Namespace) -> int:
+    from .recipes import federate_recipe
+
+    res = federate_recipe(args.model, args.dataset, args.path, n_clients=args.clients, rounds=args.rounds, partition=args.partition,
+                          out=args.out, centralized=args.centralized, **_fl_settings(args))
+    glob = res.history[(res.history.client == "global") & (res.history.phase == "test")]
+    if args.json:
+        print(json.dumps({"rounds": glob[["round", "accuracy", "balanced_accuracy"]].to_dict("records"), "centralized": res.centralized,
+                          "seconds": res.seconds, "dp": {"noise_multiplier": args.dp_noise, "clipping_norm": args.dp_clip} if args.dp_noise else None},
+                         indent=2))
+    else:
+        print(res.history.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        if res.centralized:
+            print(f"centralised on the same data: accuracy {res.centralized['accuracy']:.3f}")
+        if args.dp_noise:
+            print(f"differential privacy: server-side fixed clipping, noise multiplier {args.dp_noise}, clipping norm {args.dp_clip}")
+    return 0
+
+
+def _cmd_federate_split(args: argparse.Namespace) -> int:
+    from .recipes import split_clients_recipe
+
+    for f in split_clients_recipe(args.model, args.dataset, args.path, args.clients, args.out, args.partition, args.seed):
+        print(f)
+    return 0
+
+
+def _fl_config(args: argparse.Namespace):
+    from pathlib import Path
+
+    from .federated import FederatedConfig
+
+    settings = _fl_settings(args)
+    mc = settings.pop("model_config") or {}
+    cfg_file = Path(args.model_config_file) if getattr(args, "model_config_file", None) else None
+    if cfg_file:
+        mc = {**json.loads(cfg_file.read_text()), **mc}
+    return FederatedConfig(kind=args.model, rounds=getattr(args, "rounds", 1), model_config=mc, **settings)
+
+
+def _cmd_federate_server(args: argparse.Namespace) -> int:
+    from .federated import run_server
+    from .atomic import write_csv
+
+    res = run_server(args.address, args.clients, _fl_config(args))
+    if args.out:
+        from .models import save_model
+
+        write_csv(f"{args.out}/history.csv", res.history)
+        save_model(f"{args.out}/model.safetensors", res.model)
+    print(res.history.to_string(index=False))
+    return 0
+
+
+def _cmd_federate_client(args: argparse.Namespace) -> int:
+    from .federated import run_client
+
+    run_client(args.address, args.cid, args.data, _fl_config(args))
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emolab`` command (exposed for docs and tests)."""
@@ -224,6 +291,57 @@ def build_parser() -> argparse.ArgumentParser:
                    help="distribute recordings over a Ray cluster (no address: a local Ray)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=_cmd_analyze)
+
+    def fl_common(p, data=True):
+        p.add_argument("--model", required=True, choices=["fused", "face3d", "speech", "text", "cnn_lstm", "face2d"])
+        p.add_argument("--local-epochs", type=int, default=1)
+        p.add_argument("--strategy", choices=["fedavg", "fedprox"], default="fedavg")
+        p.add_argument("--mu", type=float, default=0.01, help="FedProx proximal weight")
+        p.add_argument("--balance", default=None, help="SMOTE method applied on each client's training part")
+        p.add_argument("--dp-noise", type=float, default=0.0, help="differential privacy: noise multiplier (0 = off)")
+        p.add_argument("--dp-clip", type=float, default=1.0, help="differential privacy: clipping norm")
+        p.add_argument("--batch-size", type=int, default=16)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--config", default=None, help="model settings as JSON")
+
+    p = sub.add_parser("federate", help="federated training on Flower (local simulation, one client per school/group)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("path")
+    p.add_argument("--clients", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--partition", default="groups", help="groups | dirichlet:ALPHA | column:NAME (e.g. column:school)")
+    p.add_argument("--centralized", action="store_true", help="also train centrally on the same data, for comparison")
+    p.add_argument("--out", default=None)
+    p.add_argument("--json", action="store_true")
+    fl_common(p)
+    p.set_defaults(handler=_cmd_federate)
+
+    p = sub.add_parser("federate-split", help="write each client's data file (deployment demo on one machine)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("path")
+    p.add_argument("--model", required=True)
+    p.add_argument("--clients", type=int, default=3)
+    p.add_argument("--partition", default="groups")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(handler=_cmd_federate_split)
+
+    p = sub.add_parser("federate-server", help="run the Flower server of a real deployment")
+    p.add_argument("--address", default="127.0.0.1:8080")
+    p.add_argument("--clients", type=int, required=True)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--model-config-file", default=None)
+    p.add_argument("--out", default=None)
+    fl_common(p)
+    p.set_defaults(handler=_cmd_federate_server)
+
+    p = sub.add_parser("federate-client", help="run one institution's Flower client on its own data file")
+    p.add_argument("--address", default="127.0.0.1:8080")
+    p.add_argument("--cid", type=int, required=True)
+    p.add_argument("--data", required=True, help="this institution's client .npz (see federate-split)")
+    p.add_argument("--model-config-file", default=None)
+    fl_common(p)
+    p.set_defaults(handler=_cmd_federate_client)
 
     p = sub.add_parser("evaluate", help="evaluate a saved or bundled model on a corpus")
     p.add_argument("--model", required=True, help="a .safetensors file, a training output folder, or face|speech|text|synthetic")

@@ -214,6 +214,28 @@ def _take(X: Any, idx: np.ndarray) -> Any:
     return {k: v[idx] for k, v in X.items()} if isinstance(X, dict) else X[idx]
 
 
+def model_config_for(kind: str, dataset: str, path: str | os.PathLike, prep: dict, X: Any, overrides: dict | None = None) -> dict:
+    """Model settings that follow from the data (vocabulary size, speech window, clip shape), plus ``overrides``."""
+    cfg = dict(overrides or {})
+    if kind == "text":
+        cfg.setdefault("vocab_size", len(prep["vocabulary"]["tokens"]) + 2)
+    if dataset in ("synthetic", "trainset") and kind in ("fused", "speech"):  # the speech window the inputs were cut with
+        from .synth.trainset import TrainsetConfig
+
+        secs = TrainsetConfig.load(Path(path) / "trainset.json").audio_seconds
+        if kind == "speech":
+            cfg.setdefault("seconds", secs)
+        else:
+            cfg.setdefault("speech", {})
+            cfg["speech"] = {**cfg["speech"], "seconds": secs}
+    if kind == "fused" and prep.get("vocabulary"):
+        cfg.setdefault("text", {"vocab_size": len(prep["vocabulary"]["tokens"]) + 2, "embedding": 64, "hidden": 64, "max_len": 24})
+    if kind in ("face3d", "cnn_lstm") and isinstance(X, np.ndarray):
+        cfg.setdefault("frames", X.shape[2])
+        cfg.setdefault("size", X.shape[-1])
+    return cfg
+
+
 def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os.PathLike, epochs: int = 20, batch_size: int = 64,
                  lr: float = 1e-3, seed: int = 0, resume: bool = False, progress: bool = True, balance: str | None = None,
                  model_config: dict | None = None, patience: int = 8, max_samples: int | None = None,
@@ -245,14 +267,7 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     data, prep = prepare(kind, dataset, path, m, tr, progress)
     X = data["X"]
     y = label_to_index(m["label"])
-    cfg = dict(model_config or {})
-    if kind == "text":
-        cfg.setdefault("vocab_size", len(prep["vocabulary"]["tokens"]) + 2)
-    if kind == "fused" and prep.get("vocabulary"):
-        cfg.setdefault("text", {"vocab_size": len(prep["vocabulary"]["tokens"]) + 2, "embedding": 64, "hidden": 64, "max_len": 24})
-    if kind in ("face3d", "cnn_lstm") and isinstance(X, np.ndarray):
-        cfg.setdefault("frames", X.shape[2])
-        cfg.setdefault("size", X.shape[-1])
+    cfg = model_config_for(kind, dataset, path, prep, X, model_config)
     model = build_model(kind, **cfg)
     if init:
         _init_face_branch(model, init)
@@ -357,3 +372,64 @@ def resolve_model_path(name: str | os.PathLike) -> Path:
     from .errors import ModelError
 
     raise ModelError(f"no model file or bundled model named {str(name)!r}", hint="give a .safetensors path or one of face, speech, text, synthetic")
+
+
+def _partition(manifest: pd.DataFrame, spec: str, n_clients: int, seed: int) -> list[np.ndarray]:
+    """``groups`` (subject groups dealt round-robin), ``dirichlet:ALPHA`` (non-IID), or ``column:NAME``."""
+    from .federated import dirichlet_partition, group_partition, natural_partition
+
+    if spec == "groups":
+        return group_partition(manifest, n_clients, seed)
+    if spec.startswith("dirichlet"):
+        alpha = float(spec.split(":", 1)[1]) if ":" in spec else 0.5
+        return dirichlet_partition(manifest, n_clients, alpha, seed)
+    if spec.startswith("column:"):
+        return natural_partition(manifest, spec.split(":", 1)[1])
+    raise EmolabError(f"unknown partition {spec!r}; use groups, dirichlet:ALPHA or column:NAME")
+
+
+def federate_recipe(kind: str, dataset: str, path: str | os.PathLike, n_clients: int = 3, rounds: int = 2, partition: str = "groups",
+                    out: str | os.PathLike | None = None, centralized: bool = False, progress: bool = False, **settings: Any):
+    """Federated training of ``kind`` on a corpus split into clients; writes ``history.csv``,
+    ``model.safetensors`` and ``federated.json`` to ``out`` when given."""
+    from .atomic import write_csv, write_text
+    from .federated import FederatedConfig, federate
+    from .models import save_model
+
+    m = _read(dataset, path)
+    clients = _partition(m, partition, n_clients, settings.get("seed", 0))
+    data, prep = prepare(kind, dataset, path, m, clients[0], progress)  # a vocabulary is agreed from the first client's texts
+    overrides = settings.pop("model_config", None)
+    cfg = FederatedConfig(kind=kind, rounds=rounds, model_config=model_config_for(kind, dataset, path, prep, data["X"], overrides), **settings)
+    res = federate(data["X"], label_to_index(m["label"]), m["group"].astype(str).to_numpy(), clients, cfg, centralized=centralized)
+    if out is not None:
+        out = Path(out)
+        write_csv(out / "history.csv", res.history)
+        save_model(out / "model.safetensors", res.model, preprocessing=prep, metrics={"federated": cfg.to_dict()})
+        final = res.history[(res.history.client == "global") & (res.history.phase == "test")].iloc[-1]
+        summary = {"config": cfg.to_dict(), "clients": [int(len(c)) for c in clients], "partition": partition,
+                   "final_global_accuracy": float(final["accuracy"]), "final_global_balanced_accuracy": float(final["balanced_accuracy"]),
+                   "centralized": res.centralized, "seconds": res.seconds,
+                   "differential_privacy": {"noise_multiplier": cfg.dp_noise, "clipping_norm": cfg.dp_clip} if cfg.dp_noise > 0 else None}
+        write_text(out / "federated.json", json.dumps(summary, indent=2) + "\n")
+    return res
+
+
+def split_clients_recipe(kind: str, dataset: str, path: str | os.PathLike, n_clients: int, out: str | os.PathLike,
+                         partition: str = "groups", seed: int = 0) -> list[Path]:
+    """Write each client's prepared data to ``out/client{i}.npz`` (for a deployment demo on one machine;
+    in a real consortium each institution prepares its own file from its own recordings)."""
+    from .federated import save_client_data
+
+    m = _read(dataset, path)
+    clients = _partition(m, partition, n_clients, seed)
+    data, prep = prepare(kind, dataset, path, m, clients[0], progress=False)
+    X = data["X"]
+    take = (lambda A, idx: {k: v[idx] for k, v in A.items()}) if isinstance(X, dict) else (lambda A, idx: A[idx])
+    y, g = label_to_index(m["label"]), m["group"].astype(str).to_numpy()
+    out = Path(out)
+    files = [save_client_data(out / f"client{i}.npz", take(X, idx), y[idx], g[idx]) for i, idx in enumerate(clients)]
+    from .atomic import write_text
+
+    write_text(out / "model_config.json", json.dumps(model_config_for(kind, dataset, path, prep, X)) + "\n")
+    return files

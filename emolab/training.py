@@ -81,15 +81,18 @@ class Trainer:
         Where ``last.pt`` (every epoch) and ``best.pt`` go; enables :meth:`fit` ``resume=True``.
     progress : bool
         tqdm bars.
+    penalty : callable, optional
+        ``penalty(model) -> scalar tensor`` added to every batch's loss (e.g. FedProx's proximal term).
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig | None = None, callbacks: Iterable = (),
-                 checkpoint_dir: str | os.PathLike | None = None, progress: bool = True):
+                 checkpoint_dir: str | os.PathLike | None = None, progress: bool = True, penalty: Callable | None = None):
         self.model = model
         self.config = config or TrainConfig()
         self.callbacks = list(callbacks)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.progress = progress
+        self.penalty = penalty
         self.device = choose_device(None if self.config.device == "auto" else self.config.device)
         self.history: list[dict] = []
         self._stop = False
@@ -159,6 +162,8 @@ class Trainer:
                 with torch.autocast(device_type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                     out = model(x)
                     loss = loss_fn(out.float(), y)
+                if self.penalty is not None:
+                    loss = loss + self.penalty(model)
                 if not torch.isfinite(loss):
                     raise EmolabError(f"training diverged at epoch {epoch + 1} (loss {loss.item()}); lower the learning rate")
                 scaler.scale(loss).backward()
