@@ -20,7 +20,25 @@ __version__ = "0.1.0"
 from .errors import DataError, EmolabError, MediaError, ModelError, OutputError, SplitError
 from .taxonomy import EMOTIONS, VALENCE, canonical_label
 
+
+
+def pretrained(name: str, device: str = "cpu"):
+    """Load a model bundled with emolab (``face``, ``speech``, ``text``, ``synthetic``); see :mod:`emolab.bundled`."""
+    from .bundled import pretrained as _load
+
+    return _load(name, device)
+
+
+def analyze_lesson(*args, **kwargs):
+    """Per-student emotion timelines of a lesson recording; see :func:`emolab.timeline.analyze_lesson`."""
+    from .timeline import analyze_lesson as _analyze
+
+    return _analyze(*args, **kwargs)
+
+
 __all__ = [
+    "pretrained",
+    "analyze_lesson",
     "__version__",
     "EMOTIONS",
     "VALENCE",
