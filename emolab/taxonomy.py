@@ -27,6 +27,8 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
+from .errors import DataError
+
 EMOTIONS: tuple[str, ...] = (
     "anger",
     "disgust",
@@ -91,11 +93,13 @@ GOEMOTIONS_LABELS: tuple[str, ...] = (
 """GoEmotions' 28 labels in the order of its ``labels.txt`` (label id = position)."""
 
 
-class UnknownLabelError(KeyError):
-    """A label that no mapping knows. Its message names the label and what is accepted."""
+class UnknownLabelError(DataError, KeyError):
+    """A label that no mapping knows. Its message names the label and what is accepted.
 
-    def __str__(self) -> str:  # KeyError quotes its message; show it plainly instead
-        return str(self.args[0]) if self.args else ""
+    A :class:`~emolab.errors.DataError` (so the command line prints it as one line) and a
+    ``KeyError`` (a lookup that failed)."""
+
+    __str__ = DataError.__str__
 
 
 def _normalise(raw: str) -> str:

@@ -54,3 +54,13 @@ def read_text_any(path: Path) -> str:
         except UnicodeDecodeError:
             continue
     return data.decode("utf-8", errors="replace")  # pragma: no cover - latin-1 never fails
+
+
+def label_for(raw: str, path, extra=None) -> str:
+    """Canonical label of ``raw``; an unknown label raises a DataError naming the file it came from."""
+    from ...taxonomy import UnknownLabelError, canonical_label
+
+    try:
+        return canonical_label(raw, extra)
+    except UnknownLabelError as exc:
+        raise DataError(exc.message, path=path) from None

@@ -22,7 +22,7 @@ import pandas as pd
 from ...errors import DataError
 from ...taxonomy import canonical_label
 from ..manifest import make_manifest
-from ._common import IMAGE_EXT, require_dir
+from ._common import IMAGE_EXT, label_for, require_dir
 
 CSV_CODES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 USAGE = {"training": "train", "publictest": "validation", "privatetest": "test"}
@@ -51,7 +51,7 @@ def read_fer2013(root: str | Path) -> pd.DataFrame:
         for class_dir in sorted(os.scandir(split_dir.path), key=lambda e: e.name):
             if not class_dir.is_dir():
                 continue
-            label = canonical_label(class_dir.name)
+            label = label_for(class_dir.name, class_dir.path)
             for entry in sorted(os.scandir(class_dir.path), key=lambda e: e.name):
                 if entry.name.lower().endswith(IMAGE_EXT):
                     sid = f"{split}/{class_dir.name}/{Path(entry.name).stem}"

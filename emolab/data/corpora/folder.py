@@ -17,7 +17,7 @@ import pandas as pd
 from ...errors import DataError
 from ...taxonomy import canonical_label
 from ..manifest import make_manifest
-from ._common import AUDIO_EXT, IMAGE_EXT, VIDEO_EXT, require_dir, walk_files
+from ._common import AUDIO_EXT, IMAGE_EXT, VIDEO_EXT, label_for, require_dir, walk_files
 
 
 def read_folder(root: str | Path, label_map: Mapping[str, str] | None = None, group_pattern: str | None = None,
@@ -55,7 +55,7 @@ def read_folder(root: str | Path, label_map: Mapping[str, str] | None = None, gr
                 raise DataError(f"group_pattern {group_pattern!r} does not match the file name", path=path)
             group, known = m.group(1) if m.groups() else m.group(0), True
         rows.append({"sample_id": path.relative_to(folder).as_posix(), "path": str(path), "modalities": mods,
-                     "label": canonical_label(raw, extra=label_map), "raw_label": raw,
+                     "label": label_for(raw, path, label_map), "raw_label": raw,
                      "group": group if group is not None else path.relative_to(folder).as_posix(),
                      "subject_known": known, "split": {"training": "train", "val": "validation"}.get(split, split)})
     if not rows:

@@ -18,7 +18,7 @@ import pandas as pd
 from ...errors import DataError
 from ...taxonomy import canonical_label
 from ..manifest import make_manifest
-from ._common import read_text_any, require_dir, walk_files
+from ._common import label_for, read_text_any, require_dir, walk_files
 
 SPLIT_FILES = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv", "test": "test_sent_emo.csv"}
 REQUIRED = ("Utterance", "Speaker", "Emotion", "Dialogue_ID", "Utterance_ID")
@@ -72,7 +72,7 @@ def read_meld(root: str | Path, splits: tuple[str, ...] = ("train", "dev", "test
                 "sample_id": f"{split}/dia{dia}_utt{utt}",
                 "path": str(clip) if clip else "",
                 "text": rec["Utterance"], "modalities": "face+audio+text" if clip else "text",
-                "label": canonical_label(rec["Emotion"]), "raw_label": rec["Emotion"],
+                "label": label_for(rec["Emotion"], f"{csv_path}, line {n}"), "raw_label": rec["Emotion"],
                 "group": f"{split}_dia{dia}", "split": split, "speaker": rec["Speaker"],
                 "dialogue": dia, "utterance": utt, "sentiment": rec.get("Sentiment", ""),
                 "start": _timestamp(rec.get("StartTime", "") or ""), "end": _timestamp(rec.get("EndTime", "") or ""),

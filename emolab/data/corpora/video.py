@@ -20,7 +20,7 @@ import pandas as pd
 from ...errors import DataError
 from ...taxonomy import canonical_label
 from ..manifest import make_manifest
-from ._common import IMAGE_EXT, VIDEO_EXT, require_dir, walk_files
+from ._common import IMAGE_EXT, VIDEO_EXT, label_for, require_dir, walk_files
 
 ENTERFACE_CODES = {"an": "anger", "di": "disgust", "fe": "fear", "ha": "happiness", "sa": "sadness", "su": "surprise"}
 CKPLUS_CODES = {0: "neutral", 1: "anger", 2: "contempt", 3: "disgust", 4: "fear", 5: "happy", 6: "sadness", 7: "surprise"}
@@ -71,7 +71,7 @@ def read_ckplus(root: str | Path) -> pd.DataFrame:
         if not m:
             continue
         raw = path.parent.name
-        rows.append({"sample_id": path.stem, "path": str(path), "modalities": "face", "label": canonical_label(raw),
+        rows.append({"sample_id": path.stem, "path": str(path), "modalities": "face", "label": label_for(raw, path),
                      "raw_label": raw, "group": m.group(1), "subject": m.group(1), "sequence": m.group(2)})
     if not rows:
         raise DataError("no CK+ data found", path=folder, hint="expected cohn-kanade-images/ + Emotion/, or CK+48/<class>/S010_004_*.png")
