@@ -7,7 +7,8 @@ rendered offline (inline SVG through vl-convert), so everything works without in
 from .common import Progress, chart_widget, device_badge, download_link, image_widget
 from .explorers import DatasetExplorer, SmoteExplorer, TrainingMonitor
 from .lesson import LessonDashboard, TimelineExplorer
+from .pipeline import FederatedMonitor, PreprocessingViewer
 from .training import TrainingDashboard
 
-__all__ = ["DatasetExplorer", "LessonDashboard", "Progress", "SmoteExplorer", "TimelineExplorer", "TrainingDashboard", "TrainingMonitor", "chart_widget",
+__all__ = ["FederatedMonitor", "PreprocessingViewer", "DatasetExplorer", "LessonDashboard", "Progress", "SmoteExplorer", "TimelineExplorer", "TrainingDashboard", "TrainingMonitor", "chart_widget",
            "device_badge", "download_link", "image_widget"]

@@ -22,8 +22,15 @@ def square_box(box: tuple[float, float, float, float], margin: float = 0.2) -> t
     return int(round(cx - side / 2)), int(round(cy - side / 2)), max(1, int(round(side)))
 
 
+def _region(frame: np.ndarray, x: int, y: int, side: int) -> np.ndarray:
+    H, W = frame.shape[:2]
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + side), min(H, y + side)
+    patch = frame[y0:y1, x0:x1]
+    return cv2.copyMakeBorder(patch, y0 - y, y + side - y1, x0 - x, x + side - x1, cv2.BORDER_REPLICATE)
+
+
 def crop_face(frame: np.ndarray, box: tuple[float, float, float, float], size: int = 96, margin: float = 0.2,
-              gray: bool = True) -> np.ndarray:
+              gray: bool = True, eyes: tuple[float, float, float, float] | None = None) -> np.ndarray:
     """Cut a face out of a frame as a square patch, padding with the edge where it leaves the frame.
 
     Parameters
@@ -37,11 +44,26 @@ def crop_face(frame: np.ndarray, box: tuple[float, float, float, float], size: i
         See :func:`square_box`.
     gray : bool
         Convert to grayscale (the models' input) or keep BGR.
+    eyes : (x1, y1, x2, y2), optional
+        Eye centres in pixels; when given, the face is rotated about the box centre so that the
+        eyes are level (alignment) before cropping.
 
     Returns
     -------
     np.ndarray [shape=(size, size) if gray else (size, size, 3), dtype=uint8]
     """
+    if eyes is not None:
+        angle = float(np.degrees(np.arctan2(eyes[3] - eyes[1], eyes[2] - eyes[0])))
+        if abs(angle) > 90:
+            angle -= 180 * np.sign(angle)
+        if abs(angle) > 1.0:
+            bx, by, bw, bh = box
+            sx, sy, side = square_box(box, margin + 0.25)
+            patch = _region(frame, sx, sy, side)
+            M = cv2.getRotationMatrix2D((side / 2, side / 2), angle, 1.0)
+            patch = cv2.warpAffine(patch, M, (side, side), borderMode=cv2.BORDER_REPLICATE)
+            inner = (side / 2 - bw / 2, side / 2 - bh / 2, bw, bh)
+            return crop_face(patch, inner, size, margin, gray)
     x, y, side = square_box(box, margin)
     H, W = frame.shape[:2]
     x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + side), min(H, y + side)

@@ -13,7 +13,7 @@ Detections are a tidy list of :class:`Detection` (pixels, top-left origin).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -28,6 +28,7 @@ class Detection:
     w: float
     h: float
     score: float
+    eyes: Optional[tuple[float, float, float, float]] = None  # (right x, right y, left x, left y) in pixels, when known
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -146,8 +147,12 @@ class FaceDetector:
             res = self._mp.process(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
             for d in res.detections or []:
                 b = d.location_data.relative_bounding_box
+                kp = d.location_data.relative_keypoints
+                eyes = None
+                if len(kp) >= 2:  # BlazeFace: 0 right eye, 1 left eye (from the subject's view)
+                    eyes = (x0 + kp[0].x * W / scale, y0 + kp[0].y * H / scale, x0 + kp[1].x * W / scale, y0 + kp[1].y * H / scale)
                 out.append(Detection(x0 + b.xmin * W / scale, y0 + b.ymin * H / scale, b.width * W / scale, b.height * H / scale,
-                                     float(d.score[0])))
+                                     float(d.score[0]), eyes))
         else:
             gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
             for (x, y, w, h) in self._haar.detectMultiScale(gray, 1.1, 5, minSize=(self.min_size, self.min_size)):

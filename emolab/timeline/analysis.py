@@ -45,6 +45,7 @@ class AnalysisConfig(Config):
     hmm_stay: float = 0.9
     detector_tiles: str = "auto"
     max_side: int = 1280  # frames larger than this are downscaled first (4K at HD cost)
+    align_faces: bool = False  # rotate crops so the eyes are level (off: the bundled models were trained on unaligned crops)
     use_transcript: bool = True
     teacher_share: float = 0.35  # a person with this share of all speech, and 1.5x the next, is the teacher
     weights: Optional[dict] = None  # late-fusion weights for the pretrained models
@@ -176,7 +177,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
             n_frames += 1
             scale = info.width / frame.shape[1]
             for tid, d in tracker.update(frame, detector.detect(frame), t):
-                crop = crop_face(frame, d.box, size=models.face_size)
+                crop = crop_face(frame, d.box, size=models.face_size, eyes=d.eyes if cfg.align_faces else None)
                 sightings.append((index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, mouth_openness(crop)))
                 if thumbnails and d.score > thumbs.get(tid, (0.0,))[0]:
                     thumbs[tid] = (d.score, crop_face(frame, d.box, size=96, margin=0.3, gray=False))

@@ -1,0 +1,43 @@
+"""The widgets build and update without a browser (the browser tests drive the dashboards)."""
+
+import numpy as np
+import pandas as pd
+
+
+def test_preprocessing_viewer_and_explorers(tiny_lesson):
+    import widgets
+    from emolab.preprocessing.tracking import track_faces
+
+    faces = track_faces(str(tiny_lesson / "lesson.mp4"), sample_fps=5)
+    v = widgets.PreprocessingViewer(tiny_lesson / "lesson.mp4", faces)
+    first = bytes(v.frame.value)
+    assert first and v.strip.value
+    v.blur.value = False
+    assert bytes(v.frame.value) != first  # unblurred frame differs
+    v.landmarks.value = True  # runs the face mesh; never raises
+    from emolab.data import read_corpus
+
+    d = widgets.DatasetExplorer(read_corpus("lesson", tiny_lesson))
+    assert "samples" in d.widget.children[0].value
+    rng = np.random.default_rng(0)
+    s = widgets.SmoteExplorer(rng.normal(0, 1, (60, 4)), np.array(["a"] * 50 + ["b"] * 10))
+    assert "<svg" in s.counts.value
+    s.k.value = 3
+    assert "<svg" in s.scatter.value
+
+
+def test_federated_monitor_and_training_monitor():
+    import widgets
+    from emolab.federated import FederatedConfig, FederatedResult
+
+    hist = pd.DataFrame({"round": [1, 1, 1, 2, 2, 2], "client": [0, 1, "global"] * 2, "phase": ["test"] * 6, "n": [5, 5, 10] * 2,
+                         "loss": [np.nan] * 6, "accuracy": [0.2, 0.4, 0.3, 0.5, 0.7, 0.6], "balanced_accuracy": [0.2, 0.4, 0.3, 0.5, 0.7, 0.6]})
+    m = widgets.FederatedMonitor(FederatedResult(hist, None, FederatedConfig(dp_noise=0.5), {"accuracy": 0.65}, 1.0))
+    assert "<svg" in m.chart.value and "Centralised" in m.table.value and "noise multiplier 0.5" in m.table.value
+
+    class FakeTrainer:
+        history = [{"epoch": 1, "train_loss": 1.0, "val_loss": 1.1, "train_accuracy": 0.3, "val_accuracy": 0.25}]
+
+    t = widgets.TrainingMonitor()
+    t.on_epoch_end(FakeTrainer(), FakeTrainer.history[0])
+    assert "<svg" in t.curves.value and "epoch 1" in t.status.value
