@@ -161,3 +161,30 @@ def test_cli_batch_resumes_and_isolates_failures(lesson, tmp_path):
     assert (tmp_path / "reports" / "lesson" / "analysis.json").is_file()
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert "already done (skipped)" in again.stdout
+
+
+def test_pretrained_real_models_run_on_a_recording(lesson, tmp_path):
+    """The default models (real, late fusion) run end to end; no accuracy is claimed on synthetic faces."""
+    from emolab.bundled import available
+
+    if not {"face", "speech", "text"} & set(available()):
+        pytest.skip("no real pretrained model bundled")
+    res = analyze_lesson(lesson, config=AnalysisConfig(model="pretrained", sample_fps=2.5), out=tmp_path / "o", progress=False)
+    assert res.info["model"] == "pretrained" and len(res.timeline) > 50
+    assert "face" in set("+".join(res.timeline.modalities).split("+"))
+    np.testing.assert_allclose(res.timeline[list(EMOTIONS)].sum(1), 1, atol=1e-4)
+    assert "synthetic-domain" not in (tmp_path / "o" / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_batch_over_local_ray(lesson, tmp_path):
+    from emolab.timeline.batch import analyze_many
+
+    report = analyze_many([lesson, tmp_path / "missing.mp4"], tmp_path / "reports", progress=False, ray_address="local",
+                          model="synthetic", sample_fps=2.0)
+    status = {r["status"] for r in report}
+    assert status == {"done", "failed"}
+    assert (tmp_path / "reports" / "lesson" / "timeline.csv").is_file()
+    import ray
+
+    ray.shutdown()

@@ -129,7 +129,7 @@ class LateFusionLessonModels(LessonModels):
         self.name = "pretrained"
         self.available = tuple(self.models)
         face = self.models.get("face")
-        self.clip_frames = 1 if face is None or face.kind != "face3d" else face.config.frames
+        self.clip_frames = 5 if face is None or face.kind != "face3d" else face.config.frames  # per-frame models: averaged over 1 s at 5 fps
         self.face_size = 48 if face is None else face.config.size
         sp = self.metas.get("speech")
         self.speech_seconds = float(sp["preprocessing"].get("seconds", 3.0)) if sp else 3.0
