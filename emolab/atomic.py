@@ -79,6 +79,38 @@ def atomic_open(path: PathLike, mode: str = "w", encoding: str | None = "utf-8")
             raise _output_error(exc, Path(path)) from None
 
 
+@contextlib.contextmanager
+def atomic_folder(path: PathLike, overwrite: bool = False) -> Iterator[Path]:
+    """Build a folder's content in a temporary sibling folder; move it into place only when complete.
+
+    Raises :class:`OutputError` if ``path`` exists and is not empty (unless ``overwrite``) or
+    cannot be created. On any exception (including Ctrl-C) the partial folder is removed and
+    ``path`` is left as it was; on success a previous ``path`` is replaced.
+    """
+    import shutil
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise OutputError("exists and is not a folder", path=out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputError("the output folder is not empty", path=out, hint="choose an empty folder or pass overwrite=True / --overwrite")
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+        os.chmod(tmp, 0o777 & ~_umask())
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder: {exc.strerror}", path=out) from None
+    try:
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def write_text(path: PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically and return the path."""
     with atomic_open(path, "w") as fh:

@@ -192,8 +192,8 @@ def expected_valence(proba: np.ndarray) -> np.ndarray:
     return np.asarray(proba, dtype=float) @ weights
 
 
-def taxonomy_table() -> "pd.DataFrame":  # noqa: F821 - pandas imported lazily
-    """The whole label mapping as a tidy table with columns ``raw, emotion, valence``."""
+def taxonomy_table():
+    """The whole label mapping as a tidy DataFrame with columns ``raw, emotion, valence``."""
     import pandas as pd
 
     rows = [(raw, emo, VALENCE[emo]) for raw, emo in sorted(LABEL_MAP.items())]

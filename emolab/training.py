@@ -13,7 +13,6 @@ arrays only.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import dataclass

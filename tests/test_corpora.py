@@ -1,6 +1,5 @@
 """Each reader on a tiny fixture in the corpus's exact official layout; real counts where available."""
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -48,7 +48,6 @@ def test_partitions_keep_subjects_on_one_client():
 
 
 def test_only_parameters_and_scalar_metrics_leave_a_client(tmp_path):
-    import torch
 
     from emolab.models import build_model
 

@@ -1,5 +1,4 @@
 import numpy as np
-import pandas as pd
 import pytest
 
 from emolab.data import check_no_leak, group_holdout, group_kfold, leave_one_subject_out, make_manifest, split_by_column

@@ -43,7 +43,6 @@ class TrainingDashboard:
     def run(self) -> None:
         from emolab.errors import EmolabError
         from emolab.recipes import train_recipe
-        from emolab.evaluation import evaluate
 
         self.train.disabled = True
         try:

@@ -120,12 +120,12 @@ def make_client(cid: int, data_file: str | os.PathLike, cfg: FederatedConfig):
         def fit(self, parameters, config):
             set_params(parameters)
             mu = float(config.get("proximal_mu", 0.0))
-            penalty = None
-            if mu > 0:
-                anchor = [p.detach().clone() for p in model.parameters()]
+            anchor = [p.detach().clone() for p in model.parameters()] if mu > 0 else None
 
-                def penalty(m):
-                    return 0.5 * mu * sum(((p - a) ** 2).sum() for p, a in zip(m.parameters(), anchor))
+            def proximal(m):  # FedProx: mu/2 * ||w - w_global||^2
+                return 0.5 * mu * sum(((p - a) ** 2).sum() for p, a in zip(m.parameters(), anchor))
+
+            penalty = proximal if mu > 0 else None
 
             trainer = Trainer(model, TrainConfig(epochs=cfg.local_epochs, batch_size=cfg.batch_size, lr=cfg.lr, patience=0,
                                                  seed=cfg.seed + cid, scheduler="none"), progress=False, penalty=penalty)

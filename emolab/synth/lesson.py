@@ -22,8 +22,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -33,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..errors import EmolabError, OutputError
+from ..errors import EmolabError
 from ..taxonomy import EMOTIONS
 from .faces import Identity, Pose, au_vector, render_face
 from .text import make_sentence
@@ -362,23 +360,6 @@ def _draw_occluder(frame: np.ndarray, x: int, y: int, w: int, h: int, kind: int,
 
 
 # ----------------------------------------------------------------------------- writing
-def _prepare_output(outdir: Path, overwrite: bool) -> Path:
-    if outdir.exists() and not outdir.is_dir():
-        raise OutputError("exists and is not a folder", path=outdir)
-    if outdir.exists() and any(outdir.iterdir()) and not overwrite:
-        raise OutputError("the output folder is not empty", path=outdir, hint="choose an empty folder or pass overwrite=True / --overwrite")
-    parent = outdir.parent if str(outdir.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.partial-", dir=parent))
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o777 & ~mask)
-        return tmp
-    except OSError as exc:
-        raise OutputError(f"cannot create the output folder: {exc.strerror}", path=outdir) from None
-
-
 def write_video(path: Path, frames: Iterator[np.ndarray], audio: Optional[np.ndarray], fps: float, sample_rate: int,
                 width: int, height: int) -> None:
     """Encode BGR frames (H.264) and, optionally, mono float audio (AAC) into an mp4, streaming."""
@@ -449,10 +430,11 @@ def generate_lesson(outdir: str | os.PathLike, config: LessonConfig | None = Non
     from ..atomic import write_text
     from ..data.transcripts import write_srt
 
+    from ..atomic import atomic_folder
+
     cfg = (config or LessonConfig()).validate()
     out = Path(outdir)
-    tmp = _prepare_output(out, overwrite)
-    try:
+    with atomic_folder(out, overwrite) as tmp:
         plan = plan_lesson(cfg)
         audio, envelopes = render_audio(plan)
         sf.write(tmp / "lesson.wav", audio, cfg.sample_rate, subtype="PCM_16")
@@ -473,12 +455,6 @@ def generate_lesson(outdir: str | os.PathLike, config: LessonConfig | None = Non
         truth = pd.DataFrame(truth_rows, columns=list(TRUTH_COLUMNS))
         truth.to_csv(tmp / "truth.csv", index=False, float_format="%.4f")
         write_text(tmp / "lesson.json", cfg.to_json() + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return LessonResult(out, out / "lesson.mp4", out / "lesson.wav", out / "lesson.srt", out / "truth.csv", cfg)
 
 

@@ -25,7 +25,6 @@ subject-independently within the synthetic domain. Written files:
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +37,6 @@ from ..errors import DataError, EmolabError
 from ..preprocessing.crops import crop_face
 from ..taxonomy import EMOTIONS
 from .faces import Identity, Pose, au_vector, detector_like_box, render_face
-from .lesson import _prepare_output
 from .text import make_sentence
 from .voice import SAMPLE_RATE, Voice, synthesize_utterance
 
@@ -104,10 +102,11 @@ def generate_trainset(outdir: str | os.PathLike, config: TrainsetConfig | None =
 
     from ..atomic import write_text
 
+    from ..atomic import atomic_folder
+
     cfg = (config or TrainsetConfig()).validate()
     out = Path(outdir)
-    tmp = _prepare_output(out, overwrite)
-    try:
+    with atomic_folder(out, overwrite) as tmp:
         rng = np.random.default_rng(cfg.seed)
         n = cfg.n_identities * len(EMOTIONS) * cfg.clips_per_emotion
         n_audio = int(round(cfg.audio_seconds * cfg.sample_rate))
@@ -147,12 +146,6 @@ def generate_trainset(outdir: str | os.PathLike, config: TrainsetConfig | None =
         manifest = make_manifest(rows, "synthetic")
         manifest.to_csv(tmp / "manifest.csv", index=False)
         write_text(tmp / "trainset.json", cfg.to_json() + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
 
 

@@ -15,7 +15,7 @@ from typing import Mapping
 import pandas as pd
 
 from ...errors import DataError
-from ...taxonomy import canonical_label
+
 from ..manifest import make_manifest
 from ._common import AUDIO_EXT, IMAGE_EXT, VIDEO_EXT, label_for, require_dir, walk_files
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import DataError
-from ...taxonomy import canonical_label
+
 from ..manifest import make_manifest
 from ._common import label_for, read_text_any, require_dir, walk_files
 
