@@ -188,3 +188,13 @@ def test_batch_over_local_ray(lesson, tmp_path):
     import ray
 
     ray.shutdown()
+
+
+def test_no_face_images_written_unless_asked(analysed, lesson, tmp_path):
+    _, out = analysed
+    assert not (out / "faces").exists() and not list(out.rglob("*.png"))  # privacy by default
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analyze_lesson(lesson, config=AnalysisConfig(model="synthetic", sample_fps=1.0, save_faces=True), out=tmp_path / "o", progress=False)
+    saved = list((tmp_path / "o" / "faces").rglob("*.png"))
+    assert len(saved) > 20 and len({p.parent.name for p in saved}) >= 4 and "S01" in {p.parent.name for p in saved}

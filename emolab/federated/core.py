@@ -14,6 +14,7 @@ the same code as separate processes across institutions (see ``docs/federated.md
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -151,13 +152,16 @@ def make_client(cid: int, data_file: str | os.PathLike, cfg: FederatedConfig):
 
 # ----------------------------------------------------------------------------- server side
 class _Recorder:
-    """Collects per-client metrics and the global parameters round by round (server process)."""
+    """Collects per-client metrics and the global parameters round by round (server process); with a
+    ``checkpoint_dir`` it writes them atomically after every round so that an interrupted run resumes."""
 
-    def __init__(self):
-        self.rows: list[dict] = []
+    def __init__(self, checkpoint_dir: Optional[Path] = None, start_round: int = 0, rows: Optional[list] = None):
+        self.rows: list[dict] = list(rows or [])
         self.parameters: Optional[list[np.ndarray]] = None
-        self._fit_round = 0
-        self._eval_round = 0
+        self.checkpoint_dir = checkpoint_dir
+        self.offset = start_round
+        self._fit_round = start_round
+        self._eval_round = start_round
 
     def fit_metrics(self, results):
         self._fit_round += 1
@@ -171,11 +175,23 @@ class _Recorder:
         for n, m in results:
             self.rows.append({"round": self._eval_round, "client": int(m.get("client", -1)), "phase": "test", "n": n,
                               "accuracy": m.get("accuracy"), "balanced_accuracy": m.get("balanced_accuracy")})
+        self._checkpoint()
         return _weighted(results)
 
     def keep(self, server_round, parameters, config):
         self.parameters = [np.array(p) for p in parameters]
         return None
+
+    def _checkpoint(self) -> None:
+        """After a round's federated evaluation: the global model and the complete history so far."""
+        if self.checkpoint_dir is None or self.parameters is None:
+            return
+        from ..atomic import atomic_path, write_text
+
+        with atomic_path(self.checkpoint_dir / "global.npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, *self.parameters)
+        write_text(self.checkpoint_dir / "state.json", json.dumps({"round": self._eval_round, "rows": self.rows}, default=float))
 
 
 def _weighted(results) -> dict:
@@ -228,7 +244,8 @@ class FederatedResult:
 
 
 def federate(X: Any, y: np.ndarray, groups: np.ndarray, clients: list[np.ndarray], config: FederatedConfig | None = None,
-             centralized: bool = False, workdir: str | os.PathLike | None = None, progress: bool = False) -> FederatedResult:
+             centralized: bool = False, workdir: str | os.PathLike | None = None, progress: bool = False,
+             checkpoint_dir: str | os.PathLike | None = None) -> FederatedResult:
     """Run a local Flower simulation of federated training.
 
     Parameters
@@ -242,6 +259,9 @@ def federate(X: Any, y: np.ndarray, groups: np.ndarray, clients: list[np.ndarray
     centralized : bool
         Also train the same model centrally on the union of the clients' training parts and test
         it on the union of their test parts (a baseline; it pools data, so it is not federated).
+    checkpoint_dir : path, optional
+        Save the global model and history after every round; a later call with the same folder
+        resumes after the last completed round.
     """
     import flwr
     import torch
@@ -258,7 +278,15 @@ def federate(X: Any, y: np.ndarray, groups: np.ndarray, clients: list[np.ndarray
     files = [save_client_data(work / f"client{i}.npz", take(X, idx), y[idx], groups[idx]) for i, idx in enumerate(clients)]
     torch.manual_seed(cfg.seed)
     initial = [v.detach().cpu().numpy() for v in build_model(cfg.kind, **cfg.model_config).state_dict().values()]
-    recorder = _Recorder()
+    ckpt = Path(checkpoint_dir) if checkpoint_dir else None
+    done, rows = 0, []
+    if ckpt is not None and (ckpt / "state.json").is_file() and (ckpt / "global.npz").is_file():
+        state = json.loads((ckpt / "state.json").read_text())
+        done, rows = int(state["round"]), state["rows"]
+        with np.load(ckpt / "global.npz") as f:
+            initial = [f[f"arr_{i}"] for i in range(len(f.files))]
+    recorder = _Recorder(ckpt, done, rows)
+    remaining = cfg.rounds - done
     cfg_dict = cfg.to_dict()
 
     def client_fn(context):
@@ -266,11 +294,14 @@ def federate(X: Any, y: np.ndarray, groups: np.ndarray, clients: list[np.ndarray
         return make_client(cid, files[cid], FederatedConfig.from_dict(cfg_dict)).to_client()
 
     def server_fn(context):
-        return ServerAppComponents(strategy=make_strategy(cfg, len(clients), recorder, initial), config=ServerConfig(num_rounds=cfg.rounds))
+        return ServerAppComponents(strategy=make_strategy(cfg, len(clients), recorder, initial), config=ServerConfig(num_rounds=remaining))
 
     backend = {"client_resources": {"num_cpus": 1, "num_gpus": 0.0}, "init_args": {"include_dashboard": False, "log_to_driver": False}}
-    run_simulation(ServerApp(server_fn=server_fn), ClientApp(client_fn=client_fn), num_supernodes=len(clients),
-                   backend_config=backend, verbose_logging=False)
+    if remaining > 0:
+        run_simulation(ServerApp(server_fn=server_fn), ClientApp(client_fn=client_fn), num_supernodes=len(clients),
+                       backend_config=backend, verbose_logging=False)
+    elif recorder.parameters is None:
+        recorder.parameters = initial
     hist = pd.DataFrame(recorder.rows)
     if hist.empty:
         raise EmolabError("the federated run produced no results (all clients failed); see the log above")

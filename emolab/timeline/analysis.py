@@ -46,6 +46,7 @@ class AnalysisConfig(Config):
     detector_tiles: str = "auto"
     max_side: int = 1280  # frames larger than this are downscaled first (4K at HD cost)
     align_faces: bool = False  # rotate crops so the eyes are level (off: the bundled models were trained on unaligned crops)
+    save_faces: bool = False  # write unblurred face crops (faces/<person>/<t>.png) to the output folder; off by default (privacy)
     use_transcript: bool = True
     teacher_share: float = 0.35  # a person with this share of all speech, and 1.5x the next, is the teacher
     weights: Optional[dict] = None  # late-fusion weights for the pretrained models
@@ -160,6 +161,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     clip_feats: list[np.ndarray] = []
     sightings: list[tuple] = []
     thumbs: dict[int, tuple[float, np.ndarray]] = {}
+    saved_crops: list[tuple[int, float, np.ndarray]] = []
 
     def flush():
         if pending and "face" in models.available:
@@ -181,6 +183,8 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
                 sightings.append((index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, mouth_openness(crop)))
                 if thumbnails and d.score > thumbs.get(tid, (0.0,))[0]:
                     thumbs[tid] = (d.score, crop_face(frame, d.box, size=96, margin=0.3, gray=False))
+                if cfg.save_faces:
+                    saved_crops.append((tid, t, crop_face(frame, d.box, size=96, margin=0.3, gray=False)))
                 buf = buffers.setdefault(tid, deque(maxlen=T))
                 if buf and t - buf[-1][0] > 2.5 / cfg.sample_fps:
                     buf.clear()  # a gap: do not join crops across it
@@ -276,8 +280,21 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     result._per_modality = per_modality
     if out is not None:
         result.write(out, thumbnails=result._thumbnails)
+        if cfg.save_faces:  # only when asked: these are identifiable images of people
+            _save_faces(Path(out), [(rename.get(names.get(tid)), t, img) for tid, t, img in saved_crops if names.get(tid)])
     report("done", 1.0)
     return result
+
+
+def _save_faces(out: Path, crops: list) -> None:
+    import cv2
+
+    from ..atomic import write_bytes
+
+    for person, t, img in crops:
+        ok, buf = cv2.imencode(".png", img)
+        if ok:
+            write_bytes(out / "faces" / person / f"{t:09.3f}.png", buf.tobytes())
 
 
 def _attribute_turns(turns: pd.DataFrame, faces: pd.DataFrame, min_corr: float = 0.2) -> pd.DataFrame:
