@@ -41,3 +41,24 @@ def test_federated_monitor_and_training_monitor():
     t = widgets.TrainingMonitor()
     t.on_epoch_end(FakeTrainer(), FakeTrainer.history[0])
     assert "<svg" in t.curves.value and "epoch 1" in t.status.value
+
+
+def test_upload_is_checked_by_content_and_size(tmp_path, monkeypatch):
+    import widgets
+    from widgets import lesson as lesson_mod
+
+    dash = widgets.LessonDashboard(work_folder=tmp_path)
+    dash.source.value = "Upload a recording"
+    from datetime import datetime, timezone
+
+    fake = {"name": "lesson.mp4", "type": "video/mp4", "size": 600, "content": memoryview(b"not a video at all " * 30),
+            "last_modified": datetime.now(timezone.utc)}
+    dash.upload.value = (fake,)
+    dash.analyse()
+    assert "Could not analyse" in dash.status.value and "lesson.mp4" in dash.status.value
+    monkeypatch.setattr(lesson_mod, "MAX_UPLOAD_MB", 0.0001)
+    dash.analyse()
+    assert "accepts up to" in dash.status.value
+    dash.upload.value = ()
+    dash.analyse()
+    assert "choose a video file" in dash.status.value
