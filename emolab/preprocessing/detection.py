@@ -2,7 +2,7 @@
 
 :class:`FaceDetector` runs mediapipe's BlazeFace (full-range model by default, shipped inside the
 mediapipe 0.10.21 wheel, no download) on the whole frame and, for small faces, on overlapping
-tiles upscaled 2x (``tiles=2``: a 2x2 grid with 50 % overlap), then merges the boxes with
+tiles (a grid with 50 % overlap sized to the faces, ``tiles="auto"``), then merges the boxes with
 non-maximum suppression. On the synthetic gallery lessons the tiled mode finds 99.9-100 % of
 visible faces where the whole frame alone finds 68-89 % (``docs/synthetic.md``). When mediapipe is
 not installed, OpenCV's Haar cascade (shipped with opencv) is the fallback.
@@ -86,7 +86,7 @@ class FaceDetector:
         mediapipe's full-range (faces up to ~5 m, default) or short-range model, or OpenCV's Haar
         cascade.
     tiles : int or "auto"
-        Also run on an ``tiles`` x ``tiles`` grid of overlapping, 2x-upscaled tiles (0 or 1: whole
+        Also run on an ``tiles`` x ``tiles`` grid of overlapping tiles (0 or 1: whole
         frame only). Costs ``tiles**2`` extra inferences per frame. ``"auto"`` (default) uses a
         4x4 grid on the first ``calibration`` frames, then the coarsest grid whose tiles are about
         eight times the smallest face seen (small classroom faces get finer tiles).
@@ -167,8 +167,8 @@ class FaceDetector:
         H, W = frame.shape[:2]
         n = self.grid_ if self.grid_ is not None else 4
         for (x0, y0, tw, th) in tile_grid(H, W, n):
-            crop = frame[y0:y0 + th, x0:x0 + tw]
-            dets += self._run(cv2.resize(crop, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR), x0, y0, 2.0)
+            # no upscaling: mediapipe resizes every input to its 192 px input anyway (measured: same recall, ~14 % faster)
+            dets += self._run(frame[y0:y0 + th, x0:x0 + tw], x0, y0, 1.0)
         dets = nms([d for d in dets if d.w >= self.min_size and d.h >= self.min_size])
         if self.grid_ is None:
             self._calls += 1
