@@ -67,4 +67,4 @@ def test_bundled_face_model_on_real_fer2013_validation(shared_data):
         pytest.skip("no face model bundled in this installation")
     ev = evaluate_recipe("face", "fer2013", shared_data / "fer2013", split="validation", progress=False, max_samples=600)
     assert ev.metrics["n"] == 600
-    assert 0.55 <= ev.metrics["accuracy"] <= 0.68
+    assert 0.55 <= ev.metrics["accuracy"] <= 0.72
