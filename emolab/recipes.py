@@ -210,10 +210,6 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
     raise EmolabError(f"model {kind!r} cannot be trained on {dataset}; see 'emolab train --help'")
 
 
-def _take(X: Any, idx: np.ndarray) -> Any:
-    return {k: v[idx] for k, v in X.items()} if isinstance(X, dict) else X[idx]
-
-
 def model_config_for(kind: str, dataset: str, path: str | os.PathLike, prep: dict, X: Any, overrides: dict | None = None) -> dict:
     """Model settings that follow from the data (vocabulary size, speech window, clip shape), plus ``overrides``."""
     cfg = dict(overrides or {})
@@ -255,7 +251,7 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     from .balancing import Balancer
     from .evaluation import evaluate
     from .models import build_model, save_model
-    from .training import TrainConfig, Trainer, make_dataset
+    from .training import TrainConfig, Trainer, make_dataset, take_rows
 
     t0 = time.perf_counter()
     out = Path(out)
@@ -271,8 +267,8 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     model = build_model(kind, **cfg)
     if init:
         _init_face_branch(model, init)
-    Xtr, ytr = _take(X, tr), y[tr]
-    Xva = _take(X, va)
+    Xtr, ytr = take_rows(X, tr), y[tr]
+    Xva = take_rows(X, va)
     if kind in ("face2d", "classroom_cnn") and isinstance(Xtr, np.ndarray) and Xtr.ndim == 4:  # clips: frames as samples
         t = Xtr.shape[1]
         Xtr, ytr = Xtr.reshape(-1, *Xtr.shape[2:]), np.repeat(ytr, t)
@@ -425,10 +421,11 @@ def split_clients_recipe(kind: str, dataset: str, path: str | os.PathLike, n_cli
     clients = _partition(m, partition, n_clients, seed)
     data, prep = prepare(kind, dataset, path, m, clients[0], progress=False)
     X = data["X"]
-    take = (lambda A, idx: {k: v[idx] for k, v in A.items()}) if isinstance(X, dict) else (lambda A, idx: A[idx])
+    from .training import take_rows
+
     y, g = label_to_index(m["label"]), m["group"].astype(str).to_numpy()
     out = Path(out)
-    files = [save_client_data(out / f"client{i}.npz", take(X, idx), y[idx], g[idx]) for i, idx in enumerate(clients)]
+    files = [save_client_data(out / f"client{i}.npz", take_rows(X, idx), y[idx], g[idx]) for i, idx in enumerate(clients)]
     from .atomic import write_text
 
     write_text(out / "model_config.json", json.dumps(model_config_for(kind, dataset, path, prep, X)) + "\n")

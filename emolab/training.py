@@ -320,6 +320,11 @@ class DictDataset(Dataset):
         return {k: v[i] for k, v in self.inputs.items()}, self.labels_t[i]
 
 
+def take_rows(X: Any, idx: np.ndarray) -> Any:
+    """Rows ``idx`` of an array, or of every array in a dict of row-aligned arrays (fused-model inputs)."""
+    return {k: v[idx] for k, v in X.items()} if isinstance(X, dict) else X[idx]
+
+
 def make_dataset(X: Any, y: np.ndarray) -> Dataset:
     """A Dataset of float inputs (array, or dict of arrays) and int64 labels."""
     yt = torch.as_tensor(np.asarray(y), dtype=torch.int64)

@@ -93,19 +93,18 @@ def make_client(cid: int, data_file: str | os.PathLike, cfg: FederatedConfig):
 
     from ..balancing import Balancer
     from ..models import build_model
-    from ..training import TrainConfig, Trainer, make_dataset
+    from ..training import TrainConfig, Trainer, make_dataset, take_rows
 
     X, y, groups = load_client_data(data_file)
     if len(y) == 0:
         raise DataError(f"client {cid} has no samples")
     tr, te = _split_local(groups, cfg.test_share, cfg.seed + cid)
-    take = (lambda A, idx: {k: v[idx] for k, v in A.items()}) if isinstance(X, dict) else (lambda A, idx: A[idx])
-    Xtr, ytr = take(X, tr), y[tr]
+    Xtr, ytr = take_rows(X, tr), y[tr]
     if cfg.balance and len(set(ytr)) > 1:
         if isinstance(Xtr, dict):
             raise EmolabError("local SMOTE needs single-array inputs; use class weights for the fused model")
         Xtr, ytr = Balancer(method=cfg.balance, target="max", random_state=cfg.seed).fit_resample(Xtr, ytr)
-    train_ds, test_ds = make_dataset(Xtr, ytr), make_dataset(take(X, te), y[te])
+    train_ds, test_ds = make_dataset(Xtr, ytr), make_dataset(take_rows(X, te), y[te])
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.kind, **cfg.model_config)
     keys = list(model.state_dict().keys())
@@ -273,9 +272,10 @@ def federate(X: Any, y: np.ndarray, groups: np.ndarray, clients: list[np.ndarray
 
     cfg = config or FederatedConfig()
     t0 = time.perf_counter()
+    from ..training import take_rows
+
     work = Path(workdir or tempfile.mkdtemp(prefix="emolab-fl-"))
-    take = (lambda A, idx: {k: v[idx] for k, v in A.items()}) if isinstance(X, dict) else (lambda A, idx: A[idx])
-    files = [save_client_data(work / f"client{i}.npz", take(X, idx), y[idx], groups[idx]) for i, idx in enumerate(clients)]
+    files = [save_client_data(work / f"client{i}.npz", take_rows(X, idx), y[idx], groups[idx]) for i, idx in enumerate(clients)]
     torch.manual_seed(cfg.seed)
     initial = [v.detach().cpu().numpy() for v in build_model(cfg.kind, **cfg.model_config).state_dict().values()]
     ckpt = Path(checkpoint_dir) if checkpoint_dir else None
@@ -321,17 +321,17 @@ def federate(X: Any, y: np.ndarray, groups: np.ndarray, clients: list[np.ndarray
     if recorder.parameters is not None:
         state = model.state_dict()
         model.load_state_dict({k: torch.as_tensor(p, dtype=state[k].dtype) for k, p in zip(state.keys(), recorder.parameters)})
-    central = _centralized(X, y, groups, clients, cfg, take) if centralized else None
+    central = _centralized(X, y, groups, clients, cfg) if centralized else None
     history.attrs["flwr_version"] = flwr.__version__
     return FederatedResult(history, model, cfg, central, time.perf_counter() - t0)
 
 
-def _centralized(X, y, groups, clients, cfg: FederatedConfig, take) -> dict:
+def _centralized(X, y, groups, clients, cfg: FederatedConfig) -> dict:
     import torch
     from sklearn.metrics import balanced_accuracy_score
 
     from ..models import build_model
-    from ..training import TrainConfig, Trainer, make_dataset
+    from ..training import TrainConfig, Trainer, make_dataset, take_rows
 
     trs, tes = [], []
     for i, idx in enumerate(clients):
@@ -343,8 +343,8 @@ def _centralized(X, y, groups, clients, cfg: FederatedConfig, take) -> dict:
     model = build_model(cfg.kind, **cfg.model_config)
     trainer = Trainer(model, TrainConfig(epochs=cfg.rounds * cfg.local_epochs, batch_size=cfg.batch_size, lr=cfg.lr, patience=0,
                                          scheduler="none", seed=cfg.seed), progress=False)
-    trainer.fit(make_dataset(take(X, tr), y[tr]))
-    proba, yy = trainer.predict_proba(make_dataset(take(X, te), y[te]), return_labels=True)
+    trainer.fit(make_dataset(take_rows(X, tr), y[tr]))
+    proba, yy = trainer.predict_proba(make_dataset(take_rows(X, te), y[te]), return_labels=True)
     pred = proba.argmax(1)
     return {"accuracy": float((pred == yy).mean()), "balanced_accuracy": float(balanced_accuracy_score(yy, pred)), "n": int(len(yy)),
             "epochs": cfg.rounds * cfg.local_epochs}
