@@ -1,5 +1,6 @@
 """The Voila dashboards, served on 127.0.0.1 and driven in Debian's headless Chromium (Playwright)."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -53,69 +54,62 @@ def _errors(page, bucket):
     page.on("requestfailed", lambda r: bucket.append(f"request outside the machine failed: {r.url}") if not r.url.startswith("http://127.0.0.1") else None)
 
 
-def test_lesson_dashboard(tmp_path):
+@contextlib.contextmanager
+def dashboard(notebook: str, tmp_path: Path, viewport: dict):
+    """Serve ``notebook`` with Voila on 127.0.0.1 and yield a Chromium page on it; afterwards assert no JS errors
+    and no request left the machine."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    proc, url = _serve("notebooks/dashboards/lesson.ipynb", tmp_path)
+    proc, url = _serve(notebook, tmp_path)
     errors = []
     try:
         with sync_playwright() as p:
             browser = _browser(p)
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            page = browser.new_page(viewport=viewport)
             _errors(page, errors)
             page.goto(url, timeout=120_000)
-            page.wait_for_selector(".emolab-analyse", timeout=180_000)
-            page.click(".emolab-analyse")
-            page.wait_for_selector(".emolab-timeline-chart svg", timeout=420_000)
-            status = page.inner_text(".emolab-status")
-            assert "synthetic-domain model" in status
-            before = page.inner_html(".emolab-timeline-chart")
-            img_before = page.get_attribute(".emolab-moment ~ * img, .widget-image", "src") if page.query_selector(".widget-image") else None
-            page.screenshot(path=str(ARTIFACTS / "lesson-dashboard.png"), full_page=True)
-            options = page.eval_on_selector_all(".emolab-people select option", "els => els.map(e => e.textContent)")
-            assert len(options) >= 5
-            page.select_option(".emolab-people select", label=[options[0]])
-            page.wait_for_function("b => document.querySelector('.emolab-timeline-chart').innerHTML !== b", arg=before, timeout=60_000)
-            after = page.inner_html(".emolab-timeline-chart")
-            assert after != before and options[0] in after
-            slider = page.query_selector(".emolab-moment .noUi-handle, .emolab-moment input[type=range]")
-            slider.focus()
-            for _ in range(15):
-                page.keyboard.press("ArrowRight")
-            page.wait_for_function("s => { const i = document.querySelector('.widget-image'); return i && i.src !== s; }", arg=img_before,
-                                   timeout=60_000)
-            page.wait_for_timeout(1000)
-            assert "nobody speaking" in page.inner_text(".emolab-said") or ":" in page.inner_text(".emolab-said")
-            page.screenshot(path=str(ARTIFACTS / "lesson-dashboard-student.png"), full_page=True)
-            assert page.query_selector("a.emolab-download[download='lesson-report.html']")
+            yield page
             browser.close()
     finally:
         proc.terminate()
         proc.wait(10)
     assert not errors, errors
+
+
+def test_lesson_dashboard(tmp_path):
+    with dashboard("notebooks/dashboards/lesson.ipynb", tmp_path, {"width": 1280, "height": 1400}) as page:
+        page.wait_for_selector(".emolab-analyse", timeout=180_000)
+        page.click(".emolab-analyse")
+        page.wait_for_selector(".emolab-timeline-chart svg", timeout=420_000)
+        status = page.inner_text(".emolab-status")
+        assert "synthetic-domain model" in status
+        before = page.inner_html(".emolab-timeline-chart")
+        img_before = page.get_attribute(".widget-image", "src") if page.query_selector(".widget-image") else None
+        page.screenshot(path=str(ARTIFACTS / "lesson-dashboard.png"), full_page=True)
+        options = page.eval_on_selector_all(".emolab-people select option", "els => els.map(e => e.textContent)")
+        assert len(options) >= 5
+        page.select_option(".emolab-people select", label=[options[0]])
+        page.wait_for_function("b => document.querySelector('.emolab-timeline-chart').innerHTML !== b", arg=before, timeout=60_000)
+        after = page.inner_html(".emolab-timeline-chart")
+        assert after != before and options[0] in after
+        slider = page.query_selector(".emolab-moment .noUi-handle, .emolab-moment input[type=range]")
+        slider.focus()
+        for _ in range(15):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_function("s => { const i = document.querySelector('.widget-image'); return i && i.src !== s; }", arg=img_before,
+                               timeout=60_000)
+        page.wait_for_timeout(1000)
+        assert "nobody speaking" in page.inner_text(".emolab-said") or ":" in page.inner_text(".emolab-said")
+        page.screenshot(path=str(ARTIFACTS / "lesson-dashboard-student.png"), full_page=True)
+        assert page.query_selector("a.emolab-download[download='lesson-report.html']")
 
 
 def test_training_dashboard(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    proc, url = _serve("notebooks/dashboards/training.ipynb", tmp_path)
-    errors = []
-    try:
-        with sync_playwright() as p:
-            browser = _browser(p)
-            page = browser.new_page(viewport={"width": 1200, "height": 1200})
-            _errors(page, errors)
-            page.goto(url, timeout=120_000)
-            page.wait_for_selector(".emolab-train", timeout=180_000)
-            page.click(".emolab-train")
-            page.wait_for_selector(".emolab-confusion svg", timeout=420_000)
-            assert "Validation: accuracy" in page.inner_text(".emolab-train-status")
-            assert page.query_selector(".emolab-curves svg")  # live curves were drawn
-            page.screenshot(path=str(ARTIFACTS / "training-dashboard.png"), full_page=True)
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    assert not errors, errors
+    with dashboard("notebooks/dashboards/training.ipynb", tmp_path, {"width": 1200, "height": 1200}) as page:
+        page.wait_for_selector(".emolab-train", timeout=180_000)
+        page.click(".emolab-train")
+        page.wait_for_selector(".emolab-confusion svg", timeout=420_000)
+        assert "Validation: accuracy" in page.inner_text(".emolab-train-status")
+        assert page.query_selector(".emolab-curves svg")  # live curves were drawn
+        page.screenshot(path=str(ARTIFACTS / "training-dashboard.png"), full_page=True)
