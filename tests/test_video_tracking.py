@@ -130,3 +130,61 @@ def test_tracker_revives_a_returning_face():
     names = tr.finish()
     left = {names[i[0]] for i in ids if 0 in i}
     assert len(left) == 1 and len(set(names.values())) == 2
+
+
+class _CountingDetector:
+    """A stand-in full detector: the given boxes on every call, counting calls (a real detector is
+    exercised by the lesson tests; this isolates the keyframe logic on real pixels)."""
+
+    grid_ = 1
+
+    def __init__(self, boxes):
+        self.boxes, self.calls = boxes, 0
+
+    def detect(self, frame):
+        self.calls += 1
+        return [Detection(*b, 0.9) for b in self.boxes]
+
+    def close(self):
+        pass
+
+
+def _textured(rng, h=40, w=40):
+    return rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+
+
+def test_keyframe_detector_follows_a_moving_face_and_drops_a_vanished_one():
+    from emolab.errors import EmolabError
+    from emolab.preprocessing.detection import KeyframeDetector
+
+    rng = np.random.default_rng(0)
+    face_a, face_b = _textured(rng), _textured(rng)
+    inner = _CountingDetector([(20, 30, 40, 40), (150, 30, 40, 40)])
+    kd = KeyframeDetector(inner, every=5, template_px=64)
+    for k in range(5):
+        frame = np.full((120, 240, 3), 90, np.uint8)
+        frame[30:70, 20 + 3 * k:60 + 3 * k] = face_a  # a moves 3 px right per frame
+        if k < 2:
+            frame[30:70, 150:190] = face_b  # b vanishes after frame 1
+        dets = kd.detect(frame)
+        if k == 0:
+            assert len(dets) == 2
+        else:
+            xs = sorted(d.x for d in dets)
+            assert abs(xs[0] - (20 + 3 * k)) <= 1  # followed to its new place
+            assert len(dets) == (2 if k < 2 else 1)
+    assert inner.calls == 1  # one keyframe in five frames
+    kd.detect(np.full((120, 240, 3), 90, np.uint8))
+    assert inner.calls == 2  # the sixth frame is a keyframe again
+    with pytest.raises(EmolabError, match="keyframe"):
+        KeyframeDetector(inner, every=0)
+
+
+def test_keyframe_tracking_keeps_the_tracking_targets(tiny_lesson):
+    """Full detection on 1 sampled frame in 5 finds (almost) every face the per-frame detector finds."""
+    truth = pd.read_csv(tiny_lesson / "truth.csv")
+    every = track_faces(str(tiny_lesson / "lesson.mp4"), sample_fps=10.0, keyframe_every=1)
+    key = track_faces(str(tiny_lesson / "lesson.mp4"), sample_fps=10.0, keyframe_every=5)
+    s1, s5 = tracking_scores(every, truth), tracking_scores(key, truth)
+    assert s5["purity"] >= 0.99 and s5["recall"] >= s1["recall"] - 0.03, (s1, s5)
+    assert s5["n_persons_tracked"] == s1["n_persons_tracked"] == truth["person"].nunique()

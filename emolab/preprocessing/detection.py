@@ -185,3 +185,115 @@ class FaceDetector:
         tile = 8.0 * smallest_face
         n = int(np.ceil(2 * max(height, width) / tile - 1))
         return int(np.clip(n, 1, 4))
+
+
+class KeyframeDetector:
+    """Full detection on keyframes, template tracking of the faces in between.
+
+    Finding small faces needs a tiled pass (:class:`FaceDetector`), which is most of the cost of a
+    lesson analysis. Students mostly stay in their seats, so this runs the full pass only on every
+    ``every``-th frame (a keyframe) and, on the frames in between, follows each face found on the
+    previous frame by normalised cross-correlation of its keyframe appearance in a window around
+    it (OpenCV ``matchTemplate``, about a hundred times cheaper than a detector call). A face whose
+    match falls below ``min_match`` (turned away, covered, gone) is dropped until the next keyframe;
+    a face that appears is found at the next keyframe (at most ``every`` frames later).
+
+    Parameters
+    ----------
+    detector : FaceDetector, optional
+        The full detector (default: ``FaceDetector(**kwargs)``); closed by :meth:`close`.
+    every : int
+        A keyframe every this many calls (1: detect on every frame, no template tracking).
+    search : float
+        Half-width of the search window around a face, in face widths.
+    min_match : float
+        Lowest normalised cross-correlation (-1..1) for a face to count as still there.
+    template_px : int
+        Faces are matched at this height in pixels (downscaled: speed; upscaling never happens).
+    **kwargs
+        Passed to :class:`FaceDetector` when ``detector`` is not given.
+
+    Notes
+    -----
+    Returned boxes keep the keyframe's size and score; eye keypoints move with the box.
+    """
+
+    def __init__(self, detector: "FaceDetector | None" = None, every: int = 5, search: float = 0.5,
+                 min_match: float = 0.6, template_px: int = 32, **kwargs):
+        if every < 1:
+            raise EmolabError(f"keyframe interval must be >= 1, got {every}")
+        self.detector = detector or FaceDetector(**kwargs)
+        self.every = int(every)
+        self.search = search
+        self.min_match = min_match
+        self.template_px = template_px
+        self._calls = 0
+        self._faces: list[tuple[Detection, np.ndarray, float]] = []  # (detection, template, scale)
+
+    @property
+    def grid_(self) -> int | None:
+        return self.detector.grid_
+
+    def __enter__(self) -> "KeyframeDetector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.detector.close()
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        """Faces in one BGR frame [H, W, 3] uint8 (full detection on keyframes, tracked in between)."""
+        keyframe = self._calls % self.every == 0 or not self._faces
+        self._calls += 1
+        if self.every == 1:
+            return self.detector.detect(frame)
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        if keyframe:
+            dets = self.detector.detect(frame)
+            self._faces = [f for f in (self._template(gray, d) for d in dets) if f is not None]
+            return dets
+        out, kept = [], []
+        for det, tmpl, s in self._faces:
+            d = self._follow(gray, det, tmpl, s)
+            if d is not None:
+                out.append(d)
+                kept.append((d, tmpl, s))
+        self._faces = kept
+        return out
+
+    def _template(self, gray: np.ndarray, d: Detection):
+        H, W = gray.shape[:2]
+        x0, y0 = int(round(max(0, d.x))), int(round(max(0, d.y)))
+        x1, y1 = int(round(min(W, d.x + d.w))), int(round(min(H, d.y + d.h)))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        s = min(1.0, self.template_px / (y1 - y0))
+        patch = gray[y0:y1, x0:x1]
+        if s < 1.0:
+            patch = cv2.resize(patch, (max(4, int(round((x1 - x0) * s))), max(4, int(round((y1 - y0) * s)))), interpolation=cv2.INTER_AREA)
+        if float(patch.std()) < 2.0:  # flat: nothing to match
+            return None
+        # the detection's box may stick out of the frame: remember where the template starts inside it
+        return (Detection(float(x0), float(y0), float(x1 - x0), float(y1 - y0), d.score, d.eyes), patch, s)
+
+    def _follow(self, gray: np.ndarray, d: Detection, tmpl: np.ndarray, s: float) -> Detection | None:
+        H, W = gray.shape[:2]
+        m = self.search * d.w
+        wx0, wy0 = int(max(0, d.x - m)), int(max(0, d.y - m))
+        wx1, wy1 = int(min(W, d.x + d.w + m)), int(min(H, d.y + d.h + m))
+        window = gray[wy0:wy1, wx0:wx1]
+        if s < 1.0:
+            window = cv2.resize(window, (max(1, int(round((wx1 - wx0) * s))), max(1, int(round((wy1 - wy0) * s)))), interpolation=cv2.INTER_AREA)
+        th, tw = tmpl.shape[:2]
+        if window.shape[0] < th or window.shape[1] < tw:
+            return None
+        res = cv2.matchTemplate(window, tmpl, cv2.TM_CCOEFF_NORMED)
+        _, best, _, loc = cv2.minMaxLoc(res)
+        if not np.isfinite(best) or best < self.min_match:
+            return None
+        nx, ny = wx0 + loc[0] / s, wy0 + loc[1] / s
+        dx, dy = nx - d.x, ny - d.y
+        eyes = None if d.eyes is None else (d.eyes[0] + dx, d.eyes[1] + dy, d.eyes[2] + dx, d.eyes[3] + dy)
+        return Detection(nx, ny, d.w, d.h, d.score, eyes)

@@ -187,8 +187,23 @@ class FaceTracker:
 
 
 def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: TrackerConfig | None = None,
-                progress: bool = False, max_side: int | None = 1280):
+                progress: bool = False, max_side: int | None = 1280, keyframe_every: int = 5):
     """Detect and track every face of a video; a tidy table of face sightings.
+
+    Parameters
+    ----------
+    video : path
+    sample_fps : float
+        Frames analysed per second of video.
+    detector : FaceDetector or KeyframeDetector, optional
+        Default: a :class:`~emolab.preprocessing.detection.KeyframeDetector` running the full
+        (tiled) detection every ``keyframe_every`` sampled frames and template tracking between.
+    config : TrackerConfig
+    progress : bool
+    max_side : int
+        Larger frames are downscaled first.
+    keyframe_every : int
+        Full detection every this many sampled frames (1: on every frame).
 
     Returns
     -------
@@ -196,22 +211,16 @@ def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: Trac
         One row per face per sampled frame: ``frame, t, person, x, y, w, h, score``.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
 
-    from .detection import FaceDetector
-    from .video import iter_frames, video_info
+    from .detection import KeyframeDetector
 
-    info = video_info(video)
     own = detector is None
-    detector = detector or FaceDetector()
+    detector = detector or KeyframeDetector(every=keyframe_every)
     tracker = FaceTracker(config)
     rows = []
     try:
-        total = int(info.duration * sample_fps) if sample_fps else info.n_frames
-        for index, t, frame in tqdm(iter_frames(video, sample_fps, max_side=max_side), total=total, desc="tracking faces",
-                                    unit="frame", disable=not progress, leave=False):
-            scale = info.width / frame.shape[1]
-            for tid, d in tracker.update(frame, detector.detect(frame), t):
+        for index, t, frame, scale, tracked in iter_tracked(video, detector, tracker, sample_fps, max_side, progress):
+            for tid, d in tracked:
                 rows.append((index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score))
     finally:
         if own:
@@ -221,3 +230,24 @@ def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: Trac
     faces["person"] = faces["track"].map(names)
     faces = faces.dropna(subset=["person"]).drop(columns="track")
     return faces[["frame", "t", "person", "x", "y", "w", "h", "score"]].reset_index(drop=True)
+
+
+def iter_tracked(video, detector, tracker: FaceTracker, sample_fps: float | None = 5.0, max_side: int | None = 1280,
+                 progress: bool = False, desc: str = "tracking faces"):
+    """Stream a video through a face detector and a tracker.
+
+    Yields
+    ------
+    (index, t, frame, scale, tracked) per sampled frame: the frame index and time (s), the BGR frame
+    (downscaled to ``max_side``), ``scale`` (original width / frame width: multiply boxes by it for
+    original pixels) and the ``(track_id, Detection)`` pairs of :meth:`FaceTracker.update`.
+    """
+    from tqdm.auto import tqdm
+
+    from .video import iter_frames, video_info
+
+    info = video_info(video)
+    total = int(info.duration * sample_fps) if sample_fps else info.n_frames
+    for index, t, frame in tqdm(iter_frames(video, sample_fps, max_side=max_side), total=total, desc=desc, unit="frame",
+                                disable=not progress, leave=False):
+        yield index, t, frame, info.width / frame.shape[1], tracker.update(frame, detector.detect(frame), t)
