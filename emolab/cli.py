@@ -91,7 +91,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     metrics = train_recipe(args.model, args.dataset, args.path, args.out, epochs=args.epochs, batch_size=args.batch_size,
                            lr=args.lr, seed=args.seed, resume=args.resume, progress=not args.quiet, balance=args.balance,
                            patience=args.patience, max_samples=args.max_samples, class_weights=not args.no_class_weights,
-                           label_smoothing=args.label_smoothing, init=args.init,
+                           label_smoothing=args.label_smoothing, init=args.init, monitor=args.monitor, labels=args.labels,
                            model_config=json.loads(args.config) if args.config else None)
     keys = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "n", "seconds")
     print(json.dumps({k: metrics[k] for k in keys}, indent=2) if args.json else
@@ -114,7 +114,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from .timeline.batch import analyze_many
 
-    config_overrides = {"model": args.model, "sample_fps": args.sample_fps, "smoothing": args.smoothing}
+    config_overrides = {"model": args.model, "sample_fps": args.sample_fps, "smoothing": args.smoothing,
+                        "keyframe_every": args.keyframe_every}
     report = analyze_many(args.videos, args.out, transcript=args.transcript, force=args.force, progress=not args.quiet,
                           ray_address=args.ray, **config_overrides)
     for r in report:
@@ -272,8 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-samples", type=int, default=None)
     p.add_argument("--no-class-weights", action="store_true", help="plain cross-entropy (select on accuracy, not balanced accuracy)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--labels", default="canonical", choices=["canonical", "native"],
+                   help="emolab's 7 emotions (default) or the corpus's own label set (e.g. RAVDESS's 8 with calm)")
+    p.add_argument("--monitor", default=None, choices=["val_accuracy", "val_balanced_accuracy", "val_macro_f1", "val_weighted_f1", "val_loss"],
+                   help="validation metric for early stopping and model selection (default: accuracy, or balanced accuracy with class weights)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
-    p.add_argument("--init", default=None, help="a trained face2d model to inflate into the 3D face branch (I3D)")
+    p.add_argument("--init", default=None, help="start from a trained model: a face2d model inflated into a 3D face branch (I3D), or a text model to fine-tune (its vocabulary is extended)")
     p.add_argument("--config", default=None, help='model settings as JSON, e.g. \'{"widths": [16, 32, 64, 128]}\'')
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
@@ -285,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", default=None, help="SRT/VTT/CSV transcript (single recording only)")
     p.add_argument("--model", default="pretrained", help="pretrained (real models), synthetic (for synthetic lessons), or a .safetensors file")
     p.add_argument("--sample-fps", type=float, default=5.0)
+    p.add_argument("--keyframe-every", type=int, default=5,
+                   help="full face detection every N sampled frames, faces followed by template matching between (1: every frame)")
     p.add_argument("--smoothing", choices=["none", "ema", "hmm"], default="hmm")
     p.add_argument("--force", action="store_true", help="re-analyse recordings whose results already exist")
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",

@@ -44,6 +44,7 @@ class AnalysisConfig(Config):
     ema_alpha: float = 0.5
     hmm_stay: float = 0.9
     detector_tiles: str = "auto"
+    keyframe_every: int = 5  # full (tiled) face detection every this many sampled frames, template tracking between (1: every frame)
     max_side: int = 1280  # frames larger than this are downscaled first (4K at HD cost)
     align_faces: bool = False  # rotate crops so the eyes are level (off: the bundled models were trained on unaligned crops)
     save_faces: bool = False  # write unblurred face crops (faces/<person>/<t>.png) to the output folder; off by default (privacy)
@@ -51,6 +52,7 @@ class AnalysisConfig(Config):
     teacher_share: float = 0.35  # a person with this share of all speech, and 1.5x the next, is the teacher
     weights: Optional[dict] = None  # late-fusion weights for the pretrained models
     device: str = "cpu"
+    precision: str = "auto"  # model inference: "auto" (bf16 on CPUs with native bf16, fp16 on CUDA), "fp32", "bf16", "fp16"
     alerts: AlertConfig = field(default_factory=AlertConfig)
 
 
@@ -83,6 +85,18 @@ def mouth_openness(crop: np.ndarray) -> float:
     c = (c - c.mean()) / (c.std() + 1e-6)
     region = c[int(0.54 * h):int(0.79 * h), int(0.33 * w):int(0.67 * w)]
     return float(-region.mean()) if region.size else 0.0
+
+
+def face_rms(t: np.ndarray, y: Optional[np.ndarray], sample_fps: float, sr: int = 16000) -> np.ndarray:
+    """Audio energy (RMS) just after each sighting time ``t`` (s), over a third of a sampling step;
+    NaN everywhere without audio. Correlated with mouth opening to find who speaks."""
+    if y is None or not len(t):
+        return np.full(len(t), np.nan)
+    a = np.clip((np.asarray(t) * sr).astype(int), 0, max(0, len(y) - 1))
+    hop = int(sr / sample_fps / 3)
+    csum = np.concatenate([[0.0], np.cumsum(y.astype(np.float64) ** 2)])
+    b = np.minimum(a + hop, len(y))
+    return np.sqrt((csum[b] - csum[a]) / np.maximum(b - a, 1))
 
 
 def _speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray], duration: float) -> pd.DataFrame:
@@ -127,15 +141,13 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     -------
     LessonAnalysis
     """
-    from tqdm.auto import tqdm
-
     from ..data.corpora.lesson import find_lesson_files
     from ..data.transcripts import read_transcript
     from ..preprocessing.audio import load_audio
     from ..preprocessing.crops import crop_face
-    from ..preprocessing.detection import FaceDetector
-    from ..preprocessing.tracking import FaceTracker
-    from ..preprocessing.video import iter_frames, video_info
+    from ..preprocessing.detection import FaceDetector, KeyframeDetector
+    from ..preprocessing.tracking import FaceTracker, iter_tracked
+    from ..preprocessing.video import video_info
     from .models import load_lesson_models
 
     cfg = config or AnalysisConfig()
@@ -147,7 +159,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     if audio is None:
         audio = files.audio if Path(video).is_dir() else None
     info = video_info(video_path)
-    models = models or load_lesson_models(cfg.model, cfg.device, cfg.weights)
+    models = models or load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision)
     report = (lambda stage, frac: callback(stage, frac)) if callback else (lambda stage, frac: None)
 
     # ---------------------------------------------------------------- video pass (streamed)
@@ -170,15 +182,13 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
         pending.clear()
 
     total = max(1, int(info.duration * cfg.sample_fps))
-    detector = FaceDetector(tiles=cfg.detector_tiles if cfg.detector_tiles == "auto" else int(cfg.detector_tiles))
+    detector = KeyframeDetector(FaceDetector(tiles=cfg.detector_tiles if cfg.detector_tiles == "auto" else int(cfg.detector_tiles)),
+                                every=cfg.keyframe_every)
     n_frames = 0
     try:
-        bar = tqdm(iter_frames(video_path, cfg.sample_fps, max_side=cfg.max_side), total=total, desc="faces", unit="frame",
-                   disable=not progress, leave=False)
-        for index, t, frame in bar:
+        for index, t, frame, scale, tracked in iter_tracked(video_path, detector, tracker, cfg.sample_fps, cfg.max_side, progress, "faces"):
             n_frames += 1
-            scale = info.width / frame.shape[1]
-            for tid, d in tracker.update(frame, detector.detect(frame), t):
+            for tid, d in tracked:
                 crop = crop_face(frame, d.box, size=models.face_size, eyes=d.eyes if cfg.align_faces else None)
                 sightings.append((index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, mouth_openness(crop)))
                 if thumbnails and d.score > thumbs.get(tid, (0.0,))[0]:
@@ -218,14 +228,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
             warnings.warn(f"the transcript runs to {tr_table['end'].max():.0f} s but the video lasts {info.duration:.0f} s; "
                           "later cues are ignored", stacklevel=2)
     turns = _speech_turns(tr_table, y, info.duration)
-    if y is not None and len(faces):
-        a = np.clip((faces["t"].to_numpy() * 16000).astype(int), 0, max(0, len(y) - 1))
-        hop = int(16000 / cfg.sample_fps / 3)
-        csum = np.concatenate([[0.0], np.cumsum(y.astype(np.float64) ** 2)])
-        b = np.minimum(a + hop, len(y))
-        faces["rms"] = np.sqrt((csum[b] - csum[a]) / np.maximum(b - a, 1))
-    else:
-        faces["rms"] = np.nan
+    faces["rms"] = face_rms(faces["t"].to_numpy(), y, cfg.sample_fps)
     turns = _attribute_turns(turns, faces)
     report("speech", 0.5)
 

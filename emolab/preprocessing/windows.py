@@ -1,0 +1,250 @@
+"""A lesson as a multimodal torch ``Dataset``: one sample per person and time window.
+
+:func:`lesson_windows` streams a lesson recording once (faces detected, tracked and cropped),
+splits the audio into speaking turns (the transcript's cues, or speech activity), attributes each
+turn to the visible person whose mouth follows the audio, and cuts, for every person and window
+of ``window`` seconds in which they are seen or speak:
+
+* ``face``: a clip of ``clip_frames`` grayscale crops centred on the window, uint8
+  [1, T, S, S] (zeros when the person is not seen then);
+* ``speech``: MFCC + deltas [1, 60, frames] of ``speech_seconds`` of audio centred on the window
+  while the person speaks (zeros otherwise);
+* ``text``: token ids [max_len] of the utterance they speak then (with a ``vocab``; zeros otherwise);
+* ``mask``: bool [3] over (face, speech, text) — what is really there;
+* a label: from ``labels`` (a table ``person, start, end, label`` in the tracked ids), or from a
+  synthetic lesson's ``truth.csv`` (tracked ids matched to the true people by box overlap), else -1.
+
+The items are exactly what :class:`~emolab.models.FusedModel` takes, so a fused model can be
+trained or fine-tuned on annotated lessons with the standard :class:`~emolab.training.Trainer`.
+The expensive part (the video pass) is cached on disk keyed by the video's content and the
+settings (:class:`~emolab.cache.FeatureCache`), so building the dataset again is quick.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+from ..taxonomy import EMOTIONS
+
+
+@dataclass
+class WindowConfig(Config):
+    """Settings of :func:`lesson_windows`."""
+
+    window: float = 1.0  # seconds per sample
+    clip_frames: int = 8
+    face_size: int = 48
+    speech_seconds: float = 1.6
+    sample_fps: float = 5.0
+    keyframe_every: int = 5
+    max_side: int = 1280
+
+
+class LessonWindows:
+    """Per-person, per-window samples of a lesson (a map-style torch ``Dataset``).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per sample: ``person, start, end, label, has_face, has_speech, has_text, text``.
+    face : np.ndarray [shape=(n, 1, T, S, S), dtype=uint8]
+    speech : np.ndarray [shape=(n, 1, 60, frames), dtype=float32]
+    text : np.ndarray [shape=(n, max_len), dtype=int64] or None
+    mask : np.ndarray [shape=(n, 3), dtype=bool] over (face, speech, text), the order of ``emolab.models.MODALITIES``
+    labels : np.ndarray [shape=(n,), dtype=int64] class indices of ``EMOTIONS``, -1 when unknown
+    """
+
+    def __init__(self, table: pd.DataFrame, face: np.ndarray, speech: np.ndarray, text: Optional[np.ndarray], mask: np.ndarray):
+        self.table = table.reset_index(drop=True)
+        self.face, self.speech, self.text, self.mask = face, speech, text, mask
+        self.labels = self.table["label"].map(lambda s: EMOTIONS.index(s) if s in EMOTIONS else -1).to_numpy(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, i: int):
+        import torch
+
+        item = {"face": torch.from_numpy(self.face[i].astype(np.float32) / 255.0), "speech": torch.from_numpy(self.speech[i]),
+                "mask": torch.from_numpy(self.mask[i])}
+        if self.text is not None:
+            item["text"] = torch.from_numpy(self.text[i])
+        return item, torch.tensor(self.labels[i])
+
+    def inputs(self, rows: Optional[np.ndarray] = None) -> dict[str, np.ndarray]:
+        """The arrays as a dict (fused-model input for :func:`~emolab.training.fit_arrays`), optionally some rows."""
+        rows = np.arange(len(self)) if rows is None else rows
+        out = {"face": self.face[rows], "speech": self.speech[rows], "mask": self.mask[rows]}
+        if self.text is not None:
+            out["text"] = self.text[rows]
+        return out
+
+
+def _video_pass(video: Path, cfg: WindowConfig, progress: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    """Tracked face sightings (``t, person, mouth``) and their crops uint8 [n, S, S]."""
+    from .crops import crop_face
+    from .detection import KeyframeDetector
+    from .tracking import FaceTracker, iter_tracked
+    from ..timeline.analysis import mouth_openness
+
+    rows, crops = [], []
+    tracker = FaceTracker()
+    with KeyframeDetector(every=cfg.keyframe_every) as det:
+        for index, t, frame, scale, tracked in iter_tracked(video, det, tracker, cfg.sample_fps, cfg.max_side, progress):
+            for tid, d in tracked:
+                crop = crop_face(frame, d.box, size=cfg.face_size)
+                rows.append((index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, mouth_openness(crop)))
+                crops.append(crop)
+    names = tracker.finish()
+    faces = pd.DataFrame(rows, columns=["frame", "t", "track", "x", "y", "w", "h", "mouth"])
+    faces["person"] = faces["track"].map(names).fillna("")
+    arr = np.stack(crops) if crops else np.zeros((0, cfg.face_size, cfg.face_size), np.uint8)
+    return faces.drop(columns="track"), arr
+
+
+def _cached_video_pass(video: Path, cfg: WindowConfig, progress: bool, cache: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    from ..cache import FeatureCache
+
+    fc = FeatureCache("lesson_windows", enabled=cache)
+    settings = {k: getattr(cfg, k) for k in ("face_size", "sample_fps", "keyframe_every", "max_side")} | {"version": 1}
+    store: dict = {}
+
+    def table() -> np.ndarray:
+        store["faces"], store["crops"] = _video_pass(video, cfg, progress)
+        f = store["faces"]
+        return np.column_stack([f["frame"], f["t"], f["x"], f["y"], f["w"], f["h"], f["mouth"],
+                                f["person"].map(lambda p: int(p[1:]) if p else 0)]).astype(np.float64)
+
+    tab = fc.get_or_compute(video, {**settings, "part": "table"}, table)
+    crops = fc.get_or_compute(video, {**settings, "part": "crops"}, lambda: store["crops"] if "crops" in store else _video_pass(video, cfg, progress)[1])
+    faces = pd.DataFrame(tab[:, :7], columns=["frame", "t", "x", "y", "w", "h", "mouth"])
+    faces["frame"] = faces["frame"].astype(int)
+    faces["person"] = [f"S{int(k):02d}" if k else "" for k in tab[:, 7]]
+    return faces, crops
+
+
+def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None, vocab=None, labels: Optional[pd.DataFrame] = None,
+                   transcript: str | os.PathLike | None = None, cache: bool = True, progress: bool = False) -> LessonWindows:
+    """Cut a lesson recording into per-person, per-window multimodal samples (see the module docstring).
+
+    Parameters
+    ----------
+    lesson : path
+        A lesson folder (video + optional audio, transcript, truth) or a video file.
+    config : WindowConfig
+    vocab : Vocabulary, optional
+        Fitted vocabulary for the ``text`` input (without one there is no text input).
+    labels : pandas.DataFrame, optional
+        ``person, start, end, label`` annotations in the tracked ids (``S01``, ...).
+    transcript : path, optional
+        SRT/VTT/CSV transcript (default: the one found beside the video).
+    cache : bool
+        Reuse / store the video pass in the feature cache.
+    progress : bool
+        tqdm bar over the video.
+
+    Returns
+    -------
+    LessonWindows
+    """
+    from ..data.corpora.lesson import find_lesson_files
+    from ..data.transcripts import read_transcript
+    from ..errors import MediaError
+    from ..recipes import speech_inputs_from_waves
+    from ..timeline.analysis import _attribute_turns, _speech_turns, face_rms
+    from .audio import load_audio
+    from .video import video_info
+
+    cfg = config or WindowConfig()
+    files = find_lesson_files(lesson)
+    info = video_info(files.video)
+    faces, crops = _cached_video_pass(Path(files.video), cfg, progress, cache)
+    sightings = faces["person"] != ""
+    try:
+        y = load_audio(files.audio or files.video)
+    except MediaError:
+        y = None
+    transcript = transcript or files.transcript
+    tr = read_transcript(transcript) if transcript else None
+    turns = _speech_turns(tr, y, info.duration)
+    faces["rms"] = face_rms(faces["t"].to_numpy(), y, cfg.sample_fps)
+    turns = _attribute_turns(turns, faces[sightings])
+
+    w = cfg.window
+    keys = set(zip(faces.loc[sightings, "person"], np.floor(faces.loc[sightings, "t"] / w).astype(int)))
+    for _, r in turns[turns["person"] != ""].iterrows():
+        keys |= {(r["person"], k) for k in range(int(r["start"] // w), int(np.ceil(r["end"] / w)))}
+    keys = sorted(keys)
+    n, T, S = len(keys), cfg.clip_frames, cfg.face_size
+    face = np.zeros((n, 1, T, S, S), np.uint8)
+    sr = 16000
+    win = int(cfg.speech_seconds * sr)
+    waves = np.zeros((n, win), np.float32)
+    texts = [""] * n
+    has = np.zeros((n, 3), bool)
+    by_person = {p: g.index.to_numpy() for p, g in faces[sightings].groupby("person")}
+    t_all = faces["t"].to_numpy()
+    for i, (p, k) in enumerate(keys):
+        a, b = k * w, (k + 1) * w
+        idx = by_person.get(p, np.zeros(0, int))
+        inside = idx[(t_all[idx] >= a) & (t_all[idx] < b)]
+        if len(inside):
+            c = (a + b) / 2
+            near = idx[np.argsort(np.abs(t_all[idx] - c))[:T]]
+            near = near[np.argsort(t_all[near])]
+            face[i, 0] = crops[near[np.round(np.linspace(0, len(near) - 1, T)).astype(int)]]
+            has[i, 0] = True
+        speaking = turns[(turns["person"] == p) & (turns["start"] < b) & (turns["end"] > a)]
+        if len(speaking) and y is not None:
+            c = float(np.clip((a + b) / 2, speaking["start"].min(), speaking["end"].max()))
+            s0 = int(max(0, (c - cfg.speech_seconds / 2) * sr))
+            seg = y[s0:s0 + win]
+            waves[i, :len(seg)] = seg
+            has[i, 1] = True
+            txt = " ".join(str(t) for t in speaking.get("text", pd.Series(dtype=str)) if str(t))
+            texts[i] = txt
+            has[i, 2] = bool(txt) and vocab is not None
+    speech = speech_inputs_from_waves(waves, cfg.speech_seconds) if n else np.zeros((0, 1, 60, 1), np.float32)
+    speech[~has[:, 1]] = 0.0
+    table = pd.DataFrame({"person": [p for p, _ in keys], "start": [k * w for _, k in keys], "end": [(k + 1) * w for _, k in keys],
+                          "has_face": has[:, 0], "has_speech": has[:, 1], "has_text": has[:, 2], "text": texts})
+    table["label"] = _window_labels(table, labels, Path(files.video).parent / "truth.csv", faces[sightings])
+    text = vocab.transform(texts) if vocab is not None else None
+    if text is not None:
+        text[~has[:, 2]] = 0
+    return LessonWindows(table, face, speech, text, has)
+
+
+def _window_labels(table: pd.DataFrame, labels: Optional[pd.DataFrame], truth_path: Path, faces: pd.DataFrame) -> list[str]:
+    """The label of every window: given annotations, else a synthetic lesson's truth, else ""."""
+    out = [""] * len(table)
+    if labels is not None:
+        for i, r in enumerate(table.itertuples()):
+            hit = labels[(labels["person"] == r.person) & (labels["start"] < r.end) & (labels["end"] > r.start)]
+            if len(hit):
+                out[i] = str(hit["label"].mode().iloc[0])
+        return out
+    if not truth_path.is_file():
+        return out
+    from ..validation import match_to_truth
+
+    truth = pd.read_csv(truth_path)
+    m = match_to_truth(faces, truth)
+    m = m[m["truth_person"] != ""]
+    who = m.groupby("person")["truth_person"].agg(lambda s: s.value_counts().index[0]).to_dict()
+    tt = truth["t"].to_numpy()
+    for i, r in enumerate(table.itertuples()):
+        tp = who.get(r.person)
+        if tp is None:
+            continue
+        rows = truth[(truth["person"] == tp) & (tt >= r.start) & (tt < r.end)]
+        if len(rows):
+            out[i] = str(rows["emotion"].mode().iloc[0])
+    return out
