@@ -236,9 +236,12 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
                  lr: float = 1e-3, seed: int = 0, resume: bool = False, progress: bool = True, balance: str | None = None,
                  model_config: dict | None = None, patience: int = 8, max_samples: int | None = None,
                  class_weights: bool = True, label_smoothing: float = 0.0, init: str | os.PathLike | None = None,
-                 callbacks: tuple = ()) -> dict[str, Any]:
+                 callbacks: tuple = (), monitor: str | None = None, labels: str = "canonical") -> dict[str, Any]:
     """Train ``kind`` on a corpus with its default split; write ``model.safetensors``, ``history.csv``
     and ``metrics.json`` to ``out`` (and checkpoints to ``out/checkpoints`` for ``resume``).
+
+    ``labels="canonical"`` trains on emolab's 7 emotions (``docs/taxonomy.md``); ``"native"`` on the
+    corpus's own label set (e.g. RAVDESS's 8, with calm apart from neutral), stored in the model file.
 
     Returns
     -------
@@ -260,12 +263,20 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     if max_samples and len(m) > max_samples:
         m = m.sample(max_samples, random_state=seed).reset_index(drop=True)
     tr, va = default_split(m, dataset, seed)
-    data, prep = prepare(kind, dataset, path, m, tr, progress)
+    start = _text_init(init, m["text"].iloc[tr]) if init and kind == "text" else None
+    data, prep = prepare(kind, dataset, path, m, tr, progress, vocab=start[1] if start else None)
     X = data["X"]
-    y = label_to_index(m["label"])
+    label_col, names = _label_set(m, labels)
+    y = np.array([names.index(v) for v in m[label_col].astype(str)], np.int64)
+    if labels != "canonical":
+        model_config = {**(model_config or {}), "n_classes": len(names)}
+    if start:
+        model_config = {**start[0].config.to_dict(), **(model_config or {}), "vocab_size": start[1].size}
     cfg = model_config_for(kind, dataset, path, prep, X, model_config)
     model = build_model(kind, **cfg)
-    if init:
+    if start:
+        _load_text_weights(model, start[0])
+    elif init:
         _init_face_branch(model, init)
     Xtr, ytr = take_rows(X, tr), y[tr]
     Xva = take_rows(X, va)
@@ -281,26 +292,67 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     else:
         train_ds, val_ds = make_dataset(Xtr, ytr), make_dataset(Xva, y[va])
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience, class_weights=class_weights,
-                       label_smoothing=label_smoothing, monitor="val_accuracy" if not class_weights else "val_balanced_accuracy")
+                       label_smoothing=label_smoothing,
+                       monitor=monitor or ("val_accuracy" if not class_weights else "val_balanced_accuracy"))
     trainer = Trainer(model, tcfg, callbacks=callbacks, checkpoint_dir=out / "checkpoints", progress=progress)
     if progress:
         print(f"training {kind} on {dataset}: {len(tr)} train / {len(va)} validation samples, device {trainer.device}", flush=True)
     history = trainer.fit(train_ds, val_ds, resume=resume)
     proba = trainer.predict_proba(val_ds)
-    ev = evaluate(m["label"].iloc[va], proba=proba)
+    ev = evaluate(m[label_col].iloc[va], proba=proba, labels=names)
     seconds = time.perf_counter() - t0
     metrics = {**ev.metrics, "seconds": seconds, "class_weights": class_weights, "label_smoothing": label_smoothing, "epochs_run": int(len(history)), "dataset": dataset, "kind": kind, "seed": seed,
                "n_train": int(len(tr)), "n_val": int(len(va)), "torch_threads": torch.get_num_threads(), "balance": balance,
                "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy.round(4)))}
     if init:
         metrics["init"] = str(init)
-    save_model(out / "model.safetensors", model.cpu(), preprocessing=prep, metrics=metrics,
+    metrics["monitor"] = tcfg.monitor
+    metrics["labels"] = labels
+    save_model(out / "model.safetensors", model.cpu(), labels=tuple(names), preprocessing=prep, metrics=metrics,
                notes=f"trained with: emolab train --model {kind} --dataset {dataset} PATH --epochs {epochs} --seed {seed}")
     write_csv(out / "history.csv", history)
     write_csv(out / "confusion.csv", ev.confusion)
     write_csv(out / "per_class.csv", ev.per_class)
     write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
     return metrics
+
+
+def _label_set(manifest: pd.DataFrame, labels: str) -> tuple[str, list[str]]:
+    """The label column and class names: emolab's 7 emotions, or the corpus's own (``raw_label``), sorted."""
+    if labels == "canonical":
+        return "label", list(EMOTIONS)
+    if labels != "native":
+        raise EmolabError(f"labels must be 'canonical' or 'native', got {labels!r}")
+    if "raw_label" not in manifest.columns or (manifest["raw_label"].astype(str) == "").any():
+        raise DataError("this corpus's manifest has no native labels (raw_label) for every sample; use labels='canonical'")
+    return "raw_label", sorted(set(manifest["raw_label"].astype(str)))
+
+
+def _text_init(path: str | os.PathLike, train_texts: pd.Series):
+    """A trained text model to fine-tune, and its vocabulary extended with the new training texts."""
+    from .models import load_model
+    from .preprocessing.text import Vocabulary
+
+    start, meta = load_model(resolve_model_path(path))
+    if meta["kind"] != "text" or not meta.get("preprocessing", {}).get("vocabulary"):
+        raise EmolabError(f"init for a text model needs a trained text model with its vocabulary, got {meta['kind']!r}")
+    return start, Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]).extend(train_texts.astype(str))
+
+
+def _load_text_weights(model, start) -> None:
+    """Copy a trained text model's weights into ``model`` (whose vocabulary extends the trained one)."""
+    import torch
+
+    state = model.state_dict()
+    for name, value in start.state_dict().items():
+        if name == "embedding.weight":
+            with torch.no_grad():
+                state[name][: value.shape[0]] = value
+        elif state[name].shape == value.shape:
+            state[name] = value
+        else:
+            raise EmolabError(f"cannot start from that text model: {name} has shape {tuple(value.shape)}, need {tuple(state[name].shape)}")
+    model.load_state_dict(state)
 
 
 def _init_face_branch(model, path: str | os.PathLike) -> None:
@@ -344,15 +396,19 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     vocab = Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]) if meta["preprocessing"].get("vocabulary") else None
     data, _ = prepare(meta["kind"], dataset, path, sub, np.arange(len(sub)), progress, vocab=vocab)
     X = data["X"]
+    labels = list(meta.get("labels") or EMOTIONS)
+    col = "label" if labels == list(EMOTIONS) else "raw_label"  # a model trained on the corpus's own labels
+    if col not in sub.columns or not set(sub[col].astype(str)) <= set(labels):
+        raise DataError(f"this model predicts {labels}, which the {dataset} labels do not match")
+    y = np.array([labels.index(v) for v in sub[col].astype(str)], np.int64)
     if meta["kind"] in ("face2d", "classroom_cnn"):
         if X.ndim == 4:  # synthetic clips: the middle frame
             X = X[:, X.shape[1] // 2]
-        ds = AugmentedFaces(X, label_to_index(sub["label"]), augment=False)
+        ds = AugmentedFaces(X, y, augment=False)
     else:
-        ds = make_dataset(X, label_to_index(sub["label"]))
+        ds = make_dataset(X, y)
     proba = Trainer(model, TrainConfig(), progress=False).predict_proba(ds)
-    labels = tuple(meta.get("labels") or EMOTIONS)
-    return evaluate(sub["label"], proba=proba, labels=labels)
+    return evaluate(sub[col], proba=proba, labels=labels)
 
 
 def resolve_model_path(name: str | os.PathLike) -> Path:

@@ -41,7 +41,7 @@ class TrainConfig(Config):
     weight_decay: float = 1e-4
     scheduler: str = "cosine"  # "cosine", "plateau" or "none"
     patience: int = 6  # epochs without improvement before stopping (0 = never stop early)
-    monitor: str = "val_balanced_accuracy"  # or "val_loss", "val_accuracy", "val_macro_f1"
+    monitor: str = "val_balanced_accuracy"  # or "val_loss", "val_accuracy", "val_macro_f1", "val_weighted_f1"
     class_weights: bool = True
     label_smoothing: float = 0.0
     precision: str = "auto"  # "auto" (fp16 on CUDA, bf16 on CPUs with native bf16, else fp32), "fp32", "bf16", "fp16"
@@ -224,7 +224,8 @@ class Trainer:
             loss = nn.functional.nll_loss(logp, torch.tensor(y), weight=loss_fn.weight.cpu() if loss_fn.weight is not None else None).item()
         pred = proba.argmax(1)
         return {"val_loss": loss, "val_accuracy": float((pred == y).mean()), "val_balanced_accuracy": float(balanced_accuracy_score(y, pred)),
-                "val_macro_f1": float(f1_score(y, pred, average="macro"))}
+                "val_macro_f1": float(f1_score(y, pred, average="macro")),
+                "val_weighted_f1": float(f1_score(y, pred, average="weighted"))}
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()

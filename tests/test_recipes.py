@@ -61,3 +61,23 @@ def test_cli_train_and_evaluate_json(trainset, tmp_path):
     res = subprocess.run([sys.executable, "-m", "emolab", "evaluate", "--model", str(tmp_path / "nothing.safetensors"), "--dataset",
                           "synthetic", str(trainset)], capture_output=True, text=True, env=env)
     assert res.returncode == 2 and "no model file" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_native_label_set_trains_and_evaluates_eight_ravdess_classes(tmp_path, monkeypatch):
+    """``labels="native"``: RAVDESS's own 8 classes (calm apart from neutral), kept in the model file."""
+    from .conftest import write_wav
+
+    monkeypatch.setenv("EMOLAB_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "ravdess"
+    for actor in (1, 2, 15):
+        for emo in range(1, 9):
+            write_wav(root / f"Actor_{actor:02d}" / f"03-01-{emo:02d}-01-01-01-{actor:02d}.wav")
+    m = train_recipe("speech", "ravdess", root, tmp_path / "sp8", epochs=1, batch_size=8, progress=False,
+                     model_config={"widths": [4, 8]}, labels="native")
+    model, meta = load_model(tmp_path / "sp8" / "model.safetensors")
+    assert meta["labels"] == ["angry", "calm", "disgust", "fearful", "happy", "neutral", "sad", "surprised"]
+    assert model.config.n_classes == 8 and m["n_train"] == 16 and m["n_val"] == 8 and m["labels"] == "native"
+    ev = evaluate_recipe(tmp_path / "sp8", "ravdess", root, progress=False)
+    assert list(ev.per_class.label) == meta["labels"] and abs(ev.metrics["accuracy"] - m["accuracy"]) < 1e-6
+    with pytest.raises(Exception, match="canonical or native|'canonical' or 'native'"):
+        train_recipe("speech", "ravdess", root, tmp_path / "x", epochs=1, progress=False, labels="ekman")

@@ -69,6 +69,17 @@ class Vocabulary(BaseEstimator, TransformerMixin):
             out[i, : len(ids)] = ids
         return out
 
+    def extend(self, texts: Iterable[str]) -> "Vocabulary":
+        """A new vocabulary with every id of this one unchanged and the tokens of ``texts`` it lacks
+        (seen at least ``min_count`` times) appended — for fine-tuning a trained text model on a
+        new corpus (rows of its embedding keep their meaning; new rows start fresh).
+        """
+        counts = Counter(tok for t in texts for tok in tokenize(t))
+        new = [w for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= self.min_count and w not in self.vocabulary_]
+        v = Vocabulary(self.min_count, len(self.vocabulary_) + len(new) + 2, self.max_len)
+        v.vocabulary_ = {**self.vocabulary_, **{w: len(self.vocabulary_) + 2 + i for i, w in enumerate(new)}}
+        return v
+
     @property
     def size(self) -> int:
         """Number of ids including PAD and OOV."""
