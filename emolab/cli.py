@@ -115,7 +115,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from .timeline.batch import analyze_many
 
     config_overrides = {"model": args.model, "sample_fps": args.sample_fps, "smoothing": args.smoothing,
-                        "keyframe_every": args.keyframe_every}
+                        "keyframe_interval": args.keyframe_interval}
     report = analyze_many(args.videos, args.out, transcript=args.transcript, force=args.force, progress=not args.quiet,
                           ray_address=args.ray, **config_overrides)
     for r in report:
@@ -290,8 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", default=None, help="SRT/VTT/CSV transcript (single recording only)")
     p.add_argument("--model", default="pretrained", help="pretrained (real models), synthetic (for synthetic lessons), or a .safetensors file")
     p.add_argument("--sample-fps", type=float, default=5.0)
-    p.add_argument("--keyframe-every", type=int, default=5,
-                   help="full face detection every N sampled frames, faces followed by template matching between (1: every frame)")
+    p.add_argument("--keyframe-interval", type=float, default=1.0, metavar="SECONDS",
+                   help="seconds between full face detections, faces followed by template matching between (0: every sampled frame)")
     p.add_argument("--smoothing", choices=["none", "ema", "hmm"], default="hmm")
     p.add_argument("--force", action="store_true", help="re-analyse recordings whose results already exist")
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",

@@ -178,13 +178,16 @@ def test_keyframe_detector_follows_a_moving_face_and_drops_a_vanished_one():
     assert inner.calls == 2  # the sixth frame is a keyframe again
     with pytest.raises(EmolabError, match="keyframe"):
         KeyframeDetector(inner, every=0)
+    from emolab.preprocessing.detection import keyframe_step
+
+    assert keyframe_step(5.0, 1.0) == 5 and keyframe_step(1.0, 1.0) == 1 and keyframe_step(10.0, 0) == 1 and keyframe_step(2.5, 2.0) == 5
 
 
 def test_keyframe_tracking_keeps_the_tracking_targets(tiny_lesson):
     """Full detection on 1 sampled frame in 5 finds (almost) every face the per-frame detector finds."""
     truth = pd.read_csv(tiny_lesson / "truth.csv")
-    every = track_faces(str(tiny_lesson / "lesson.mp4"), sample_fps=10.0, keyframe_every=1)
-    key = track_faces(str(tiny_lesson / "lesson.mp4"), sample_fps=10.0, keyframe_every=5)
+    every = track_faces(str(tiny_lesson / "lesson.mp4"), sample_fps=10.0, keyframe_interval=0)
+    key = track_faces(str(tiny_lesson / "lesson.mp4"), sample_fps=10.0, keyframe_interval=0.5)
     s1, s5 = tracking_scores(every, truth), tracking_scores(key, truth)
     assert s5["purity"] >= 0.99 and s5["recall"] >= s1["recall"] - 0.03, (s1, s5)
     assert s5["n_persons_tracked"] == s1["n_persons_tracked"] == truth["person"].nunique()

@@ -27,10 +27,12 @@ def test_windows_align_modalities_with_masks_and_truth_labels(lesson, tmp_path, 
     n = len(ds)
     assert 4 * 12 <= n <= 4 * 17  # 4 people x ~16 windows of 1 s
     assert ds.face.shape == (n, 1, 8, 48, 48) and ds.face.dtype == np.uint8
-    assert ds.speech.shape[:2] == (n, 1) and ds.text.shape == (n, models.vocab.max_len)
+    assert ds.speech_data.shape[:2] == (int(ds.mask[:, 1].sum()), 1) and ds.text.shape == (n, models.vocab.max_len)
     m = ds.mask
     assert m[:, 0].mean() > 0.9 and m[:, 1].any() and m[:, 2].any()
-    assert not ds.face[~m[:, 0]].any() and not ds.speech[~m[:, 1]].any() and not ds.text[~m[:, 2]].any()
+    dense = ds.inputs()
+    assert dense["speech"].shape[:2] == (n, 1) and dense["speech"][m[:, 1]].any(axis=(1, 2, 3)).all()
+    assert not ds.face[~m[:, 0]].any() and not dense["speech"][~m[:, 1]].any() and not ds.text[~m[:, 2]].any()
     assert (m[:, 2] <= m[:, 1]).all()  # an utterance only while speaking
     assert (ds.labels >= 0).mean() > 0.95
     x, y = ds[0]

@@ -187,6 +187,15 @@ class FaceDetector:
         return int(np.clip(n, 1, 4))
 
 
+def keyframe_step(sample_fps: float | None, interval: float) -> int:
+    """Sampled frames per keyframe for a keyframe ``interval`` in seconds (0: every frame is one)."""
+    if interval < 0:
+        raise EmolabError(f"keyframe interval must be >= 0 seconds, got {interval}")
+    if not interval or not sample_fps:
+        return 1
+    return max(1, int(round(interval * sample_fps)))
+
+
 class KeyframeDetector:
     """Full detection on keyframes, template tracking of the faces in between.
 
@@ -201,7 +210,8 @@ class KeyframeDetector:
     Parameters
     ----------
     detector : FaceDetector, optional
-        The full detector (default: ``FaceDetector(**kwargs)``); closed by :meth:`close`.
+        The full detector (default: ``FaceDetector(calibration=3, **kwargs)``: its automatic tile grid
+        is chosen from the first 3 keyframes, about 3 s of video at 5 frames/s; 10 frames when ``every=1``); closed by :meth:`close`.
     every : int
         A keyframe every this many calls (1: detect on every frame, no template tracking).
     search : float
@@ -221,8 +231,8 @@ class KeyframeDetector:
     def __init__(self, detector: "FaceDetector | None" = None, every: int = 5, search: float = 0.5,
                  min_match: float = 0.6, template_px: int = 32, **kwargs):
         if every < 1:
-            raise EmolabError(f"keyframe interval must be >= 1, got {every}")
-        self.detector = detector or FaceDetector(**kwargs)
+            raise EmolabError(f"keyframe step must be >= 1 frame, got {every}")
+        self.detector = detector or FaceDetector(**{"calibration": 3 if every > 1 else 10, **kwargs})
         self.every = int(every)
         self.search = search
         self.min_match = min_match

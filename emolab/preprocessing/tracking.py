@@ -187,7 +187,7 @@ class FaceTracker:
 
 
 def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: TrackerConfig | None = None,
-                progress: bool = False, max_side: int | None = 1280, keyframe_every: int = 5):
+                progress: bool = False, max_side: int | None = 1280, keyframe_interval: float = 1.0):
     """Detect and track every face of a video; a tidy table of face sightings.
 
     Parameters
@@ -197,13 +197,13 @@ def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: Trac
         Frames analysed per second of video.
     detector : FaceDetector or KeyframeDetector, optional
         Default: a :class:`~emolab.preprocessing.detection.KeyframeDetector` running the full
-        (tiled) detection every ``keyframe_every`` sampled frames and template tracking between.
+        (tiled) detection every ``keyframe_interval`` seconds and template tracking between.
     config : TrackerConfig
     progress : bool
     max_side : int
         Larger frames are downscaled first.
-    keyframe_every : int
-        Full detection every this many sampled frames (1: on every frame).
+    keyframe_interval : float
+        Seconds between full detections (0: on every sampled frame).
 
     Returns
     -------
@@ -212,10 +212,10 @@ def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: Trac
     """
     import pandas as pd
 
-    from .detection import KeyframeDetector
+    from .detection import KeyframeDetector, keyframe_step
 
     own = detector is None
-    detector = detector or KeyframeDetector(every=keyframe_every)
+    detector = detector or KeyframeDetector(every=keyframe_step(sample_fps, keyframe_interval))
     tracker = FaceTracker(config)
     rows = []
     try:
@@ -234,7 +234,7 @@ def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: Trac
 
 def iter_tracked(video, detector, tracker: FaceTracker, sample_fps: float | None = 5.0, max_side: int | None = 1280,
                  progress: bool = False, desc: str = "tracking faces"):
-    """Stream a video through a face detector and a tracker.
+    """Stream a video through a face detector and a tracker (frames decoded ahead in a background thread).
 
     Yields
     ------
@@ -244,10 +244,10 @@ def iter_tracked(video, detector, tracker: FaceTracker, sample_fps: float | None
     """
     from tqdm.auto import tqdm
 
-    from .video import iter_frames, video_info
+    from .video import iter_frames, prefetch, video_info
 
     info = video_info(video)
     total = int(info.duration * sample_fps) if sample_fps else info.n_frames
-    for index, t, frame in tqdm(iter_frames(video, sample_fps, max_side=max_side), total=total, desc=desc, unit="frame",
+    for index, t, frame in tqdm(prefetch(iter_frames(video, sample_fps, max_side=max_side)), total=total, desc=desc, unit="frame",
                                 disable=not progress, leave=False):
         yield index, t, frame, info.width / frame.shape[1], tracker.update(frame, detector.detect(frame), t)

@@ -135,3 +135,49 @@ def iter_frames(path: str | os.PathLike, sample_fps: float | None = 5.0, start: 
         raise MediaError("the video has no decodable frames (empty, truncated or corrupt)", path=path)
     if end is None and nominal > 0 and index + 1 < 0.9 * nominal:
         warnings.warn(f"{path}: decoding stopped at frame {index + 1} of {nominal}; the file may be truncated", stacklevel=2)
+
+
+def prefetch(iterable, depth: int = 4):
+    """Iterate ``iterable`` in a background thread, ``depth`` items ahead (decoding overlaps the work
+    done on each frame; OpenCV releases the GIL while it decodes). Exceptions are re-raised here, in
+    order; stopping early (``break``, an error downstream) stops the thread.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def work():
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        q.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((True, done))
+        except BaseException as exc:  # handed to the consumer
+            q.put((False, exc))
+
+    thread = threading.Thread(target=work, name="emolab-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)

@@ -8,7 +8,7 @@ of ``window`` seconds in which they are seen or speak:
 * ``face``: a clip of ``clip_frames`` grayscale crops centred on the window, uint8
   [1, T, S, S] (zeros when the person is not seen then);
 * ``speech``: MFCC + deltas [1, 60, frames] of ``speech_seconds`` of audio centred on the window
-  while the person speaks (zeros otherwise);
+  while the person speaks (zeros otherwise; stored only for the windows with speech);
 * ``text``: token ids [max_len] of the utterance they speak then (with a ``vocab``; zeros otherwise);
 * ``mask``: bool [3] over (face, speech, text) — what is really there;
 * a label: from ``labels`` (a table ``person, start, end, label`` in the tracked ids), or from a
@@ -43,7 +43,7 @@ class WindowConfig(Config):
     face_size: int = 48
     speech_seconds: float = 1.6
     sample_fps: float = 5.0
-    keyframe_every: int = 5
+    keyframe_interval: float = 1.0  # seconds between full face detections (0: every sampled frame)
     max_side: int = 1280
 
 
@@ -55,24 +55,36 @@ class LessonWindows:
     table : pandas.DataFrame
         One row per sample: ``person, start, end, label, has_face, has_speech, has_text, text``.
     face : np.ndarray [shape=(n, 1, T, S, S), dtype=uint8]
-    speech : np.ndarray [shape=(n, 1, 60, frames), dtype=float32]
+    speech_data : np.ndarray [shape=(k, 1, 60, frames), dtype=float32]
+        Speech inputs of the k windows with speech only (stored compactly: most windows have none).
+    speech_index : np.ndarray [shape=(n,), dtype=int64]
+        Row of ``speech_data`` for each sample, -1 where the person does not speak.
     text : np.ndarray [shape=(n, max_len), dtype=int64] or None
     mask : np.ndarray [shape=(n, 3), dtype=bool] over (face, speech, text), the order of ``emolab.models.MODALITIES``
     labels : np.ndarray [shape=(n,), dtype=int64] class indices of ``EMOTIONS``, -1 when unknown
     """
 
-    def __init__(self, table: pd.DataFrame, face: np.ndarray, speech: np.ndarray, text: Optional[np.ndarray], mask: np.ndarray):
+    def __init__(self, table: pd.DataFrame, face: np.ndarray, speech_data: np.ndarray, speech_index: np.ndarray,
+                 text: Optional[np.ndarray], mask: np.ndarray):
         self.table = table.reset_index(drop=True)
-        self.face, self.speech, self.text, self.mask = face, speech, text, mask
+        self.face, self.speech_data, self.speech_index, self.text, self.mask = face, speech_data, speech_index, text, mask
         self.labels = self.table["label"].map(lambda s: EMOTIONS.index(s) if s in EMOTIONS else -1).to_numpy(np.int64)
 
     def __len__(self) -> int:
         return len(self.table)
 
+    def speech(self, rows: np.ndarray) -> np.ndarray:
+        """Dense speech inputs [len(rows), 1, 60, frames] (zeros where nobody speaks)."""
+        rows = np.atleast_1d(rows)
+        out = np.zeros((len(rows), *self.speech_data.shape[1:]), np.float32)
+        k = self.speech_index[rows]
+        out[k >= 0] = self.speech_data[k[k >= 0]]
+        return out
+
     def __getitem__(self, i: int):
         import torch
 
-        item = {"face": torch.from_numpy(self.face[i].astype(np.float32) / 255.0), "speech": torch.from_numpy(self.speech[i]),
+        item = {"face": torch.from_numpy(self.face[i].astype(np.float32) / 255.0), "speech": torch.from_numpy(self.speech(i)[0]),
                 "mask": torch.from_numpy(self.mask[i])}
         if self.text is not None:
             item["text"] = torch.from_numpy(self.text[i])
@@ -80,8 +92,8 @@ class LessonWindows:
 
     def inputs(self, rows: Optional[np.ndarray] = None) -> dict[str, np.ndarray]:
         """The arrays as a dict (fused-model input for :func:`~emolab.training.fit_arrays`), optionally some rows."""
-        rows = np.arange(len(self)) if rows is None else rows
-        out = {"face": self.face[rows], "speech": self.speech[rows], "mask": self.mask[rows]}
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows)
+        out = {"face": self.face[rows], "speech": self.speech(rows), "mask": self.mask[rows]}
         if self.text is not None:
             out["text"] = self.text[rows]
         return out
@@ -90,13 +102,13 @@ class LessonWindows:
 def _video_pass(video: Path, cfg: WindowConfig, progress: bool) -> tuple[pd.DataFrame, np.ndarray]:
     """Tracked face sightings (``t, person, mouth``) and their crops uint8 [n, S, S]."""
     from .crops import crop_face
-    from .detection import KeyframeDetector
+    from .detection import KeyframeDetector, keyframe_step
     from .tracking import FaceTracker, iter_tracked
     from ..timeline.analysis import mouth_openness
 
     rows, crops = [], []
     tracker = FaceTracker()
-    with KeyframeDetector(every=cfg.keyframe_every) as det:
+    with KeyframeDetector(every=keyframe_step(cfg.sample_fps, cfg.keyframe_interval)) as det:
         for index, t, frame, scale, tracked in iter_tracked(video, det, tracker, cfg.sample_fps, cfg.max_side, progress):
             for tid, d in tracked:
                 crop = crop_face(frame, d.box, size=cfg.face_size)
@@ -113,7 +125,7 @@ def _cached_video_pass(video: Path, cfg: WindowConfig, progress: bool, cache: bo
     from ..cache import FeatureCache
 
     fc = FeatureCache("lesson_windows", enabled=cache)
-    settings = {k: getattr(cfg, k) for k in ("face_size", "sample_fps", "keyframe_every", "max_side")} | {"version": 1}
+    settings = {k: getattr(cfg, k) for k in ("face_size", "sample_fps", "keyframe_interval", "max_side")} | {"version": 1}
     store: dict = {}
 
     def table() -> np.ndarray:
@@ -186,7 +198,7 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
     face = np.zeros((n, 1, T, S, S), np.uint8)
     sr = 16000
     win = int(cfg.speech_seconds * sr)
-    waves = np.zeros((n, win), np.float32)
+    waves: list[np.ndarray] = []
     texts = [""] * n
     has = np.zeros((n, 3), bool)
     by_person = {p: g.index.to_numpy() for p, g in faces[sightings].groupby("person")}
@@ -206,20 +218,21 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
             c = float(np.clip((a + b) / 2, speaking["start"].min(), speaking["end"].max()))
             s0 = int(max(0, (c - cfg.speech_seconds / 2) * sr))
             seg = y[s0:s0 + win]
-            waves[i, :len(seg)] = seg
+            waves.append(np.pad(seg, (0, win - len(seg))).astype(np.float32))
             has[i, 1] = True
             txt = " ".join(str(t) for t in speaking.get("text", pd.Series(dtype=str)) if str(t))
             texts[i] = txt
             has[i, 2] = bool(txt) and vocab is not None
-    speech = speech_inputs_from_waves(waves, cfg.speech_seconds) if n else np.zeros((0, 1, 60, 1), np.float32)
-    speech[~has[:, 1]] = 0.0
+    speech = speech_inputs_from_waves(np.array(waves), cfg.speech_seconds) if waves else np.zeros((0, 1, 60, 1), np.float32)
+    speech_index = np.full(n, -1, np.int64)
+    speech_index[has[:, 1]] = np.arange(int(has[:, 1].sum()))
     table = pd.DataFrame({"person": [p for p, _ in keys], "start": [k * w for _, k in keys], "end": [(k + 1) * w for _, k in keys],
                           "has_face": has[:, 0], "has_speech": has[:, 1], "has_text": has[:, 2], "text": texts})
     table["label"] = _window_labels(table, labels, Path(files.video).parent / "truth.csv", faces[sightings])
     text = vocab.transform(texts) if vocab is not None else None
     if text is not None:
         text[~has[:, 2]] = 0
-    return LessonWindows(table, face, speech, text, has)
+    return LessonWindows(table, face, speech, speech_index, text, has)
 
 
 def _window_labels(table: pd.DataFrame, labels: Optional[pd.DataFrame], truth_path: Path, faces: pd.DataFrame) -> list[str]:

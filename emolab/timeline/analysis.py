@@ -44,7 +44,7 @@ class AnalysisConfig(Config):
     ema_alpha: float = 0.5
     hmm_stay: float = 0.9
     detector_tiles: str = "auto"
-    keyframe_every: int = 5  # full (tiled) face detection every this many sampled frames, template tracking between (1: every frame)
+    keyframe_interval: float = 1.0  # seconds between full (tiled) face detections, template tracking between (0: every sampled frame)
     max_side: int = 1280  # frames larger than this are downscaled first (4K at HD cost)
     align_faces: bool = False  # rotate crops so the eyes are level (off: the bundled models were trained on unaligned crops)
     save_faces: bool = False  # write unblurred face crops (faces/<person>/<t>.png) to the output folder; off by default (privacy)
@@ -92,11 +92,11 @@ def face_rms(t: np.ndarray, y: Optional[np.ndarray], sample_fps: float, sr: int 
     NaN everywhere without audio. Correlated with mouth opening to find who speaks."""
     if y is None or not len(t):
         return np.full(len(t), np.nan)
-    a = np.clip((np.asarray(t) * sr).astype(int), 0, max(0, len(y) - 1))
-    hop = int(sr / sample_fps / 3)
-    csum = np.concatenate([[0.0], np.cumsum(y.astype(np.float64) ** 2)])
-    b = np.minimum(a + hop, len(y))
-    return np.sqrt((csum[b] - csum[a]) / np.maximum(b - a, 1))
+    hop = max(1, int(sr / sample_fps / 3))
+    times, where = np.unique(np.asarray(t, float), return_inverse=True)  # one value per sampled frame, not per face
+    a = np.clip((times * sr).astype(int), 0, max(0, len(y) - 1))
+    rms = np.array([np.sqrt(np.mean(np.square(y[i:i + hop], dtype=np.float64))) for i in a])
+    return rms[where]
 
 
 def _speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray], duration: float) -> pd.DataFrame:
@@ -145,7 +145,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     from ..data.transcripts import read_transcript
     from ..preprocessing.audio import load_audio
     from ..preprocessing.crops import crop_face
-    from ..preprocessing.detection import FaceDetector, KeyframeDetector
+    from ..preprocessing.detection import KeyframeDetector, keyframe_step
     from ..preprocessing.tracking import FaceTracker, iter_tracked
     from ..preprocessing.video import video_info
     from .models import load_lesson_models
@@ -182,8 +182,8 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
         pending.clear()
 
     total = max(1, int(info.duration * cfg.sample_fps))
-    detector = KeyframeDetector(FaceDetector(tiles=cfg.detector_tiles if cfg.detector_tiles == "auto" else int(cfg.detector_tiles)),
-                                every=cfg.keyframe_every)
+    detector = KeyframeDetector(every=keyframe_step(cfg.sample_fps, cfg.keyframe_interval),
+                                tiles=cfg.detector_tiles if cfg.detector_tiles == "auto" else int(cfg.detector_tiles))
     n_frames = 0
     try:
         for index, t, frame, scale, tracked in iter_tracked(video_path, detector, tracker, cfg.sample_fps, cfg.max_side, progress, "faces"):
@@ -235,7 +235,13 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     # speech windows around every second of every attributed turn
     sr = 16000
     win = int(models.speech_seconds * sr)
-    speech_rows, windows = [], []
+    speech_rows, windows, speech_chunks = [], [], []
+
+    def speech_flush():  # features in chunks: memory stays flat however long the lesson
+        if windows:
+            speech_chunks.append(models.speech(np.array(windows, np.float32)))
+            windows.clear()
+
     if y is not None and "speech" in models.available:
         for i, r in turns.iterrows():
             if not r["person"]:
@@ -249,7 +255,10 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
                 w_ = y[a:a + win]
                 windows.append(np.pad(w_, (0, win - len(w_))))
                 speech_rows.append((r["person"], float(c), i))
-    speech_feats = models.speech(np.array(windows, np.float32)) if windows else None
+                if len(windows) >= 64:
+                    speech_flush()
+        speech_flush()
+    speech_feats = np.concatenate(speech_chunks) if speech_chunks else None
 
     text_feats, text_rows = None, []
     if tr_table is not None and len(turns) and "text" in models.available and turns["text"].astype(bool).any():
