@@ -191,3 +191,23 @@ def test_keyframe_tracking_keeps_the_tracking_targets(tiny_lesson):
     s1, s5 = tracking_scores(every, truth), tracking_scores(key, truth)
     assert s5["purity"] >= 0.99 and s5["recall"] >= s1["recall"] - 0.03, (s1, s5)
     assert s5["n_persons_tracked"] == s1["n_persons_tracked"] == truth["person"].nunique()
+
+
+def test_prefetch_keeps_order_reraises_and_stops_early(tiny_lesson):
+    from emolab.preprocessing.video import prefetch
+
+    def gen():
+        yield from range(5)
+        raise MediaError("cut short")
+
+    seen = []
+    with pytest.raises(MediaError, match="cut short"):
+        for x in prefetch(gen(), depth=2):
+            seen.append(x)
+    assert seen == [0, 1, 2, 3, 4]
+    for x in prefetch(iter(range(10_000)), depth=2):
+        if x == 3:
+            break  # the thread stops instead of decoding the rest
+    plain = [(i, t) for i, t, _ in iter_frames(tiny_lesson / "lesson.mp4", 5.0)]
+    ahead = [(i, t) for i, t, _ in prefetch(iter_frames(tiny_lesson / "lesson.mp4", 5.0))]
+    assert ahead == plain

@@ -225,7 +225,10 @@ class KeyframeDetector:
 
     Notes
     -----
-    Returned boxes keep the keyframe's size and score; eye keypoints move with the box.
+    Between keyframes, boxes keep the keyframe's size and score; eye keypoints move with the box. On a
+    keyframe, a face that is already followed keeps its followed box when the detector agrees with it
+    (centres within 15 % of the face width, sizes within 20 %), so crops do not jump once a second;
+    otherwise the detector's box replaces it. Templates are cut afresh on every keyframe.
     """
 
     def __init__(self, detector: "FaceDetector | None" = None, every: int = 5, search: float = 0.5,
@@ -262,8 +265,19 @@ class KeyframeDetector:
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
         if keyframe:
             dets = self.detector.detect(frame)
-            self._faces = [f for f in (self._template(gray, d) for d in dets) if f is not None]
-            return dets
+            followed = [self._follow(gray, det, tmpl, s) for det, tmpl, s in self._faces]
+            out, faces = [], []
+            for d in dets:
+                f = self._agrees(d, followed)
+                # a face already followed keeps its followed box (no jump at every keyframe: mouth and expression
+                # measurements stay continuous); the detector's box resets it when the two part ways
+                box = d if f is None else Detection(f.x, f.y, f.w, f.h, d.score, d.eyes)
+                out.append(box)
+                face = self._template(gray, box)
+                if face is not None:
+                    faces.append(face)
+            self._faces = faces
+            return out
         out, kept = [], []
         for det, tmpl, s in self._faces:
             d = self._follow(gray, det, tmpl, s)
@@ -272,6 +286,18 @@ class KeyframeDetector:
                 kept.append((d, tmpl, s))
         self._faces = kept
         return out
+
+    @staticmethod
+    def _agrees(d: Detection, followed: list) -> Detection | None:
+        """The followed box that matches detection ``d`` (centres within 15 % of its width, sizes within 20 %)."""
+        best, best_dist = None, None
+        for f in followed:
+            if f is None:
+                continue
+            dist = np.hypot(f.x + f.w / 2 - d.x - d.w / 2, f.y + f.h / 2 - d.y - d.h / 2)
+            if dist <= 0.15 * d.w and 0.8 <= f.w / max(d.w, 1e-6) <= 1.25 and (best_dist is None or dist < best_dist):
+                best, best_dist = f, dist
+        return best
 
     def _template(self, gray: np.ndarray, d: Detection):
         H, W = gray.shape[:2]
