@@ -305,7 +305,7 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
                "n_train": int(len(tr)), "n_val": int(len(va)), "torch_threads": torch.get_num_threads(), "balance": balance,
                "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy.round(4)))}
     if init:
-        metrics["init"] = str(init)
+        metrics["init"] = Path(str(init)).name  # a name, not a path of the machine it was trained on
     metrics["monitor"] = tcfg.monitor
     metrics["labels"] = labels
     save_model(out / "model.safetensors", model.cpu(), labels=tuple(names), preprocessing=prep, metrics=metrics,

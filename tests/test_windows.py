@@ -57,3 +57,11 @@ def test_windows_take_given_labels_and_work_without_vocabulary(lesson, tmp_path,
     lab = ds.table.set_index(["person", "start"])["label"]
     assert lab[("S01", 0.0)] == lab[("S01", 2.0)] == lab[("S01", 4.0)] == "happiness"
     assert (ds.table.loc[ds.table.person != "S01", "label"] == "").all() and (ds.labels[ds.table.person != "S01"] == -1).all()
+    from emolab.errors import DataError
+
+    with pytest.raises(DataError, match="lacks column"):
+        lesson_windows(lesson, labels=labels.drop(columns="end"))
+    with pytest.raises(DataError, match="telepathy"):
+        lesson_windows(lesson, labels=labels.assign(label="telepathy"))
+    happy = lesson_windows(lesson, WindowConfig(window=2.0, clip_frames=4, face_size=32), labels=labels.assign(label="Happy"))
+    assert happy.table.set_index(["person", "start"])["label"][("S01", 0.0)] == "happiness"  # corpus spellings mapped

@@ -23,6 +23,7 @@ settings (:class:`~emolab.cache.FeatureCache`), so building the dataset again is
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -168,7 +169,8 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
     """
     from ..data.corpora.lesson import find_lesson_files
     from ..data.transcripts import read_transcript
-    from ..errors import MediaError
+    from ..errors import DataError, MediaError
+    from ..taxonomy import canonical_label
     from ..recipes import speech_inputs_from_waves
     from ..timeline.analysis import _attribute_turns, _speech_turns, face_rms
     from .audio import load_audio
@@ -179,9 +181,15 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
     info = video_info(files.video)
     faces, crops = _cached_video_pass(Path(files.video), cfg, progress, cache)
     sightings = faces["person"] != ""
+    if labels is not None:
+        missing = {"person", "start", "end", "label"} - set(labels.columns)
+        if missing:
+            raise DataError(f"the labels table lacks column(s) {sorted(missing)}; expected person, start, end, label")
+        labels = labels.assign(label=[canonical_label(str(v)) for v in labels["label"]])  # unknown labels: a clear error
     try:
         y = load_audio(files.audio or files.video)
-    except MediaError:
+    except MediaError as exc:
+        warnings.warn(f"no usable audio ({exc}); the windows have faces{' and text' if vocab is not None else ''} only", stacklevel=2)
         y = None
     transcript = transcript or files.transcript
     tr = read_transcript(transcript) if transcript else None
@@ -223,7 +231,8 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
             txt = " ".join(str(t) for t in speaking.get("text", pd.Series(dtype=str)) if str(t))
             texts[i] = txt
             has[i, 2] = bool(txt) and vocab is not None
-    speech = speech_inputs_from_waves(np.array(waves), cfg.speech_seconds) if waves else np.zeros((0, 1, 60, 1), np.float32)
+    chunks = [speech_inputs_from_waves(np.array(waves[a:a + 64]), cfg.speech_seconds) for a in range(0, len(waves), 64)]
+    speech = np.concatenate(chunks) if chunks else np.zeros((0, 1, 60, 1), np.float32)
     speech_index = np.full(n, -1, np.int64)
     speech_index[has[:, 1]] = np.arange(int(has[:, 1].sum()))
     table = pd.DataFrame({"person": [p for p, _ in keys], "start": [k * w for _, k in keys], "end": [(k + 1) * w for _, k in keys],

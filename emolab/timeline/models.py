@@ -73,8 +73,9 @@ class _Runner:
 
     def prepare(self, module: torch.nn.Module) -> torch.nn.Module:
         module.eval()
-        if self.dtype is not None and self._format(module) is not None:
-            module.to(memory_format=self._format(module))
+        fmt = self._format(module)
+        if self.dtype is not None and fmt is not None:
+            module.to(memory_format=fmt)
         return module
 
     @staticmethod
