@@ -200,3 +200,28 @@ def test_no_face_images_written_unless_asked(analysed, lesson, tmp_path):
         analyze_lesson(lesson, config=AnalysisConfig(model="synthetic", sample_fps=1.0, save_faces=True), out=tmp_path / "o", progress=False)
     saved = list((tmp_path / "o" / "faces").rglob("*.png"))
     assert len(saved) > 20 and len({p.parent.name for p in saved}) >= 4 and "S01" in {p.parent.name for p in saved}
+
+
+def test_mouth_openness_batch_matches_single_crops():
+    from emolab.timeline.analysis import mouth_openness
+
+    crops = np.random.default_rng(0).integers(0, 255, (5, 48, 48)).astype(np.uint8)
+    crops[2, 28:38, 16:32] = 0  # a dark, open mouth
+    batch = mouth_openness(crops)
+    assert batch.shape == (5,)
+    np.testing.assert_allclose(batch, [mouth_openness(c) for c in crops], atol=1e-5)
+    assert batch[2] == batch.max()
+
+
+def test_face_frame_step_uses_every_nth_frame():
+    from emolab.errors import ModelError
+    from emolab.timeline.models import LateFusionLessonModels
+
+    models = LateFusionLessonModels(precision="fp32", frame_step=2)
+    rng = np.random.default_rng(0)
+    clips = rng.integers(0, 255, (3, 5, 48, 48)).astype(np.uint8)
+    p = models.face(clips)
+    full = LateFusionLessonModels(precision="fp32", frame_step=1).face(clips[:, ::2])
+    np.testing.assert_allclose(p, full, atol=1e-5)  # frames 1, 3, 5 of each clip
+    with pytest.raises(ModelError, match="frame_step"):
+        LateFusionLessonModels(frame_step=0)

@@ -211,3 +211,48 @@ def test_prefetch_keeps_order_reraises_and_stops_early(tiny_lesson):
     plain = [(i, t) for i, t, _ in iter_frames(tiny_lesson / "lesson.mp4", 5.0)]
     ahead = [(i, t) for i, t, _ in prefetch(iter_frames(tiny_lesson / "lesson.mp4", 5.0))]
     assert ahead == plain
+
+
+def test_keyframe_stream_looks_ahead_with_the_same_results(tiny_lesson):
+    """Keyframe detections run ahead in a worker thread give exactly the detections of frame-by-frame calls."""
+    from emolab.preprocessing.detection import KeyframeDetector
+
+    frames = list(iter_frames(tiny_lesson / "lesson.mp4", 10.0))
+    with KeyframeDetector(every=3) as kd:
+        plain = [kd.detect(f) for _, _, f in frames]
+    with KeyframeDetector(every=3) as kd:
+        out = list(kd.stream(iter(frames)))
+        assert kd._pool is None  # the worker is gone once the stream ends
+    assert [item[0] for item, _ in out] == [i for i, _, _ in frames]  # in order, none lost
+    assert [[d.box for d in dets] for _, dets in out] == [[d.box for d in dets] for dets in plain]
+    assert any(d.followed for dets in plain for d in dets) and not all(d.followed for d in plain[0])
+    with KeyframeDetector(every=3) as kd:  # stopping early shuts the worker down
+        for k, _ in enumerate(kd.stream(iter(frames))):
+            if k == 7:
+                break
+        assert kd.detect(frames[0][2]) is not None
+
+
+def test_decoder_threads_do_not_change_frames(tiny_lesson):
+    one = [(i, t, f.sum()) for i, t, f in iter_frames(tiny_lesson / "lesson.mp4", 5.0, threads=1)]
+    auto = [(i, t, f.sum()) for i, t, f in iter_frames(tiny_lesson / "lesson.mp4", 5.0)]
+    assert one == auto and len(one) >= 19
+
+
+def test_tracker_skips_appearance_of_followed_faces(monkeypatch):
+    """A face carried over by template matching keeps its track without a new appearance signature."""
+    import emolab.preprocessing.tracking as T
+
+    calls = []
+    real = T.appearance_signature
+    monkeypatch.setattr(T, "appearance_signature", lambda frame, box: calls.append(box) or real(frame, box))
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 255, (120, 240, 3), dtype=np.uint8)
+    tr = FaceTracker()
+    first = tr.update(frame, [Detection(20, 30, 40, 40, 0.9), Detection(150, 30, 40, 40, 0.9)], 0.0)
+    assert len(calls) == 2
+    second = tr.update(frame, [Detection(22, 30, 40, 40, 0.9, followed=True), Detection(151, 31, 40, 40, 0.9, followed=True)], 0.2)
+    assert len(calls) == 2  # no signature measured for followed faces
+    assert [tid for tid, _ in second] == [tid for tid, _ in first]
+    third = tr.update(frame, [Detection(100, 70, 40, 40, 0.9, followed=True)], 0.4)  # a "followed" face nobody had: a new track
+    assert len(calls) == 3 and third[0][0] not in {tid for tid, _ in first}

@@ -12,8 +12,9 @@ Detections are a tidy list of :class:`Detection` (pixels, top-left origin).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -29,6 +30,7 @@ class Detection:
     h: float
     score: float
     eyes: Optional[tuple[float, float, float, float]] = None  # (right x, right y, left x, left y) in pixels, when known
+    followed: bool = False  # True: carried from the previous frame by template matching (not a detector's finding)
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -187,6 +189,10 @@ class FaceDetector:
         return int(np.clip(n, 1, 4))
 
 
+def _gray(img: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
+
+
 def keyframe_step(sample_fps: float | None, interval: float) -> int:
     """Sampled frames per keyframe for a keyframe ``interval`` in seconds (0: every frame is one)."""
     if interval < 0:
@@ -242,6 +248,7 @@ class KeyframeDetector:
         self.template_px = template_px
         self._calls = 0
         self._faces: list[tuple[Detection, np.ndarray, float]] = []  # (detection, template, scale)
+        self._pool = None
 
     @property
     def grid_(self) -> int | None:
@@ -256,15 +263,18 @@ class KeyframeDetector:
     def close(self) -> None:
         self.detector.close()
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        """Faces in one BGR frame [H, W, 3] uint8 (full detection on keyframes, tracked in between)."""
+    def detect(self, frame: np.ndarray, full: "list[Detection] | None" = None) -> list[Detection]:
+        """Faces in one BGR frame [H, W, 3] uint8 (full detection on keyframes, tracked in between).
+
+        ``full``: the full detector's result for this frame when it was computed ahead (:meth:`stream`).
+        """
         keyframe = self._calls % self.every == 0 or not self._faces
         self._calls += 1
         if self.every == 1:
-            return self.detector.detect(frame)
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+            return full if full is not None else self.detector.detect(frame)
+        gray = frame  # converted to gray region by region (templates and search windows only: cheaper than the frame)
         if keyframe:
-            dets = self.detector.detect(frame)
+            dets = full if full is not None else self._full(frame)
             followed = [self._follow(gray, det, tmpl, s) for det, tmpl, s in self._faces]
             out, faces = [], []
             for d in dets:
@@ -287,6 +297,51 @@ class KeyframeDetector:
         self._faces = kept
         return out
 
+    def _full(self, frame: np.ndarray) -> list[Detection]:
+        if self._pool is not None:  # the detector belongs to the worker thread while a stream runs
+            return self._pool.submit(self.detector.detect, frame).result()
+        return self.detector.detect(frame)
+
+    def stream(self, frames: Iterable[tuple], lookahead: bool = True) -> Iterator[tuple]:
+        """Detect faces in a stream of ``(..., frame)`` tuples; yields ``(item, detections)`` in order.
+
+        With ``lookahead``, the full detection of each scheduled keyframe runs in one worker thread as
+        soon as the frame arrives, up to ``every`` frames ahead, while the caller works on the frames
+        before it (mediapipe releases the GIL: on 2 cores the detector and the rest of a lesson
+        analysis overlap). Results are identical to calling :meth:`detect` on each frame: look-ahead
+        starts only once the tile grid is calibrated, after which the full detector has no state.
+        """
+        if not lookahead or self.every == 1:
+            for item in frames:
+                yield item, self.detect(item[-1])
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        queue: deque = deque()
+        pool = ThreadPoolExecutor(1, thread_name_prefix="emolab-detect")
+        n = self._calls
+        try:
+            for item in frames:
+                fut = None
+                if n % self.every == 0 and self.detector.grid_ is not None:
+                    if self._pool is None:
+                        self._pool = pool
+                    fut = pool.submit(self.detector.detect, item[-1])
+                queue.append((item, fut))
+                n += 1
+                while len(queue) > self.every or (queue and queue[0][1] is None and self.detector.grid_ is None):
+                    it, f = queue.popleft()
+                    yield it, self.detect(it[-1], f.result() if f is not None else None)
+            while queue:
+                it, f = queue.popleft()
+                yield it, self.detect(it[-1], f.result() if f is not None else None)
+        finally:
+            for _, f in queue:
+                if f is not None:
+                    f.cancel()
+            pool.shutdown(wait=True)
+            self._pool = None
+
     @staticmethod
     def _agrees(d: Detection, followed: list) -> Detection | None:
         """The followed box that matches detection ``d`` (centres within 15 % of its width, sizes within 20 %)."""
@@ -306,7 +361,7 @@ class KeyframeDetector:
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
         s = min(1.0, self.template_px / (y1 - y0))
-        patch = gray[y0:y1, x0:x1]
+        patch = _gray(gray[y0:y1, x0:x1])
         if s < 1.0:
             patch = cv2.resize(patch, (max(4, int(round((x1 - x0) * s))), max(4, int(round((y1 - y0) * s)))), interpolation=cv2.INTER_AREA)
         if float(patch.std()) < 2.0:  # flat: nothing to match
@@ -319,7 +374,7 @@ class KeyframeDetector:
         m = self.search * d.w
         wx0, wy0 = int(max(0, d.x - m)), int(max(0, d.y - m))
         wx1, wy1 = int(min(W, d.x + d.w + m)), int(min(H, d.y + d.h + m))
-        window = gray[wy0:wy1, wx0:wx1]
+        window = _gray(gray[wy0:wy1, wx0:wx1])
         if s < 1.0:
             window = cv2.resize(window, (max(1, int(round((wx1 - wx0) * s))), max(1, int(round((wy1 - wy0) * s)))), interpolation=cv2.INTER_AREA)
         th, tw = tmpl.shape[:2]
@@ -332,4 +387,4 @@ class KeyframeDetector:
         nx, ny = wx0 + loc[0] / s, wy0 + loc[1] / s
         dx, dy = nx - d.x, ny - d.y
         eyes = None if d.eyes is None else (d.eyes[0] + dx, d.eyes[1] + dy, d.eyes[2] + dx, d.eyes[3] + dy)
-        return Detection(nx, ny, d.w, d.h, d.score, eyes)
+        return Detection(nx, ny, d.w, d.h, d.score, eyes, followed=True)

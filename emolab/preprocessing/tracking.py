@@ -62,6 +62,12 @@ def appearance_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(max(0.0, 1.0 - bc)))
 
 
+def appearance_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`appearance_distance` of every row of ``a`` [n, 128] to every row of ``b`` [m, 128]; shape (n, m)."""
+    bc = np.sqrt(np.clip(np.asarray(a, np.float64), 0, None)) @ np.sqrt(np.clip(np.asarray(b, np.float64), 0, None)).T
+    return np.sqrt(np.clip(1.0 - bc, 0.0, None))
+
+
 @dataclass
 class _Track:
     tid: int
@@ -94,12 +100,23 @@ class FaceTracker:
     def update(self, frame: np.ndarray, detections: list[Detection], t: float) -> list[tuple[int, Detection]]:
         """Assign this frame's detections to tracks; returns ``(track_id, detection)`` pairs."""
         c = self.config
-        sigs = [appearance_signature(frame, d.box) for d in detections]
+        # a face carried over by template matching (Detection.followed) is the face of the previous frame: its
+        # appearance is measured only when needed (a new or revived track), which spares most signatures between keyframes
+        sigs: list = [None if d.followed else appearance_signature(frame, d.box) for d in detections]
+
+        def sig(k: int) -> np.ndarray:
+            if sigs[k] is None:
+                sigs[k] = appearance_signature(frame, detections[k].box)
+            return sigs[k]
+
         active = [tr for tr in self.tracks.values() if tr.missed <= c.max_missed]
         assigned: dict[int, int] = {}
         if active and detections:
             ious = iou_matrix(np.array([tr.box for tr in active]), np.array([d.box for d in detections]))
-            app = np.array([[appearance_distance(tr.signature, s) for s in sigs] for tr in active])
+            app = np.zeros(ious.shape)
+            measured = [k for k, s_ in enumerate(sigs) if s_ is not None]
+            if measured:
+                app[:, measured] = appearance_distances(np.array([tr.signature for tr in active]), np.array([sigs[k] for k in measured]))
             cost = (1 - c.appearance_weight) * (1 - ious) + c.appearance_weight * app
             cost[ious < c.iou_gate] = 1e6
             rows, cols = linear_sum_assignment(cost)
@@ -117,7 +134,7 @@ class FaceTracker:
                 dist_px = np.hypot(tr.box[0] + tr.box[2] / 2 - d.x - d.w / 2, tr.box[1] + tr.box[3] / 2 - d.y - d.h / 2)
                 if dist_px > c.revive_radius * max(tr.box[3], d.h):
                     continue
-                dd = appearance_distance(tr.signature, sigs[k])
+                dd = appearance_distance(tr.signature, sig(k))
                 if dd < best_d:
                     best, best_d = tr, dd
             if best is not None:
@@ -125,7 +142,7 @@ class FaceTracker:
             else:
                 tid = self._next
                 self._next += 1
-                self.tracks[tid] = _Track(tid, d.box, sigs[k], t, t, hits=0)
+                self.tracks[tid] = _Track(tid, d.box, sig(k), t, t, hits=0)
                 assigned[k] = tid
         seen = set()
         out = []
@@ -133,7 +150,7 @@ class FaceTracker:
             tr = self.tracks[tid]
             d = detections[k]
             tr.box = d.box
-            if tr.hits:
+            if tr.hits and sigs[k] is not None:
                 tr.signature = c.signature_momentum * tr.signature + (1 - c.signature_momentum) * sigs[k]
             tr.hits += 1
             tr.missed = 0
@@ -234,7 +251,8 @@ def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: Trac
 
 def iter_tracked(video, detector, tracker: FaceTracker, sample_fps: float | None = 5.0, max_side: int | None = 1280,
                  progress: bool = False, desc: str = "tracking faces"):
-    """Stream a video through a face detector and a tracker (frames decoded ahead in a background thread).
+    """Stream a video through a face detector and a tracker (frames decoded ahead in a background thread;
+    a :class:`KeyframeDetector` also runs its keyframe detections ahead in another, see its ``stream``).
 
     Yields
     ------
@@ -248,6 +266,8 @@ def iter_tracked(video, detector, tracker: FaceTracker, sample_fps: float | None
 
     info = video_info(video)
     total = int(info.duration * sample_fps) if sample_fps else info.n_frames
-    for index, t, frame in tqdm(prefetch(iter_frames(video, sample_fps, max_side=max_side)), total=total, desc=desc, unit="frame",
-                                disable=not progress, leave=False):
-        yield index, t, frame, info.width / frame.shape[1], tracker.update(frame, detector.detect(frame), t)
+    frames = tqdm(prefetch(iter_frames(video, sample_fps, max_side=max_side, threads=1)), total=total, desc=desc, unit="frame",
+                  disable=not progress, leave=False)
+    stream = detector.stream(frames) if hasattr(detector, "stream") else ((item, detector.detect(item[-1])) for item in frames)
+    for (index, t, frame), dets in stream:
+        yield index, t, frame, info.width / frame.shape[1], tracker.update(frame, dets, t)

@@ -36,7 +36,7 @@ class VideoInfo:
         return self.n_frames / self.fps if self.fps > 0 else 0.0
 
 
-def _open(path: str | os.PathLike):
+def _open(path: str | os.PathLike, threads: int | None = None):
     import cv2
 
     p = Path(path)
@@ -44,7 +44,11 @@ def _open(path: str | os.PathLike):
         raise MediaError("video file not found", path=p)
     if p.stat().st_size == 0:
         raise MediaError("the file is empty (0 bytes)", path=p)
-    cap = cv2.VideoCapture(str(p))
+    cap = None
+    if threads:
+        cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, int(threads)])
+    if cap is None or not cap.isOpened():
+        cap = cv2.VideoCapture(str(p))
     if not cap.isOpened():
         raise MediaError("cannot open as a video (not a video file, or an unsupported/corrupt container)", path=p)
     return cap
@@ -69,7 +73,7 @@ def video_info(path: str | os.PathLike) -> VideoInfo:
 
 
 def iter_frames(path: str | os.PathLike, sample_fps: float | None = 5.0, start: float = 0.0, end: float | None = None,
-                max_side: int | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
+                max_side: int | None = None, threads: int | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
     """Yield ``(index, t, frame)`` at about ``sample_fps`` frames per second.
 
     Parameters
@@ -82,6 +86,10 @@ def iter_frames(path: str | os.PathLike, sample_fps: float | None = 5.0, start: 
         Time range.
     max_side : int, optional
         Downscale frames whose longer side exceeds this (4K input at HD cost).
+    threads : int, optional
+        Decoder threads (FFmpeg; default: its own choice, one per core). 1 spends the least CPU per frame
+        (measured: 720p H.264, 5.4 CPU-s single-threaded vs 6.9 with 2 threads for 3 minutes): the choice
+        when decoding runs beside other work, as in :func:`~emolab.preprocessing.tracking.iter_tracked`.
 
     Yields
     ------
@@ -94,7 +102,7 @@ def iter_frames(path: str | os.PathLike, sample_fps: float | None = 5.0, start: 
     """
     import cv2
 
-    cap = _open(path)
+    cap = _open(path, threads)
     info_fps = float(cap.get(cv2.CAP_PROP_FPS) or 25.0)
     nominal = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     if not (0 < info_fps < 1000):

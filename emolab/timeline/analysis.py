@@ -40,6 +40,7 @@ class AnalysisConfig(Config):
     model: str = "pretrained"  # "pretrained" (real models), "synthetic" (synthetic-domain fused), or a .safetensors path
     sample_fps: float = 5.0
     clip_stride: float = 1.0  # seconds between face clips of a person
+    face_frame_step: int = 2  # per-frame face models classify every n-th frame of a clip (2: 3 of 5; 1: all)
     smoothing: str = "hmm"  # "none", "ema", "hmm"
     ema_alpha: float = 0.5
     hmm_stay: float = 0.9
@@ -76,15 +77,29 @@ class LessonAnalysis:
         return write_analysis(self, out, report=report, thumbnails=thumbnails)
 
 
-def mouth_openness(crop: np.ndarray) -> float:
-    """How open the mouth of a grayscale face crop looks: minus the mean of the contrast-normalised
+def mouth_openness(crops: np.ndarray) -> np.ndarray | float:
+    """How open the mouth of grayscale face crops looks: minus the mean of the contrast-normalised
     mouth region (an open mouth shows a dark interior). Only changes over time matter, so it works
-    for every skin tone once correlated with the audio (:func:`_attribute_turns`)."""
-    h, w = crop.shape[:2]
-    c = crop.astype(np.float32)
-    c = (c - c.mean()) / (c.std() + 1e-6)
-    region = c[int(0.54 * h):int(0.79 * h), int(0.33 * w):int(0.67 * w)]
-    return float(-region.mean()) if region.size else 0.0
+    for every skin tone once correlated with the audio (:func:`_attribute_turns`).
+
+    Parameters
+    ----------
+    crops : np.ndarray [shape=(n, h, w) or (h, w), dtype=uint8]
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)], or a float for one crop
+    """
+    c = np.asarray(crops, np.float32)
+    one = c.ndim == 2
+    c = c[None] if one else c
+    h, w = c.shape[1:3]
+    mean = c.mean(axis=(1, 2))
+    std = c.std(axis=(1, 2))
+    region = c[:, int(0.54 * h):int(0.79 * h), int(0.33 * w):int(0.67 * w)]
+    # mean of (c - mean) / std over the region == (region mean - mean) / std
+    out = -(region.mean(axis=(1, 2)) - mean) / (std + 1e-6) if region[0].size else np.zeros(len(c), np.float32)
+    return float(out[0]) if one else out.astype(np.float32)
 
 
 def face_rms(t: np.ndarray, y: Optional[np.ndarray], sample_fps: float, sr: int = 16000) -> np.ndarray:
@@ -159,7 +174,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     if audio is None:
         audio = files.audio if Path(video).is_dir() else None
     info = video_info(video_path)
-    models = models or load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision)
+    models = models or load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision, cfg.face_frame_step)
     report = (lambda stage, frac: callback(stage, frac)) if callback else (lambda stage, frac: None)
 
     # ---------------------------------------------------------------- video pass (streamed)
@@ -188,9 +203,10 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     try:
         for index, t, frame, scale, tracked in iter_tracked(video_path, detector, tracker, cfg.sample_fps, cfg.max_side, progress, "faces"):
             n_frames += 1
-            for tid, d in tracked:
-                crop = crop_face(frame, d.box, size=models.face_size, eyes=d.eyes if cfg.align_faces else None)
-                sightings.append((index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, mouth_openness(crop)))
+            crops = [crop_face(frame, d.box, size=models.face_size, eyes=d.eyes if cfg.align_faces else None) for _, d in tracked]
+            mouths = mouth_openness(np.stack(crops)) if crops else []
+            for (tid, d), crop, mouth in zip(tracked, crops, mouths):
+                sightings.append((index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(mouth)))
                 if thumbnails and d.score > thumbs.get(tid, (0.0,))[0]:
                     thumbs[tid] = (d.score, crop_face(frame, d.box, size=96, margin=0.3, gray=False))
                 if cfg.save_faces:
