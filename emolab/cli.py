@@ -92,7 +92,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                            lr=args.lr, seed=args.seed, resume=args.resume, progress=not args.quiet, balance=args.balance,
                            patience=args.patience, max_samples=args.max_samples, class_weights=not args.no_class_weights,
                            label_smoothing=args.label_smoothing, init=args.init, monitor=args.monitor, labels=args.labels,
-                           model_config=json.loads(args.config) if args.config else None)
+                           model_config=json.loads(args.config) if args.config else None, augment=args.augment)
     keys = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "n", "seconds")
     print(json.dumps({k: metrics[k] for k in keys}, indent=2) if args.json else
           "validation: " + ", ".join(f"{k} {metrics[k]:.4g}" for k in keys) + f"\nmodel written to {args.out}/model.safetensors")
@@ -277,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="emolab's 7 emotions (default) or the corpus's own label set (e.g. RAVDESS's 8 with calm)")
     p.add_argument("--monitor", default=None, choices=["val_accuracy", "val_balanced_accuracy", "val_macro_f1", "val_weighted_f1", "val_loss"],
                    help="validation metric for early stopping and model selection (default: accuracy, or balanced accuracy with class weights)")
+    p.add_argument("--augment", action="store_true", help="speech: SpecAugment-style time shifts and masks while training (faces are always augmented)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
     p.add_argument("--init", default=None, help="start from a trained model: a face2d model inflated into a 3D face branch (I3D), or a text model to fine-tune (its vocabulary is extended)")
     p.add_argument("--config", default=None, help='model settings as JSON, e.g. \'{"widths": [16, 32, 64, 128]}\'')

@@ -128,6 +128,69 @@ class AugmentedFaces:
         return torch.from_numpy(np.ascontiguousarray(x))[None], torch.tensor(self.labels[i])
 
 
+class AugmentedSpectra:
+    """A torch Dataset of speech features with SpecAugment-style training-time augmentation.
+
+    Parameters
+    ----------
+    features : np.ndarray [shape=(n, 1, F, T), dtype=float32]
+        E.g. MFCC + Δ + ΔΔ stacked (:func:`speech_input`).
+    labels : np.ndarray [shape=(n,)] class indices
+    blocks : int
+        Number of equal row blocks in ``F`` (3 for MFCC + Δ + ΔΔ): a masked coefficient is masked in every block.
+    shift : int
+        Largest time shift in frames (±; 30 = 0.3 s at a 10 ms hop), edges repeated.
+    time_masks, time_width : int
+        Number of time masks and their largest width in frames.
+    freq_masks, freq_width : int
+        Number of coefficient masks and their largest width in rows (per block).
+    seed : int
+
+    Notes
+    -----
+    Masked cells are set to the utterance's mean of each row. Draws come from one generator in order,
+    so a training run with ``num_workers=0`` is repeatable from its seed.
+    """
+
+    def __init__(self, features: np.ndarray, labels: np.ndarray, blocks: int = 3, shift: int = 30, time_masks: int = 2,
+                 time_width: int = 25, freq_masks: int = 2, freq_width: int = 3, seed: int = 0):
+        self.features = features
+        self.labels = np.asarray(labels, np.int64)
+        self.blocks, self.shift = blocks, shift
+        self.time_masks, self.time_width, self.freq_masks, self.freq_width = time_masks, time_width, freq_masks, freq_width
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        import torch
+
+        r = self.rng
+        x = np.array(self.features[i], np.float32)  # [1, F, T], a copy
+        F, T = x.shape[-2:]
+        if self.shift:
+            k = int(r.integers(-self.shift, self.shift + 1))
+            if k > 0:
+                x[..., k:] = x[..., :-k].copy()
+                x[..., :k] = x[..., k:k + 1]
+            elif k < 0:
+                x[..., :k] = x[..., -k:].copy()
+                x[..., k:] = x[..., k - 1:k]
+        fill = x.mean(axis=-1, keepdims=True)  # [1, F, 1]
+        for _ in range(self.time_masks):
+            w = int(r.integers(0, self.time_width + 1))
+            a = int(r.integers(0, max(1, T - w)))
+            x[..., a:a + w] = fill
+        rows = F // max(1, self.blocks)
+        for _ in range(self.freq_masks):
+            w = int(r.integers(0, self.freq_width + 1))
+            a = int(r.integers(0, max(1, rows - w)))
+            for b in range(self.blocks):
+                x[:, b * rows + a:b * rows + a + w] = fill[:, b * rows + a:b * rows + a + w]
+        return torch.from_numpy(x), torch.tensor(self.labels[i])
+
+
 # ----------------------------------------------------------------------------- splits
 def default_split(manifest: pd.DataFrame, dataset: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The standard training / model-selection split of a corpus (subject-independent where possible)."""
@@ -236,9 +299,12 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
                  lr: float = 1e-3, seed: int = 0, resume: bool = False, progress: bool = True, balance: str | None = None,
                  model_config: dict | None = None, patience: int = 8, max_samples: int | None = None,
                  class_weights: bool = True, label_smoothing: float = 0.0, init: str | os.PathLike | None = None,
-                 callbacks: tuple = (), monitor: str | None = None, labels: str = "canonical") -> dict[str, Any]:
+                 callbacks: tuple = (), monitor: str | None = None, labels: str = "canonical", augment: bool = False) -> dict[str, Any]:
     """Train ``kind`` on a corpus with its default split; write ``model.safetensors``, ``history.csv``
     and ``metrics.json`` to ``out`` (and checkpoints to ``out/checkpoints`` for ``resume``).
+
+    Face models are always trained with image augmentation; ``augment=True`` adds SpecAugment-style
+    augmentation to the speech model (:class:`AugmentedSpectra`).
 
     ``labels="canonical"`` trains on emolab's 7 emotions (``docs/taxonomy.md``); ``"native"`` on the
     corpus's own label set (e.g. RAVDESS's 8, with calm apart from neutral), stored in the model file.
@@ -289,6 +355,8 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     if kind in ("face2d", "classroom_cnn"):
         train_ds = AugmentedFaces(Xtr, ytr, augment=True, seed=seed)
         val_ds = AugmentedFaces(Xva, y[va], augment=False)
+    elif kind == "speech" and augment:
+        train_ds, val_ds = AugmentedSpectra(Xtr, ytr, seed=seed), make_dataset(Xva, y[va])
     else:
         train_ds, val_ds = make_dataset(Xtr, ytr), make_dataset(Xva, y[va])
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience, class_weights=class_weights,
@@ -308,8 +376,11 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
         metrics["init"] = Path(str(init)).name  # a name, not a path of the machine it was trained on
     metrics["monitor"] = tcfg.monitor
     metrics["labels"] = labels
+    if kind == "speech":
+        metrics["augment"] = bool(augment)
     save_model(out / "model.safetensors", model.cpu(), labels=tuple(names), preprocessing=prep, metrics=metrics,
-               notes=f"trained with: emolab train --model {kind} --dataset {dataset} PATH --epochs {epochs} --seed {seed}")
+               notes=f"trained with: emolab train --model {kind} --dataset {dataset} PATH --epochs {epochs} --seed {seed}"
+               + (" --augment" if augment and kind == "speech" else ""))
     write_csv(out / "history.csv", history)
     write_csv(out / "confusion.csv", ev.confusion)
     write_csv(out / "per_class.csv", ev.per_class)

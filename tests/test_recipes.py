@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from emolab.models import load_model
@@ -81,3 +82,25 @@ def test_native_label_set_trains_and_evaluates_eight_ravdess_classes(tmp_path, m
     assert list(ev.per_class.label) == meta["labels"] and abs(ev.metrics["accuracy"] - m["accuracy"]) < 1e-6
     with pytest.raises(Exception, match="canonical or native|'canonical' or 'native'"):
         train_recipe("speech", "ravdess", root, tmp_path / "x", epochs=1, progress=False, labels="ekman")
+
+
+def test_augmented_spectra_shift_and_mask_repeatably():
+    from emolab.recipes import AugmentedSpectra
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 1, 60, 301)).astype(np.float32)
+    X0 = X.copy()
+    y = np.array([0, 1, 2, 3])
+    a, b = AugmentedSpectra(X, y, seed=5), AugmentedSpectra(X, y, seed=5)
+    xa, ya = a[1]
+    xb, _ = b[1]
+    assert xa.shape == (1, 60, 301) and int(ya) == 1
+    assert np.array_equal(xa.numpy(), xb.numpy())  # same seed, same draws
+    assert not np.array_equal(xa.numpy(), X[1])  # changed ...
+    np.testing.assert_array_equal(X, X0)  # ... on a copy: the training data stay untouched
+    plain = AugmentedSpectra(X, y, shift=0, time_masks=0, freq_masks=0)
+    assert np.array_equal(plain[2][0].numpy(), X[2])
+    only_shift = AugmentedSpectra(X, y, shift=5, time_masks=0, freq_masks=0, seed=1)
+    xs = only_shift[0][0].numpy()[0]
+    k = next(k for k in range(-5, 6) if np.allclose(xs[:, 6:-6], X[0, 0][:, 6 - k:301 - 6 - k]))
+    assert abs(k) <= 5  # a pure time shift of the utterance

@@ -59,8 +59,8 @@ def load_audio(path: str | os.PathLike, sr: int = SAMPLE_RATE, offset: float = 0
     else:
         y, native = _read_av(p, offset, duration)
     if y.ndim > 1:
-        y = y.mean(axis=1)
-    y = np.nan_to_num(y.astype(np.float32))
+        y = y.mean(axis=1, dtype=np.float32)
+    y = np.nan_to_num(y.astype(np.float32, copy=False), copy=False)  # in place: a lesson's track is hundreds of MB
     if native != sr and y.size:
         from scipy.signal import resample_poly
 
