@@ -322,7 +322,10 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     from .models import build_model, save_model
     from .training import TrainConfig, Trainer, make_dataset, take_rows
 
+    from .device import seed_everything
+
     t0 = time.perf_counter()
+    seed_everything(seed)  # before the model is built: its initial weights come from this seed (reproducible runs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     m = _read(dataset, path)

@@ -79,3 +79,18 @@ def test_bundled_text_model_on_real_meld_dev(shared_data):
     ev = evaluate_recipe("text", "meld", shared_data / "meld", progress=False)
     assert ev.metrics["n"] == 1109
     assert abs(ev.metrics["weighted_f1"] - 0.558) < 0.005 and ev.metrics["weighted_f1"] >= 0.55
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["speech", "speech8"])
+def test_bundled_speech_models_on_real_ravdess_actors_15_to_18(shared_data, name):
+    """Each speech card's accuracy, re-measured on the unseen actors 15-18 (the figure stored in the weights file)."""
+    from emolab.bundled import available
+    from emolab.recipes import evaluate_recipe
+
+    if name not in available():
+        pytest.skip(f"no {name} model bundled in this installation")
+    _, meta = emolab.pretrained(name)
+    ev = evaluate_recipe(name, "ravdess", shared_data / "ravdess_speech", progress=False)
+    assert ev.metrics["n"] == 240
+    assert abs(ev.metrics["accuracy"] - meta["metrics"]["accuracy"]) <= 0.0125, (ev.metrics["accuracy"], meta["metrics"]["accuracy"])
