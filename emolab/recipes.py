@@ -318,11 +318,10 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
 
     from .atomic import write_csv, write_text
     from .balancing import Balancer
+    from .device import seed_everything
     from .evaluation import evaluate
     from .models import build_model, save_model
     from .training import TrainConfig, Trainer, make_dataset, take_rows
-
-    from .device import seed_everything
 
     t0 = time.perf_counter()
     seed_everything(seed)  # before the model is built: its initial weights come from this seed (reproducible runs)

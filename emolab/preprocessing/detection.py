@@ -156,7 +156,7 @@ class FaceDetector:
                 out.append(Detection(x0 + b.xmin * W / scale, y0 + b.ymin * H / scale, b.width * W / scale, b.height * H / scale,
                                      float(d.score[0]), eyes))
         else:
-            gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
+            gray = _gray(img)
             for (x, y, w, h) in self._haar.detectMultiScale(gray, 1.1, 5, minSize=(self.min_size, self.min_size)):
                 out.append(Detection(x0 + x / scale, y0 + y / scale, w / scale, h / scale, 0.9))
         return out
@@ -272,10 +272,10 @@ class KeyframeDetector:
         self._calls += 1
         if self.every == 1:
             return full if full is not None else self.detector.detect(frame)
-        gray = frame  # converted to gray region by region (templates and search windows only: cheaper than the frame)
+        # templates and search windows are turned gray region by region (cheaper than converting the frame)
         if keyframe:
             dets = full if full is not None else self._full(frame)
-            followed = [self._follow(gray, det, tmpl, s) for det, tmpl, s in self._faces]
+            followed = [self._follow(frame, det, tmpl, s) for det, tmpl, s in self._faces]
             out, faces = [], []
             for d in dets:
                 f = self._agrees(d, followed)
@@ -283,14 +283,14 @@ class KeyframeDetector:
                 # measurements stay continuous); the detector's box resets it when the two part ways
                 box = d if f is None else Detection(f.x, f.y, f.w, f.h, d.score, d.eyes)
                 out.append(box)
-                face = self._template(gray, box)
+                face = self._template(frame, box)
                 if face is not None:
                     faces.append(face)
             self._faces = faces
             return out
         out, kept = [], []
         for det, tmpl, s in self._faces:
-            d = self._follow(gray, det, tmpl, s)
+            d = self._follow(frame, det, tmpl, s)
             if d is not None:
                 out.append(d)
                 kept.append((d, tmpl, s))
@@ -318,14 +318,12 @@ class KeyframeDetector:
         from concurrent.futures import ThreadPoolExecutor
 
         queue: deque = deque()
-        pool = ThreadPoolExecutor(1, thread_name_prefix="emolab-detect")
+        pool = self._pool = ThreadPoolExecutor(1, thread_name_prefix="emolab-detect")  # every detector call runs there
         n = self._calls
         try:
             for item in frames:
                 fut = None
                 if n % self.every == 0 and self.detector.grid_ is not None:
-                    if self._pool is None:
-                        self._pool = pool
                     fut = pool.submit(self.detector.detect, item[-1])
                 queue.append((item, fut))
                 n += 1
@@ -354,14 +352,14 @@ class KeyframeDetector:
                 best, best_dist = f, dist
         return best
 
-    def _template(self, gray: np.ndarray, d: Detection):
-        H, W = gray.shape[:2]
+    def _template(self, frame: np.ndarray, d: Detection):
+        H, W = frame.shape[:2]
         x0, y0 = int(round(max(0, d.x))), int(round(max(0, d.y)))
         x1, y1 = int(round(min(W, d.x + d.w))), int(round(min(H, d.y + d.h)))
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
         s = min(1.0, self.template_px / (y1 - y0))
-        patch = _gray(gray[y0:y1, x0:x1])
+        patch = _gray(frame[y0:y1, x0:x1])
         if s < 1.0:
             patch = cv2.resize(patch, (max(4, int(round((x1 - x0) * s))), max(4, int(round((y1 - y0) * s)))), interpolation=cv2.INTER_AREA)
         if float(patch.std()) < 2.0:  # flat: nothing to match
@@ -369,12 +367,12 @@ class KeyframeDetector:
         # the detection's box may stick out of the frame: remember where the template starts inside it
         return (Detection(float(x0), float(y0), float(x1 - x0), float(y1 - y0), d.score, d.eyes), patch, s)
 
-    def _follow(self, gray: np.ndarray, d: Detection, tmpl: np.ndarray, s: float) -> Detection | None:
-        H, W = gray.shape[:2]
+    def _follow(self, frame: np.ndarray, d: Detection, tmpl: np.ndarray, s: float) -> Detection | None:
+        H, W = frame.shape[:2]
         m = self.search * d.w
         wx0, wy0 = int(max(0, d.x - m)), int(max(0, d.y - m))
         wx1, wy1 = int(min(W, d.x + d.w + m)), int(min(H, d.y + d.h + m))
-        window = _gray(gray[wy0:wy1, wx0:wx1])
+        window = _gray(frame[wy0:wy1, wx0:wx1])
         if s < 1.0:
             window = cv2.resize(window, (max(1, int(round((wx1 - wx0) * s))), max(1, int(round((wy1 - wy0) * s)))), interpolation=cv2.INTER_AREA)
         th, tw = tmpl.shape[:2]

@@ -56,16 +56,16 @@ def appearance_signature(frame: np.ndarray, box: tuple[float, float, float, floa
     return (hist / s).astype(np.float32) if s > 0 else hist.astype(np.float32)
 
 
-def appearance_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Bhattacharyya (Hellinger) distance of two signatures, 0 (same) .. 1 (disjoint)."""
-    bc = float(np.sum(np.sqrt(np.clip(a, 0, None) * np.clip(b, 0, None))))
-    return float(np.sqrt(max(0.0, 1.0 - bc)))
-
-
 def appearance_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """:func:`appearance_distance` of every row of ``a`` [n, 128] to every row of ``b`` [m, 128]; shape (n, m)."""
+    """Bhattacharyya (Hellinger) distances, 0 (same) .. 1 (disjoint), of every signature in ``a`` [n, 128]
+    to every signature in ``b`` [m, 128]; shape (n, m)."""
     bc = np.sqrt(np.clip(np.asarray(a, np.float64), 0, None)) @ np.sqrt(np.clip(np.asarray(b, np.float64), 0, None)).T
     return np.sqrt(np.clip(1.0 - bc, 0.0, None))
+
+
+def appearance_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """:func:`appearance_distances` of two single signatures [128]."""
+    return float(appearance_distances(np.atleast_2d(a), np.atleast_2d(b))[0, 0])
 
 
 @dataclass
