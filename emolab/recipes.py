@@ -149,7 +149,9 @@ class AugmentedSpectra:
     Notes
     -----
     Masked cells are set to the utterance's mean of each row. Draws come from one generator in order,
-    so a training run with ``num_workers=0`` is repeatable from its seed.
+    so a training run with ``num_workers=0`` is repeatable from its seed (a run resumed from a
+    checkpoint continues with fresh draws: nothing is lost, but it is not bit-identical to an
+    uninterrupted one).
     """
 
     def __init__(self, features: np.ndarray, labels: np.ndarray, blocks: int = 3, shift: int = 30, time_masks: int = 2,
