@@ -87,6 +87,68 @@ def speech_inputs_from_waves(waves: np.ndarray, seconds: float, feature: str = "
     return np.stack([speech_input(np.asarray(w, np.float32), seconds, feature) for w in waves])
 
 
+def speech_inputs_at(y: np.ndarray, starts: np.ndarray, seconds: float = SPEECH_SECONDS, feature: str = "mfcc",
+                     max_span: float = 60.0) -> np.ndarray:
+    """Speech inputs of many windows of one track, each overlap's features computed once.
+
+    A lesson asks for a 3-s window around every second of speech, so consecutive windows overlap
+    by two thirds: computing each window's features on its own (:func:`speech_inputs_from_waves`)
+    does the same work three times. Here the features are computed once over each run of
+    overlapping windows (at most ``max_span`` seconds: memory stays flat) and each window is cut
+    from them.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(samples,)]
+        The track, mono 16 kHz.
+    starts : np.ndarray [shape=(n,)]
+        First sample of each window, in any order; rounded to the 10 ms feature hop. A window that
+        runs past the end of the track is padded with silence, as in :func:`speech_input`.
+    seconds : float
+        Window length.
+    feature : {"mfcc", "logmel"}
+
+    Returns
+    -------
+    np.ndarray [shape=(n, 1, F, frames), dtype=float32]
+        The same as ``speech_inputs_from_waves`` of the cut windows, except in the four frames at
+        each end of a window, which see the real neighbouring audio instead of the window's edge
+        (the STFT's centring and the deltas' 9-frame context): the speech model's probabilities
+        differ by 0.02 at most. For ``"logmel"`` the -80 dB floor also follows the loudest frame of
+        the run rather than of the window.
+    """
+    from .preprocessing.audio import HOP_SECONDS, N_MFCC, SAMPLE_RATE, log_mel, mfcc_features
+
+    hop = int(round(HOP_SECONDS * SAMPLE_RATE))
+    win = int(seconds * SAMPLE_RATE)
+    n_frames = 1 + win // hop  # librosa's centred frames of one window
+    starts = np.round(np.asarray(starts, np.float64) / hop).astype(np.int64) * hop
+    if np.any(starts < 0):
+        raise EmolabError("speech window starts must be >= 0 samples")
+    order = np.argsort(starts, kind="stable")
+    out: np.ndarray | None = None
+    span = int(max_span * SAMPLE_RATE)
+    i = 0
+    while i < len(order):
+        j = i + 1  # windows order[i:j] overlap one another and fit in one span
+        while j < len(order) and starts[order[j]] < starts[order[j - 1]] + win and starts[order[j]] + win - starts[order[i]] <= span:
+            j += 1
+        a, b = int(starts[order[i]]), int(starts[order[j - 1]]) + win
+        seg = np.asarray(y[a:b], np.float32)
+        if len(seg) < b - a:
+            seg = np.pad(seg, (0, b - a - len(seg)))
+        feat = mfcc_features(seg) if feature == "mfcc" else log_mel(seg)
+        if out is None:
+            out = np.empty((len(starts), 1, feat.shape[0], n_frames), np.float32)
+        for k in order[i:j]:
+            f0 = int(starts[k] - a) // hop
+            out[k, 0] = feat[:, f0:f0 + n_frames]
+        i = j
+    if out is None:
+        return np.zeros((0, 1, 3 * N_MFCC if feature == "mfcc" else 64, n_frames), np.float32)
+    return out
+
+
 class AugmentedFaces:
     """A torch Dataset of face images with training-time augmentation.
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from emolab.cache import FeatureCache, file_hash
-from emolab.errors import MediaError
+from emolab.errors import EmolabError, MediaError
 from emolab.preprocessing.audio import (fix_length, is_silent, load_audio, log_mel, mfcc_features, prosody, speech_activity,
                                         summary_features)
 
@@ -108,3 +108,25 @@ def test_cache_reuses_and_keys_on_content(tmp_path):
         f.write_bytes(b"garbage")
     FeatureCache("test", root=tmp_path / "cache").get_or_compute(moved, {"v": 1}, compute)
     assert len(calls) == 4
+
+
+def test_overlapping_speech_windows_share_their_features(tiny_lesson):
+    """Windows cut from one feature pass equal per-window features away from their edges, in any order,
+    including a window that runs past the end of the track; log-mel too; no windows -> empty."""
+    from emolab.recipes import speech_inputs_at, speech_inputs_from_waves
+
+    y = load_audio(tiny_lesson / "lesson.wav")
+    win = 16000  # 1-s windows, every 0.25 s, shuffled, the last one past the end (4 s track)
+    starts = np.random.default_rng(0).permutation(np.r_[np.arange(0, 2.5, 0.25), 3.5] * 16000).astype(int)
+    cut = np.stack([np.pad(y[a:a + win], (0, win - len(y[a:a + win]))) for a in starts])
+    for feature in ("mfcc", "logmel"):
+        shared = speech_inputs_at(y, starts, seconds=1.0, feature=feature)
+        alone = speech_inputs_from_waves(cut, 1.0, feature)
+        assert shared.shape == alone.shape == (len(starts), 1, 60 if feature == "mfcc" else 64, 101)
+        assert np.abs(shared - alone)[..., 6:-6].max() < 1e-3, feature  # the 6 frames at each end see real context
+        assert not np.allclose(shared[..., :2], alone[..., :2], atol=1e-3), feature
+    assert speech_inputs_at(y, np.array([], int), seconds=1.0).shape == (0, 1, 60, 101)
+    one_pass = speech_inputs_at(y, starts, seconds=1.0, max_span=1.0)  # every window alone
+    assert np.allclose(one_pass, speech_inputs_from_waves(cut, 1.0), atol=1e-4)
+    with pytest.raises(EmolabError):
+        speech_inputs_at(y, np.array([-16000]), seconds=1.0)

@@ -171,7 +171,7 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
     from ..data.transcripts import read_transcript
     from ..errors import DataError, MediaError
     from ..taxonomy import canonical_label
-    from ..recipes import speech_inputs_from_waves
+    from ..recipes import speech_inputs_at
     from ..timeline.analysis import _attribute_turns, _speech_turns, face_rms
     from .audio import load_audio
     from .video import video_info
@@ -205,8 +205,7 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
     n, T, S = len(keys), cfg.clip_frames, cfg.face_size
     face = np.zeros((n, 1, T, S, S), np.uint8)
     sr = 16000
-    win = int(cfg.speech_seconds * sr)
-    waves: list[np.ndarray] = []
+    starts: list[int] = []
     texts = [""] * n
     has = np.zeros((n, 3), bool)
     by_person = {p: g.index.to_numpy() for p, g in faces[sightings].groupby("person")}
@@ -224,14 +223,12 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
         speaking = turns[(turns["person"] == p) & (turns["start"] < b) & (turns["end"] > a)]
         if len(speaking) and y is not None:
             c = float(np.clip((a + b) / 2, speaking["start"].min(), speaking["end"].max()))
-            s0 = int(max(0, (c - cfg.speech_seconds / 2) * sr))
-            seg = y[s0:s0 + win]
-            waves.append(np.pad(seg, (0, win - len(seg))).astype(np.float32))
+            starts.append(int(max(0, (c - cfg.speech_seconds / 2) * sr)))
             has[i, 1] = True
             txt = " ".join(str(t) for t in speaking.get("text", pd.Series(dtype=str)) if str(t))
             texts[i] = txt
             has[i, 2] = bool(txt) and vocab is not None
-    chunks = [speech_inputs_from_waves(np.array(waves[a:a + 64]), cfg.speech_seconds) for a in range(0, len(waves), 64)]
+    chunks = [speech_inputs_at(y, np.array(starts[a:a + 256]), cfg.speech_seconds) for a in range(0, len(starts), 256)]
     speech = np.concatenate(chunks) if chunks else np.zeros((0, 1, 60, 1), np.float32)
     speech_index = np.full(n, -1, np.int64)
     speech_index[has[:, 1]] = np.arange(int(has[:, 1].sum()))

@@ -114,6 +114,21 @@ def face_rms(t: np.ndarray, y: Optional[np.ndarray], sample_fps: float, sr: int 
     return rms[where]
 
 
+def _load_track(path: str | os.PathLike) -> tuple[Optional[np.ndarray], Optional[MediaError]]:
+    """The 16 kHz audio track, or the :class:`MediaError` that says why there is none.
+
+    Runs in a thread beside the video pass; it also makes librosa's first call (which imports
+    scipy.signal and friends, ~2 s) there, so the speech features after the pass start warm."""
+    from ..preprocessing.audio import load_audio, mfcc_features
+
+    try:
+        y = load_audio(path)
+    except MediaError as exc:
+        return None, exc
+    mfcc_features(np.zeros(4000, np.float32))
+    return y, None
+
+
 def _speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray], duration: float) -> pd.DataFrame:
     from ..preprocessing.audio import speech_activity
 
@@ -158,7 +173,6 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     """
     from ..data.corpora.lesson import find_lesson_files
     from ..data.transcripts import read_transcript
-    from ..preprocessing.audio import load_audio
     from ..preprocessing.crops import crop_face
     from ..preprocessing.detection import KeyframeDetector, keyframe_step
     from ..preprocessing.tracking import FaceTracker, iter_tracked
@@ -174,6 +188,12 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     if audio is None:
         audio = files.audio if Path(video).is_dir() else None
     info = video_info(video_path)
+    tr_table = read_transcript(transcript) if transcript else None  # a bad transcript fails now, not after the video pass
+    # the audio track loads in a thread beside the video pass (decoding and resampling release the GIL)
+    from concurrent.futures import ThreadPoolExecutor
+
+    audio_pool = ThreadPoolExecutor(1, thread_name_prefix="emolab-audio")
+    audio_job = audio_pool.submit(_load_track, audio or video_path)
     models = models or load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision, cfg.face_frame_step)
     report = (lambda stage, frac: callback(stage, frac)) if callback else (lambda stage, frac: None)
 
@@ -225,6 +245,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
         flush()
     finally:
         detector.close()
+        audio_pool.shutdown(wait=False, cancel_futures=True)
     names = tracker.finish()
     faces = pd.DataFrame(sightings, columns=["frame", "t", "track", "x", "y", "w", "h", "score", "mouth"])
     faces["person"] = faces["track"].map(names)
@@ -232,14 +253,10 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     report("faces", 1.0)
 
     # ---------------------------------------------------------------- audio and transcript
-    y = None
-    try:
-        y = load_audio(audio or video_path)
-    except MediaError as exc:
-        warnings.warn(f"no usable audio ({exc}); the analysis uses faces{' and the transcript' if transcript else ''} only", stacklevel=2)
-    tr_table = None
-    if transcript:
-        tr_table = read_transcript(transcript)
+    y, audio_error = audio_job.result()
+    if audio_error is not None:
+        warnings.warn(f"no usable audio ({audio_error}); the analysis uses faces{' and the transcript' if transcript else ''} only", stacklevel=2)
+    if tr_table is not None:
         if len(tr_table) and tr_table["end"].max() > info.duration + 5:
             warnings.warn(f"the transcript runs to {tr_table['end'].max():.0f} s but the video lasts {info.duration:.0f} s; "
                           "later cues are ignored", stacklevel=2)
@@ -250,14 +267,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
 
     # speech windows around every second of every attributed turn
     sr = 16000
-    win = int(models.speech_seconds * sr)
-    speech_rows, windows, speech_chunks = [], [], []
-
-    def speech_flush():  # features in chunks: memory stays flat however long the lesson
-        if windows:
-            speech_chunks.append(models.speech(np.array(windows, np.float32)))
-            windows.clear()
-
+    speech_rows, starts = [], []
     if y is not None and "speech" in models.available:
         for i, r in turns.iterrows():
             if not r["person"]:
@@ -267,13 +277,10 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
             if not len(centers):
                 centers = np.array([(r["start"] + r["end"]) / 2])
             for c in centers:
-                a = int(max(0, (c - models.speech_seconds / 2) * sr))
-                w_ = y[a:a + win]
-                windows.append(np.pad(w_, (0, win - len(w_))))
+                starts.append(int(max(0, (c - models.speech_seconds / 2) * sr)))
                 speech_rows.append((r["person"], float(c), i))
-                if len(windows) >= 64:
-                    speech_flush()
-        speech_flush()
+    # in chunks: memory stays flat however long the lesson; overlapping windows share their feature work
+    speech_chunks = [models.speech_at(y, np.array(starts[a:a + 256])) for a in range(0, len(starts), 256)]
     speech_feats = np.concatenate(speech_chunks) if speech_chunks else None
 
     text_feats, text_rows = None, []

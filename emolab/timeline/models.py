@@ -48,6 +48,15 @@ class LessonModels:
         """Features of 16 kHz waveforms [n, samples] -> [n, d]."""
         raise NotImplementedError
 
+    def speech_at(self, y: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Features of the ``speech_seconds`` windows of one 16 kHz track ``y`` that begin at
+        ``starts`` (samples; zero-padded past the end) -> [n, d]. Same as :meth:`speech` on the cut
+        windows; the shipped models share the feature work of overlapping windows
+        (:func:`emolab.recipes.speech_inputs_at`)."""
+        win = int(self.speech_seconds * 16000)
+        cut = [np.pad(y[a:a + win], (0, win - len(y[a:a + win]))) for a in np.asarray(starts, int)]
+        return self.speech(np.array(cut, np.float32).reshape(len(cut), win))
+
     def text(self, texts: list[str]) -> np.ndarray:
         """Features of utterances -> [n, d]."""
         raise NotImplementedError
@@ -137,6 +146,11 @@ class FusedLessonModels(LessonModels):
             return np.zeros((0, self.model.branches["speech"].embed_dim), np.float32)
         return self._embed("speech", speech_inputs_from_waves(windows, self.speech_seconds, self.model.config.speech.feature))
 
+    def speech_at(self, y: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        from ..recipes import speech_inputs_at
+
+        return self._embed("speech", speech_inputs_at(y, starts, self.speech_seconds, self.model.config.speech.feature))
+
     def text(self, texts: list[str]) -> np.ndarray:
         if self.vocab is None or "text" not in self.model.branches:
             raise ModelError("this fused model has no text branch")
@@ -211,7 +225,14 @@ class LateFusionLessonModels(LessonModels):
 
         if "speech" not in self.models or not len(windows):
             return np.zeros((len(windows), len(EMOTIONS)), np.float32)
-        return self._probs("speech", speech_inputs_from_waves(windows, self.speech_seconds))
+        return self._probs("speech", speech_inputs_from_waves(windows, self.speech_seconds, self.models["speech"].config.feature))
+
+    def speech_at(self, y: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        from ..recipes import speech_inputs_at
+
+        if "speech" not in self.models or not len(starts):
+            return np.zeros((len(starts), len(EMOTIONS)), np.float32)
+        return self._probs("speech", speech_inputs_at(y, starts, self.speech_seconds, self.models["speech"].config.feature))
 
     def text(self, texts: list[str]) -> np.ndarray:
         if "text" not in self.models:
