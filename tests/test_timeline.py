@@ -151,6 +151,18 @@ def test_transcript_longer_than_video_and_rerun_in_same_folder(lesson, tmp_path)
     assert (tmp_path / "o" / "timeline.csv").read_text().startswith("person,t,")
 
 
+def test_bad_transcript_fails_before_the_video_pass(lesson, tmp_path):
+    """A broken transcript is reported at once, naming the file and line, before any frame is analysed."""
+    from emolab.errors import DataError
+
+    (tmp_path / "bad.srt").write_text("1\n00:00:01,000 --> 00:61:00,000\nhello\n")
+    stages = []
+    with pytest.raises(DataError, match="bad.srt: line 2"):
+        analyze_lesson(lesson / "lesson.mp4", transcript=tmp_path / "bad.srt", config=AnalysisConfig(model="synthetic"),
+                       progress=False, callback=lambda stage, frac: stages.append(stage))
+    assert stages == []
+
+
 def test_cli_batch_resumes_and_isolates_failures(lesson, tmp_path):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video" * 100)
