@@ -111,11 +111,12 @@ def speech_inputs_at(y: np.ndarray, starts: np.ndarray, seconds: float = SPEECH_
     Returns
     -------
     np.ndarray [shape=(n, 1, F, frames), dtype=float32]
-        The same as ``speech_inputs_from_waves`` of the cut windows, except in the four frames at
-        each end of a window, which see the real neighbouring audio instead of the window's edge
-        (the STFT's centring and the deltas' 9-frame context): the speech model's probabilities
-        differ by 0.02 at most. For ``"logmel"`` the -80 dB floor also follows the loudest frame of
-        the run rather than of the window.
+        The same as ``speech_inputs_from_waves`` of the cut windows, except in the first and last
+        6 frames of a window, which see the real neighbouring audio instead of the window's edge
+        (the STFT's centring and the deltas' 9-frame context), and in near-silent frames: the
+        -80 dB floor (both features) follows the loudest frame of the run rather than of the
+        window. On the 10-minute benchmark lesson the speech model's probabilities moved by 0.0012
+        on average and 0.041 at most.
     """
     from .preprocessing.audio import HOP_SECONDS, N_MFCC, SAMPLE_RATE, log_mel, mfcc_features
 

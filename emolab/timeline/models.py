@@ -53,7 +53,9 @@ class LessonModels:
         ``starts`` (samples; zero-padded past the end) -> [n, d]. Same as :meth:`speech` on the cut
         windows; the shipped models share the feature work of overlapping windows
         (:func:`emolab.recipes.speech_inputs_at`)."""
-        win = int(self.speech_seconds * 16000)
+        from ..preprocessing.audio import SAMPLE_RATE
+
+        win = int(self.speech_seconds * SAMPLE_RATE)
         cut = [np.pad(y[a:a + win], (0, win - len(y[a:a + win]))) for a in np.asarray(starts, int)]
         return self.speech(np.array(cut, np.float32).reshape(len(cut), win))
 
