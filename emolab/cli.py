@@ -15,6 +15,7 @@ import sys
 from typing import Callable, Sequence
 
 from . import __version__
+from .config import KEYFRAME_INTERVAL
 from .errors import EmolabError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -291,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", default=None, help="SRT/VTT/CSV transcript (single recording only)")
     p.add_argument("--model", default="pretrained", help="pretrained (real models), synthetic (for synthetic lessons), or a .safetensors file")
     p.add_argument("--sample-fps", type=float, default=5.0)
-    p.add_argument("--keyframe-interval", type=float, default=1.0, metavar="SECONDS",
+    p.add_argument("--keyframe-interval", type=float, default=KEYFRAME_INTERVAL, metavar="SECONDS",
                    help="seconds between full face detections, faces followed by template matching between (0: every sampled frame)")
     p.add_argument("--smoothing", choices=["none", "ema", "hmm"], default="hmm")
     p.add_argument("--force", action="store_true", help="re-analyse recordings whose results already exist")

@@ -161,3 +161,28 @@ def test_modality_dropout_keeps_one_present_modality():
     assert not (out & ~mask).any()  # never adds a missing modality
     assert (out.any(1) == mask.any(1)).all()  # every sample that had one keeps one
     assert 0.05 < (out.sum() / mask.sum()).item() < 0.6  # and many are dropped
+
+
+@pytest.mark.parametrize("kind", list(SMALL))
+def test_folding_batchnorm_keeps_the_function_and_leaves_the_model_alone(kind):
+    from emolab.models.blocks import fold_batchnorm
+
+    torch.manual_seed(1)
+    make, data = SMALL[kind]
+    model = make()
+    for m in model.modules():  # non-trivial statistics, as after training
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    model.eval()
+    keys = set(model.state_dict())
+    x = data(6)
+    folded = fold_batchnorm(model)
+    with torch.no_grad():
+        assert torch.allclose(folded(x), model(x), atol=1e-4, rtol=1e-4)
+    assert set(model.state_dict()) == keys  # the original is untouched
+    n_bn = lambda m: sum(isinstance(k, torch.nn.modules.batchnorm._BatchNorm) for k in m.modules())
+    if kind in ("face2d", "face3d", "speech", "cnn_lstm"):  # (the classroom CNN has no batch-norm, the LSTM no convolution)
+        assert n_bn(folded) < n_bn(model)  # conv-following batch-norms are gone

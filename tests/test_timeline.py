@@ -237,3 +237,32 @@ def test_face_frame_step_uses_every_nth_frame():
     np.testing.assert_allclose(p, full, atol=1e-5)  # frames 1, 3, 5 of each clip
     with pytest.raises(ModelError, match="frame_step"):
         LateFusionLessonModels(frame_step=0)
+
+
+def test_face_model_errors_surface_and_torch_threads_are_restored(lesson):
+    """The face model runs in its own thread during the video pass: its failure is the analysis's failure, and
+    torch's thread setting (one thread during the pass) is given back either way."""
+    import torch
+
+    from emolab.timeline.models import load_lesson_models
+
+    models = load_lesson_models("synthetic")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = []
+        real_face = models.face
+        models.face = lambda clips: seen.append(torch.get_num_threads()) or real_face(clips)
+        res = analyze_lesson(lesson, config=AnalysisConfig(model="synthetic", sample_fps=2.5), models=models, progress=False)
+        assert seen and set(seen) == {1} and len(res.timeline) > 0
+        assert torch.get_num_threads() == 2
+
+        def broken(clips):
+            raise RuntimeError("face model exploded")
+
+        models.face = broken
+        with pytest.raises(RuntimeError, match="face model exploded"):
+            analyze_lesson(lesson, config=AnalysisConfig(model="synthetic", sample_fps=2.5), models=models, progress=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

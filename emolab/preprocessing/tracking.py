@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..config import Config
+from ..config import KEYFRAME_INTERVAL, Config
 from .detection import Detection, iou_matrix
 
 
@@ -204,7 +204,7 @@ class FaceTracker:
 
 
 def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: TrackerConfig | None = None,
-                progress: bool = False, max_side: int | None = 1280, keyframe_interval: float = 1.0):
+                progress: bool = False, max_side: int | None = 1280, keyframe_interval: float = KEYFRAME_INTERVAL):
     """Detect and track every face of a video; a tidy table of face sightings.
 
     Parameters

@@ -31,7 +31,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..config import Config
+from ..config import KEYFRAME_INTERVAL, Config
 from ..taxonomy import EMOTIONS
 
 
@@ -44,7 +44,7 @@ class WindowConfig(Config):
     face_size: int = 48
     speech_seconds: float = 1.6
     sample_fps: float = 5.0
-    keyframe_interval: float = 1.0  # seconds between full face detections (0: every sampled frame)
+    keyframe_interval: float = KEYFRAME_INTERVAL  # seconds between full face detections (0: every sampled frame)
     max_side: int = 1280
 
 

@@ -19,6 +19,7 @@ import os
 import time
 import warnings
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -26,7 +27,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..config import Config
+from ..config import KEYFRAME_INTERVAL, Config
 from ..errors import MediaError
 from ..models import MODALITIES
 from ..taxonomy import EMOTIONS, expected_valence
@@ -45,7 +46,7 @@ class AnalysisConfig(Config):
     ema_alpha: float = 0.5
     hmm_stay: float = 0.9
     detector_tiles: str = "auto"
-    keyframe_interval: float = 1.0  # seconds between full (tiled) face detections, template tracking between (0: every sampled frame)
+    keyframe_interval: float = KEYFRAME_INTERVAL  # seconds between full (tiled) face detections, template tracking between (0: every sampled frame)
     max_side: int = 1280  # frames larger than this are downscaled first (4K at HD cost)
     align_faces: bool = False  # rotate crops so the eyes are level (off: the bundled models were trained on unaligned crops)
     save_faces: bool = False  # write unblurred face crops (faces/<person>/<t>.png) to the output folder; off by default (privacy)
@@ -129,6 +130,25 @@ def _load_track(path: str | os.PathLike) -> tuple[Optional[np.ndarray], Optional
     return y, None
 
 
+class _one_torch_thread:
+    """Set torch to one intra-op thread on CPU until :meth:`restore` (the face model runs beside decoding,
+    detection and tracking, each in its own thread: more torch threads would only compete with them for
+    the cores, and spin)."""
+
+    def __init__(self, device: str):
+        import torch
+
+        self._torch = torch
+        self.previous = torch.get_num_threads() if device == "cpu" else None
+        if self.previous is not None:
+            torch.set_num_threads(1)
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            self._torch.set_num_threads(self.previous)
+            self.previous = None
+
+
 def _speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray], duration: float) -> pd.DataFrame:
     from ..preprocessing.audio import speech_activity
 
@@ -190,8 +210,6 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     info = video_info(video_path)
     tr_table = read_transcript(transcript) if transcript else None  # a bad transcript fails now, not after the video pass
     # the audio track loads in a thread beside the video pass (decoding and resampling release the GIL)
-    from concurrent.futures import ThreadPoolExecutor
-
     audio_pool = ThreadPoolExecutor(1, thread_name_prefix="emolab-audio")
     audio_job = audio_pool.submit(_load_track, audio or video_path)
     models = models or load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision, cfg.face_frame_step)
@@ -210,16 +228,25 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     thumbs: dict[int, tuple[float, np.ndarray]] = {}
     saved_crops: list[tuple[int, float, np.ndarray]] = []
 
-    def flush():
+    # the face model reads batches of clips in its own thread, beside the video pass (torch releases the GIL);
+    # at most 3 batches wait, so memory stays flat when it falls behind
+    face_pool = ThreadPoolExecutor(1, thread_name_prefix="emolab-face")
+    face_jobs: deque = deque()
+
+    def flush(final: bool = False):
         if pending and "face" in models.available:
-            clip_feats.append(models.face(np.stack([c for _, _, c in pending])))
-            clip_rows.extend((tid, tc) for tid, tc, _ in pending)
+            face_jobs.append(([(tid, tc) for tid, tc, _ in pending], face_pool.submit(models.face, np.stack([c for _, _, c in pending]))))
         pending.clear()
+        while face_jobs and (final or len(face_jobs) > 3 or face_jobs[0][1].done()):
+            rows, job = face_jobs.popleft()
+            clip_feats.append(job.result())
+            clip_rows.extend(rows)
 
     total = max(1, int(info.duration * cfg.sample_fps))
     detector = KeyframeDetector(every=keyframe_step(cfg.sample_fps, cfg.keyframe_interval),
                                 tiles=cfg.detector_tiles if cfg.detector_tiles == "auto" else int(cfg.detector_tiles))
     n_frames = 0
+    threads = _one_torch_thread(cfg.device)  # the video pass keeps both cores busy with its own threads
     try:
         for index, t, frame, scale, tracked in iter_tracked(video_path, detector, tracker, cfg.sample_fps, cfg.max_side, progress, "faces"):
             n_frames += 1
@@ -242,10 +269,12 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
                 flush()
             if n_frames % 25 == 0:
                 report("faces", min(1.0, n_frames / total))
-        flush()
+        flush(final=True)
     finally:
         detector.close()
+        face_pool.shutdown(wait=True, cancel_futures=True)
         audio_pool.shutdown(wait=False, cancel_futures=True)
+        threads.restore()
     names = tracker.finish()
     faces = pd.DataFrame(sightings, columns=["frame", "t", "track", "x", "y", "w", "h", "score", "mouth"])
     faces["person"] = faces["track"].map(names)

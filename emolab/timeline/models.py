@@ -83,7 +83,11 @@ class _Runner:
         self.dtype = resolve_precision(precision, device)
 
     def prepare(self, module: torch.nn.Module) -> torch.nn.Module:
-        module.eval()
+        """An inference copy of ``module``: eval mode, batch-norms folded into their convolutions, and the
+        memory format its kernels run fastest in."""
+        from ..models.blocks import fold_batchnorm
+
+        module = fold_batchnorm(module)
         fmt = self._format(module)
         if self.dtype is not None and fmt is not None:
             module.to(memory_format=fmt)
@@ -122,8 +126,8 @@ class FusedLessonModels(LessonModels):
         self.device = device
         self._run = _Runner(device, precision)
         self.model.eval()
-        for br in self.model.branches.values():
-            self._run.prepare(br)
+        for name in list(self.model.branches):
+            self.model.branches[name] = self._run.prepare(self.model.branches[name])
         c = self.model.config
         self.name = Path(path).stem
         self.available = tuple(c.modalities)
@@ -192,7 +196,7 @@ class LateFusionLessonModels(LessonModels):
             p = Path(folder) / f"{name}.safetensors"
             if p.is_file():
                 self.models[m], self.metas[m] = load_model(p, map_location=device)
-                self._run.prepare(self.models[m])
+                self.models[m] = self._run.prepare(self.models[m])
         if not self.models:
             raise ModelError("no pretrained models are shipped in this installation", path=folder,
                              hint="use model='synthetic' or train them (see docs/pretrained.md)")
