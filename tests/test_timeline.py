@@ -70,8 +70,10 @@ def test_analysis_tables_and_truth(analysed, lesson):
     assert tr["purity"] >= 0.99 and tr["recall"] >= 0.95 and tr["n_persons_tracked"] == 5
     ag = timeline_agreement(tl, res.faces, truth)
     assert ag["n"] > 100
-    # measured on this lesson (2026-11-22): 0.899 with keyframes (default), 0.900 detecting on every frame, 0.907 in fp32;
-    # the 60-s sample lesson: 0.940. A drop below 0.88 means the pipeline lost something.
+    # measured on this lesson: 0.8815 with the default keyframes every 1.6 s (session 5; the same in fp32); with keyframes
+    # every 1.0 / 1.2 / 1.4 s 0.899 / 0.869 / 0.882 (which moments the keyframes fall on moves this score over 135 person-seconds by
+    # ~2 points), 0.900 detecting on every frame; the 60-s sample lesson: 0.932. The bar guards against real losses (a broken
+    # branch or tracker costs far more than 2 points); a change of tracking settings can cross it by chance: re-measure.
     assert ag["agreement"] >= 0.88, ag
     assert ag["identity"].get("T") == "T"  # the teacher is told apart by speaking time
     assert (res.students.role == "teacher").sum() == 1

@@ -233,7 +233,7 @@ class KeyframeDetector:
     -----
     Between keyframes, boxes keep the keyframe's size and score; eye keypoints move with the box. On a
     keyframe, a face that is already followed keeps its followed box when the detector agrees with it
-    (centres within 15 % of the face width, sizes within 20 %), so crops do not jump once a second;
+    (centres within 15 % of the face width, sizes within 20 %), so crops do not jump at every keyframe;
     otherwise the detector's box replaces it. Templates are cut afresh on every keyframe.
     """
 
