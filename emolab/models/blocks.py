@@ -99,9 +99,10 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     in an ``nn.Sequential`` is folded into that convolution's weights and bias (and replaced by
     ``nn.Identity``); the module itself is not changed.
 
-    The copy computes the same function in eval mode (to float rounding: 1e-6 relative) with one pass
-    over memory less per block: the shipped face CNN runs ~1.5x faster in bf16 on CPU
-    (``benchmarks/RESULTS.md``). It is for inference only: its state dict no longer matches the model's.
+    The copy computes the same function in eval mode (to float rounding; tested to 1e-4) with one pass
+    over memory less per block: the shipped face CNN runs ~1.25x faster in bf16 on CPU (median of 10
+    paired runs, ``benchmarks/RESULTS.md``). It is for inference only: its state dict no longer matches
+    the model's.
     """
     import copy
 

@@ -130,25 +130,6 @@ def _load_track(path: str | os.PathLike) -> tuple[Optional[np.ndarray], Optional
     return y, None
 
 
-class _one_torch_thread:
-    """Set torch to one intra-op thread on CPU until :meth:`restore` (the face model runs beside decoding,
-    detection and tracking, each in its own thread: more torch threads would only compete with them for
-    the cores, and spin)."""
-
-    def __init__(self, device: str):
-        import torch
-
-        self._torch = torch
-        self.previous = torch.get_num_threads() if device == "cpu" else None
-        if self.previous is not None:
-            torch.set_num_threads(1)
-
-    def restore(self) -> None:
-        if self.previous is not None:
-            self._torch.set_num_threads(self.previous)
-            self.previous = None
-
-
 def _speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray], duration: float) -> pd.DataFrame:
     from ..preprocessing.audio import speech_activity
 
@@ -197,6 +178,8 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     from ..preprocessing.detection import KeyframeDetector, keyframe_step
     from ..preprocessing.tracking import FaceTracker, iter_tracked
     from ..preprocessing.video import video_info
+    import torch
+
     from .models import load_lesson_models
 
     cfg = config or AnalysisConfig()
@@ -246,7 +229,11 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     detector = KeyframeDetector(every=keyframe_step(cfg.sample_fps, cfg.keyframe_interval),
                                 tiles=cfg.detector_tiles if cfg.detector_tiles == "auto" else int(cfg.detector_tiles))
     n_frames = 0
-    threads = _one_torch_thread(cfg.device)  # the video pass keeps both cores busy with its own threads
+    # one torch thread on CPU during the pass: decoding, detection and tracking keep the cores busy in their own
+    # threads, and more torch threads would only compete with them (and spin); set back afterwards
+    threads = torch.get_num_threads()
+    if cfg.device == "cpu":
+        torch.set_num_threads(1)
     try:
         for index, t, frame, scale, tracked in iter_tracked(video_path, detector, tracker, cfg.sample_fps, cfg.max_side, progress, "faces"):
             n_frames += 1
@@ -274,7 +261,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
         detector.close()
         face_pool.shutdown(wait=True, cancel_futures=True)
         audio_pool.shutdown(wait=False, cancel_futures=True)
-        threads.restore()
+        torch.set_num_threads(threads)
     names = tracker.finish()
     faces = pd.DataFrame(sightings, columns=["frame", "t", "track", "x", "y", "w", "h", "score", "mouth"])
     faces["person"] = faces["track"].map(names)
