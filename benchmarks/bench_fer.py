@@ -54,7 +54,7 @@ def accuracy(fer_python: str, fer2013: Path, limit: int | None) -> dict:
     from emolab.data import read_corpus
     from emolab.recipes import load_face_images
     from emolab.taxonomy import EMOTIONS
-    from emolab.timeline.models import load_lesson_models
+    from emolab.models.lesson import load_lesson_models
 
     m = read_corpus("fer2013", fer2013)
     m = m[m["split"] == "validation"].reset_index(drop=True)

@@ -31,7 +31,7 @@ def face_pipeline(video: str, sample_fps: float = 5.0, keyframe_every: int = 5, 
     from emolab.preprocessing.detection import KeyframeDetector
     from emolab.preprocessing.tracking import FaceTracker
     from emolab.preprocessing.video import iter_frames
-    from emolab.timeline.models import load_lesson_models
+    from emolab.models.lesson import load_lesson_models
 
     models = load_lesson_models("pretrained") if classify else None
     stages = {"decode": 0.0, "detect": 0.0, "track+crop": 0.0, "classify": 0.0}

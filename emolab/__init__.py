@@ -21,7 +21,6 @@ from .errors import DataError, EmolabError, MediaError, ModelError, OutputError,
 from .taxonomy import EMOTIONS, VALENCE, canonical_label
 
 
-
 def pretrained(name: str, device: str = "cpu"):
     """Load a model bundled with emolab (``face``, ``speech``, ``text``, ``synthetic``); see :mod:`emolab.bundled`."""
     from .bundled import pretrained as _load
@@ -29,11 +28,14 @@ def pretrained(name: str, device: str = "cpu"):
     return _load(name, device)
 
 
-def analyze_lesson(*args, **kwargs):
-    """Per-student emotion timelines of a lesson recording; see :func:`emolab.timeline.analyze_lesson`."""
+def analyze_lesson(video, transcript=None, *, audio=None, config=None, out=None, progress: bool = True, models=None,
+                   callback=None, thumbnails: bool = True):
+    """Per-student emotion timelines of a lesson recording; see :func:`emolab.timeline.analyze_lesson`
+    (same parameters; imported on first call so that ``import emolab`` stays light)."""
     from .timeline import analyze_lesson as _analyze
 
-    return _analyze(*args, **kwargs)
+    return _analyze(video, transcript, audio=audio, config=config, out=out, progress=progress, models=models,
+                    callback=callback, thumbnails=thumbnails)
 
 
 __all__ = [

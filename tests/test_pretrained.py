@@ -27,7 +27,7 @@ def test_synthetic_model_recognises_rendered_expressions():
     """Known predictions: the synthetic-domain model on clips rendered for an identity it never saw."""
     from emolab.synth import Identity
     from emolab.synth.trainset import render_clip
-    from emolab.timeline.models import load_lesson_models
+    from emolab.models.lesson import load_lesson_models
 
     models = load_lesson_models("synthetic")
     rng = np.random.default_rng(12345)

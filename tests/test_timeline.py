@@ -98,7 +98,7 @@ def test_outputs_written_atomically_and_reloadable(analysed):
 
 
 def test_blurred_thumbnails_hide_faces():
-    from emolab.timeline.report import blur_face
+    from emolab.privacy import blur_face
 
     rng = np.random.default_rng(0)
     img = rng.integers(0, 255, (96, 96, 3)).astype(np.uint8)
@@ -217,7 +217,7 @@ def test_no_face_images_written_unless_asked(analysed, lesson, tmp_path):
 
 
 def test_mouth_openness_batch_matches_single_crops():
-    from emolab.timeline.analysis import mouth_openness
+    from emolab.preprocessing.speakers import mouth_openness
 
     crops = np.random.default_rng(0).integers(0, 255, (5, 48, 48)).astype(np.uint8)
     crops[2, 28:38, 16:32] = 0  # a dark, open mouth
@@ -229,7 +229,7 @@ def test_mouth_openness_batch_matches_single_crops():
 
 def test_face_frame_step_uses_every_nth_frame():
     from emolab.errors import ModelError
-    from emolab.timeline.models import LateFusionLessonModels
+    from emolab.models.lesson import LateFusionLessonModels
 
     models = LateFusionLessonModels(precision="fp32", frame_step=2)
     rng = np.random.default_rng(0)
@@ -246,7 +246,7 @@ def test_face_model_errors_surface_and_torch_threads_are_restored(lesson):
     torch's thread setting (one thread during the pass) is given back either way."""
     import torch
 
-    from emolab.timeline.models import load_lesson_models
+    from emolab.models.lesson import load_lesson_models
 
     models = load_lesson_models("synthetic")
     before = torch.get_num_threads()

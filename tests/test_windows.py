@@ -19,7 +19,7 @@ def lesson(tmp_path_factory):
 
 
 def test_windows_align_modalities_with_masks_and_truth_labels(lesson, tmp_path, monkeypatch):
-    from emolab.timeline.models import load_lesson_models
+    from emolab.models.lesson import load_lesson_models
 
     monkeypatch.setenv("EMOLAB_CACHE", str(tmp_path / "cache"))
     models = load_lesson_models("synthetic", precision="fp32")

@@ -37,7 +37,7 @@ class PreprocessingViewer:
 
         from emolab.preprocessing.crops import crop_face
         from emolab.timeline.frames import annotated_frame, read_frame
-        from emolab.timeline.report import blur_face
+        from emolab.privacy import blur_face
 
         if not len(self.faces):
             return

@@ -102,24 +102,14 @@ class LessonWindows:
 
 def _video_pass(video: Path, cfg: WindowConfig, progress: bool) -> tuple[pd.DataFrame, np.ndarray]:
     """Tracked face sightings (``t, person, mouth``) and their crops uint8 [n, S, S]."""
-    from .crops import crop_face
-    from .detection import KeyframeDetector, keyframe_step
-    from .tracking import FaceTracker, iter_tracked
-    from ..timeline.analysis import mouth_openness
+    from .perception import Perception
 
-    rows, crops = [], []
-    tracker = FaceTracker()
-    with KeyframeDetector(every=keyframe_step(cfg.sample_fps, cfg.keyframe_interval)) as det:
-        for index, t, frame, scale, tracked in iter_tracked(video, det, tracker, cfg.sample_fps, cfg.max_side, progress):
-            for tid, d in tracked:
-                crop = crop_face(frame, d.box, size=cfg.face_size)
-                rows.append((index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, mouth_openness(crop)))
-                crops.append(crop)
-    names = tracker.finish()
-    faces = pd.DataFrame(rows, columns=["frame", "t", "track", "x", "y", "w", "h", "mouth"])
-    faces["person"] = faces["track"].map(names).fillna("")
-    arr = np.stack(crops) if crops else np.zeros((0, cfg.face_size, cfg.face_size), np.uint8)
-    return faces.drop(columns="track"), arr
+    perception = Perception(video, sample_fps=cfg.sample_fps, keyframe_interval=cfg.keyframe_interval, max_side=cfg.max_side,
+                            face_size=cfg.face_size, progress=progress, desc="tracking faces")
+    crops = [g.crops for g in perception]
+    faces = perception.sightings(keep_dropped=True)
+    arr = np.concatenate(crops) if crops else np.zeros((0, cfg.face_size, cfg.face_size), np.uint8)
+    return faces.drop(columns=["track", "score"]), arr
 
 
 def _cached_video_pass(video: Path, cfg: WindowConfig, progress: bool, cache: bool) -> tuple[pd.DataFrame, np.ndarray]:
@@ -171,9 +161,9 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
     from ..data.transcripts import read_transcript
     from ..errors import DataError, MediaError
     from ..taxonomy import canonical_label
-    from ..recipes import speech_inputs_at
-    from ..timeline.analysis import _attribute_turns, _speech_turns, face_rms
     from .audio import load_audio
+    from .inputs import speech_inputs_at
+    from .speakers import attribute_turns, face_rms, speech_turns
     from .video import video_info
 
     cfg = config or WindowConfig()
@@ -193,9 +183,9 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
         y = None
     transcript = transcript or files.transcript
     tr = read_transcript(transcript) if transcript else None
-    turns = _speech_turns(tr, y, info.duration)
+    turns = speech_turns(tr, y, info.duration)
     faces["rms"] = face_rms(faces["t"].to_numpy(), y, cfg.sample_fps)
-    turns = _attribute_turns(turns, faces[sightings])
+    turns = attribute_turns(turns, faces[sightings])
 
     w = cfg.window
     keys = set(zip(faces.loc[sightings, "person"], np.floor(faces.loc[sightings, "t"] / w).astype(int)))

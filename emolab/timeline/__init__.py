@@ -1,7 +1,8 @@
 """Per-student emotion timelines of lesson recordings, summaries, alerts and reports."""
 
 from .alerts import AlertConfig, find_alerts
-from .analysis import AnalysisConfig, LessonAnalysis, analyze_lesson
+from .analysis import analyze_lesson
+from .result import AnalysisConfig, LessonAnalysis
 from .io import load_analysis, write_analysis
 from .smoothing import ema, hmm_smooth, smooth, viterbi
 from .summary import class_over_time, class_summary, student_table, valence_summary

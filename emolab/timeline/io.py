@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Optional
-
 from ..atomic import write_csv, write_text
 from ..errors import OutputError
 
 OUTPUT_FILES = ("timeline.csv", "students.csv", "speech.csv", "utterances.csv", "alerts.csv", "faces.csv", "report.html", "analysis.json")
 
 
-def write_analysis(analysis, out: str | os.PathLike, report: bool = True, thumbnails: Optional[dict] = None) -> Path:
+def write_analysis(analysis, out: str | os.PathLike, *, report: bool = True) -> Path:
     """Write the analysis tables, the report and ``analysis.json`` into ``out``.
 
     A previous run in ``out`` is replaced file by file; ``analysis.json`` is written last, so a
@@ -34,7 +32,7 @@ def write_analysis(analysis, out: str | os.PathLike, report: bool = True, thumbn
     if report:
         from .report import render_report
 
-        write_text(out / "report.html", render_report(analysis, thumbnails))
+        write_text(out / "report.html", render_report(analysis))
     meta = {**analysis.info, "config": analysis.config.to_dict(), "files": [f for f in OUTPUT_FILES if (out / f).exists() or f == "analysis.json"]}
     write_text(out / "analysis.json", json.dumps(meta, indent=2, default=str) + "\n")
     return out
@@ -51,7 +49,7 @@ def load_analysis(folder: str | os.PathLike):
     import pandas as pd
 
     from ..errors import DataError
-    from .analysis import AnalysisConfig, LessonAnalysis
+    from .result import AnalysisConfig, LessonAnalysis
 
     folder = Path(folder)
     meta_file = folder / "analysis.json"

@@ -9,21 +9,11 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import Optional
-
 import numpy as np
 import pandas as pd
 
+from ..privacy import blur_face
 from ..taxonomy import EMOTIONS
-
-
-def blur_face(img: np.ndarray, strength: float = 0.25) -> np.ndarray:
-    """Blur an image so that no face in it is recognisable (kernel = ``strength`` x its size)."""
-    import cv2
-
-    k = int(max(img.shape[:2]) * strength) | 1
-    out = cv2.GaussianBlur(img, (k, k), 0)
-    return cv2.GaussianBlur(out, (k, k), 0)
 
 
 def _png_data_uri(img: np.ndarray) -> str:
@@ -45,8 +35,8 @@ table.t{border-collapse:collapse;font-size:.9em}table.t td,table.t th{padding:.2
 .alert{color:#a00}"""
 
 
-def render_report(analysis, thumbnails: Optional[dict] = None) -> str:
-    """The HTML text of the report of a :class:`~emolab.timeline.analysis.LessonAnalysis`."""
+def render_report(analysis) -> str:
+    """The HTML text of the report of a :class:`~emolab.timeline.result.LessonAnalysis`."""
     from .charts import class_summary_chart, teacher_students_chart, timeline_chart, to_svg, valence_chart
     from .summary import class_over_time, class_summary, valence_summary
 
@@ -77,10 +67,10 @@ def render_report(analysis, thumbnails: Optional[dict] = None) -> str:
         if cot["teacher_valence"].notna().any():
             parts.append("<h2>Teacher and students</h2>" + to_svg(teacher_students_chart(cot)))
     parts.append("<h2>People</h2>")
-    if thumbnails:
+    if a.thumbnails:
         parts.append("<div class='thumbs'>" + "".join(
             f"<figure><img alt='blurred {html.escape(p)}' src='{_png_data_uri(blur_face(img))}'><figcaption>{html.escape(p)}</figcaption></figure>"
-            for p, img in sorted(thumbnails.items()) if p) + "</div><p><small>Thumbnails are blurred on purpose.</small></p>")
+            for p, img in sorted(a.thumbnails.items()) if p) + "</div><p><small>Thumbnails are blurred on purpose.</small></p>")
     cols = ["person", "role", "first_seen", "last_seen", "seconds_visible", "seconds_speaking", "dominant_emotion",
             "positive_share", "neutral_share", "negative_share"]
     parts.append(_table(a.students[cols]))

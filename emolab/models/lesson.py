@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from ..errors import ModelError
-from ..models import MODALITIES, load_model
+from .fusion import MODALITIES
+from .io import load_model
 from ..taxonomy import EMOTIONS
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
@@ -85,7 +86,7 @@ class _Runner:
     def prepare(self, module: torch.nn.Module) -> torch.nn.Module:
         """An inference copy of ``module``: eval mode, batch-norms folded into their convolutions, and the
         memory format its kernels run fastest in."""
-        from ..models.blocks import fold_batchnorm
+        from .blocks import fold_batchnorm
 
         module = fold_batchnorm(module)
         fmt = self._format(module)
@@ -146,14 +147,14 @@ class FusedLessonModels(LessonModels):
         return self._embed("face", clips[:, None])
 
     def speech(self, windows: np.ndarray) -> np.ndarray:
-        from ..recipes import speech_inputs_from_waves
+        from ..preprocessing.inputs import speech_inputs_from_waves
 
         if not len(windows):
             return np.zeros((0, self.model.branches["speech"].embed_dim), np.float32)
         return self._embed("speech", speech_inputs_from_waves(windows, self.speech_seconds, self.model.config.speech.feature))
 
     def speech_at(self, y: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        from ..recipes import speech_inputs_at
+        from ..preprocessing.inputs import speech_inputs_at
 
         return self._embed("speech", speech_inputs_at(y, starts, self.speech_seconds, self.model.config.speech.feature))
 
@@ -227,14 +228,14 @@ class LateFusionLessonModels(LessonModels):
         return p.reshape(len(clips), -1, p.shape[-1]).mean(1)
 
     def speech(self, windows: np.ndarray) -> np.ndarray:
-        from ..recipes import speech_inputs_from_waves
+        from ..preprocessing.inputs import speech_inputs_from_waves
 
         if "speech" not in self.models or not len(windows):
             return np.zeros((len(windows), len(EMOTIONS)), np.float32)
         return self._probs("speech", speech_inputs_from_waves(windows, self.speech_seconds, self.models["speech"].config.feature))
 
     def speech_at(self, y: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        from ..recipes import speech_inputs_at
+        from ..preprocessing.inputs import speech_inputs_at
 
         if "speech" not in self.models or not len(starts):
             return np.zeros((len(starts), len(EMOTIONS)), np.float32)

@@ -1,0 +1,129 @@
+"""Model inputs from files and waveforms: face images as uint8 arrays, speech as fixed windows of
+MFCC (+ deltas) or log-mel features, and many overlapping windows of one long track at once.
+
+Used by the training recipes, the lesson models and :func:`lesson_windows` alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import EmolabError
+
+SPEECH_SECONDS = 3.0
+
+
+def load_face_images(manifest: pd.DataFrame, size: int = 48, progress: bool = True) -> np.ndarray:
+    """Grayscale face images of a manifest as uint8 [n, size, size]."""
+    import cv2
+    from tqdm.auto import tqdm
+
+    out = np.empty((len(manifest), size, size), np.uint8)
+    rows = manifest["row"] if "row" in manifest.columns else pd.Series([np.nan] * len(manifest))
+    for i, (path, row) in enumerate(tqdm(list(zip(manifest["path"], rows)), desc="face images", unit="img", disable=not progress, leave=False)):
+        if str(path).lower().endswith(".csv") and not pd.isna(row):
+            from ..data import load_fer2013_image
+
+            img = load_fer2013_image(path, int(row))
+        else:
+            img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            if img is None:
+                from ..errors import MediaError
+
+                raise MediaError("cannot read image", path=path)
+        out[i] = img if img.shape == (size, size) else cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def speech_input(y: np.ndarray, seconds: float = SPEECH_SECONDS, feature: str = "mfcc") -> np.ndarray:
+    """Model input of one waveform (16 kHz): [1, F, frames] float32 of a centred fixed window."""
+    from .audio import SAMPLE_RATE, fix_length, log_mel, mfcc_features
+
+    y = fix_length(y, int(seconds * SAMPLE_RATE))
+    feat = mfcc_features(y) if feature == "mfcc" else log_mel(y)
+    return feat[None].astype(np.float32)
+
+
+def load_speech_inputs(manifest: pd.DataFrame, seconds: float = SPEECH_SECONDS, feature: str = "mfcc",
+                       progress: bool = True) -> np.ndarray:
+    """Speech inputs [n, 1, F, frames] of a manifest's audio files (cached by file content)."""
+    from tqdm.auto import tqdm
+
+    from ..cache import FeatureCache
+    from .audio import load_audio
+
+    cache = FeatureCache("speech_input")
+    settings = {"seconds": seconds, "feature": feature, "version": 1}
+    items = []
+    for path in tqdm(manifest["path"], desc="speech features", unit="file", disable=not progress, leave=False):
+        items.append(cache.get_or_compute(path, settings, lambda p=path: speech_input(load_audio(p), seconds, feature)))
+    return np.stack(items)
+
+
+def speech_inputs_from_waves(waves: np.ndarray, seconds: float, feature: str = "mfcc") -> np.ndarray:
+    """Speech inputs [n, 1, F, frames] of an array of waveforms [n, samples] (16 kHz)."""
+    return np.stack([speech_input(np.asarray(w, np.float32), seconds, feature) for w in waves])
+
+
+def speech_inputs_at(y: np.ndarray, starts: np.ndarray, seconds: float = SPEECH_SECONDS, feature: str = "mfcc",
+                     max_span: float = 60.0) -> np.ndarray:
+    """Speech inputs of many windows of one track, each overlap's features computed once.
+
+    A lesson asks for a 3-s window around every second of speech, so consecutive windows overlap
+    by two thirds: computing each window's features on its own (:func:`speech_inputs_from_waves`)
+    does the same work three times. Here the features are computed once over each run of
+    overlapping windows (at most ``max_span`` seconds: memory stays flat) and each window is cut
+    from them.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(samples,)]
+        The track, mono 16 kHz.
+    starts : np.ndarray [shape=(n,)]
+        First sample of each window, in any order; rounded to the 10 ms feature hop. A window that
+        runs past the end of the track is padded with silence, as in :func:`speech_input`.
+    seconds : float
+        Window length.
+    feature : {"mfcc", "logmel"}
+
+    Returns
+    -------
+    np.ndarray [shape=(n, 1, F, frames), dtype=float32]
+        The same as ``speech_inputs_from_waves`` of the cut windows, except in the first and last
+        6 frames of a window, which see the real neighbouring audio instead of the window's edge
+        (the STFT's centring and the deltas' 9-frame context), and in near-silent frames: the
+        -80 dB floor (both features) follows the loudest frame of the run rather than of the
+        window. On the 10-minute benchmark lesson the speech model's probabilities moved by 0.0012
+        on average and 0.041 at most.
+    """
+    from .audio import HOP_SECONDS, N_MFCC, SAMPLE_RATE, log_mel, mfcc_features
+
+    hop = int(round(HOP_SECONDS * SAMPLE_RATE))
+    win = int(seconds * SAMPLE_RATE)
+    n_frames = 1 + win // hop  # librosa's centred frames of one window
+    starts = np.round(np.asarray(starts, np.float64) / hop).astype(np.int64) * hop
+    if np.any(starts < 0):
+        raise EmolabError("speech window starts must be >= 0 samples")
+    order = np.argsort(starts, kind="stable")
+    out: np.ndarray | None = None
+    span = int(max_span * SAMPLE_RATE)
+    i = 0
+    while i < len(order):
+        j = i + 1  # windows order[i:j] overlap one another and fit in one span
+        while j < len(order) and starts[order[j]] < starts[order[j - 1]] + win and starts[order[j]] + win - starts[order[i]] <= span:
+            j += 1
+        a, b = int(starts[order[i]]), int(starts[order[j - 1]]) + win
+        seg = np.asarray(y[a:b], np.float32)
+        if len(seg) < b - a:
+            seg = np.pad(seg, (0, b - a - len(seg)))
+        feat = mfcc_features(seg) if feature == "mfcc" else log_mel(seg)
+        if out is None:
+            out = np.empty((len(starts), 1, feat.shape[0], n_frames), np.float32)
+        for k in order[i:j]:
+            f0 = int(starts[k] - a) // hop
+            out[k, 0] = feat[:, f0:f0 + n_frames]
+        i = j
+    if out is None:
+        return np.zeros((0, 1, 3 * N_MFCC if feature == "mfcc" else 64, n_frames), np.float32)
+    return out

@@ -1,0 +1,165 @@
+"""The perception pass: a recording streamed once into tracked, cropped face sightings.
+
+Decoding, face detection (:class:`~emolab.preprocessing.detection.KeyframeDetector`), tracking
+into pseudonymous identities (:class:`~emolab.preprocessing.tracking.FaceTracker`), cropping and
+mouth measurement, in that order, frame by frame: memory stays flat however long the recording.
+Both :func:`emolab.timeline.analyze_lesson` and :func:`emolab.preprocessing.lesson_windows` are
+built on it; each consumes the :class:`Glimpse` of every sampled frame in its own way, then reads
+the table of all sightings (:meth:`Perception.sightings`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import numpy as np
+import pandas as pd
+
+from ..config import KEYFRAME_INTERVAL
+
+SIGHTING_COLUMNS = ("frame", "t", "track", "x", "y", "w", "h", "score", "mouth")
+"""Columns of :meth:`Perception.sightings` (before ``person``): frame index, time (s), raw track id,
+face box in original-video pixels (top-left ``x, y``, size ``w, h``), detector score, mouth openness."""
+
+
+@dataclass
+class Glimpse:
+    """What the perception pass saw on one sampled frame.
+
+    Attributes
+    ----------
+    index : int
+        Frame index in the video.
+    t : float
+        Time in seconds.
+    frame : np.ndarray [shape=(H, W, 3), dtype=uint8]
+        The BGR frame, downscaled to ``max_side``.
+    scale : float
+        Original width / frame width (multiply boxes by it for original pixels).
+    faces : list of (int, Detection)
+        Raw track id and detection (in ``frame`` pixels) of every face.
+    crops : np.ndarray [shape=(n, S, S), dtype=uint8]
+        Grayscale face crops, in the order of ``faces``.
+    mouths : np.ndarray [shape=(n,), dtype=float32]
+        :func:`~emolab.preprocessing.speakers.mouth_openness` of each crop.
+    """
+
+    index: int
+    t: float
+    frame: np.ndarray
+    scale: float
+    faces: list
+    crops: np.ndarray
+    mouths: np.ndarray
+
+
+class Perception:
+    """One streamed perception pass over a video (iterate it once; see the module docstring).
+
+    Parameters
+    ----------
+    video : path
+        Any container OpenCV reads.
+    sample_fps : float
+        Frames analysed per second of video.
+    keyframe_interval : float
+        Seconds between full (tiled) face detections, template tracking between (0: every frame).
+    max_side : int
+        Frames larger than this are downscaled first.
+    tiles : int or "auto"
+        Detector tile grid (:class:`~emolab.preprocessing.detection.FaceDetector`).
+    face_size : int
+        Side of the square grayscale crops in pixels.
+    align : bool
+        Rotate crops so the eyes are level.
+    tracker_config : TrackerConfig, optional
+    progress : bool
+        tqdm bar over the frames.
+    desc : str
+        Label of the bar.
+
+    Attributes
+    ----------
+    names_ : dict
+        After the pass: raw track id -> pseudonymous person id (``"S01"``, ...); dropped tracks absent.
+    grid_ : int or None
+        After the pass: the detector's tile grid.
+    n_frames_ : int
+        Frames analysed.
+
+    Examples
+    --------
+    >>> p = Perception("lesson.mp4")                       # doctest: +SKIP
+    >>> for g in p:                                        # doctest: +SKIP
+    ...     use(g.crops)
+    >>> faces = p.sightings()                              # doctest: +SKIP
+    """
+
+    def __init__(self, video: str | os.PathLike, *, sample_fps: float = 5.0, keyframe_interval: float = KEYFRAME_INTERVAL,
+                 max_side: int = 1280, tiles: int | str = "auto", face_size: int = 48, align: bool = False,
+                 tracker_config=None, progress: bool = False, desc: str = "faces"):
+        self.video = video
+        self.sample_fps = sample_fps
+        self.keyframe_interval = keyframe_interval
+        self.max_side = max_side
+        self.tiles = tiles
+        self.face_size = face_size
+        self.align = align
+        self.tracker_config = tracker_config
+        self.progress = progress
+        self.desc = desc
+        self._rows: list[tuple] = []
+        self.names_: Optional[dict] = None
+        self.grid_: Optional[int] = None
+        self.n_frames_ = 0
+
+    def __iter__(self) -> Iterator[Glimpse]:
+        from .crops import crop_face
+        from .detection import KeyframeDetector, keyframe_step
+        from .speakers import mouth_openness
+        from .tracking import FaceTracker, iter_tracked
+
+        tiles = self.tiles if self.tiles == "auto" else int(self.tiles)
+        detector = KeyframeDetector(every=keyframe_step(self.sample_fps, self.keyframe_interval), tiles=tiles)
+        tracker = FaceTracker(self.tracker_config)
+        S = self.face_size
+        try:
+            for index, t, frame, scale, tracked in iter_tracked(self.video, detector, tracker, self.sample_fps, self.max_side,
+                                                                self.progress, self.desc):
+                self.n_frames_ += 1
+                crops = (np.stack([crop_face(frame, d.box, size=S, eyes=d.eyes if self.align else None) for _, d in tracked])
+                         if tracked else np.zeros((0, S, S), np.uint8))
+                mouths = mouth_openness(crops) if len(crops) else np.zeros(0, np.float32)
+                self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m))
+                               for (tid, d), m in zip(tracked, mouths)]
+                yield Glimpse(index, t, frame, scale, tracked, crops, mouths)
+        finally:
+            self.grid_ = detector.grid_
+            detector.close()
+        self.names_ = tracker.finish()
+
+    def sightings(self, *, keep_dropped: bool = False) -> pd.DataFrame:
+        """Every face sighting of the pass, one row per face per sampled frame.
+
+        Parameters
+        ----------
+        keep_dropped : bool
+            Keep the sightings of tracks the tracker dropped (``person`` ""); default: drop them.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :data:`SIGHTING_COLUMNS` plus ``person``.
+        """
+        if self.names_ is None:
+            from ..errors import EmolabError
+
+            raise EmolabError("the perception pass has not run to its end yet: iterate it first")
+        faces = pd.DataFrame(self._rows, columns=list(SIGHTING_COLUMNS))
+        faces["person"] = faces["track"].map(self.names_)
+        if keep_dropped:
+            faces["person"] = faces["person"].fillna("")
+            return faces
+        return faces.dropna(subset=["person"]).reset_index(drop=True)

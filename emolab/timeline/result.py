@@ -1,0 +1,77 @@
+"""The settings and the result of a lesson analysis (:func:`~emolab.timeline.analyze_lesson`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from ..config import KEYFRAME_INTERVAL, Config
+from .alerts import AlertConfig
+
+
+@dataclass
+class AnalysisConfig(Config):
+    """Settings of :func:`~emolab.timeline.analyze_lesson`."""
+
+    model: str = "pretrained"  # "pretrained" (real models), "synthetic" (synthetic-domain fused), or a .safetensors path
+    sample_fps: float = 5.0
+    clip_stride: float = 1.0  # seconds between face clips of a person
+    face_frame_step: int = 2  # per-frame face models classify every n-th frame of a clip (2: 3 of 5; 1: all)
+    smoothing: str = "hmm"  # "none", "ema", "hmm"
+    ema_alpha: float = 0.5
+    hmm_stay: float = 0.9
+    detector_tiles: str = "auto"
+    keyframe_interval: float = KEYFRAME_INTERVAL  # seconds between full (tiled) face detections, template tracking between (0: every sampled frame)
+    max_side: int = 1280  # frames larger than this are downscaled first (4K at HD cost)
+    align_faces: bool = False  # rotate crops so the eyes are level (off: the bundled models were trained on unaligned crops)
+    save_faces: bool = False  # write unblurred face crops (faces/<person>/<t>.png) to the output folder; off by default (privacy)
+    use_transcript: bool = True
+    teacher_share: float = 0.35  # a person with this share of all speech, and 1.5x the next, is the teacher
+    weights: Optional[dict] = None  # late-fusion weights for the pretrained models
+    device: str = "cpu"
+    precision: str = "auto"  # model inference: "auto" (bf16 on CPUs with native bf16, fp16 on CUDA), "fp32", "bf16", "fp16"
+    alerts: AlertConfig = field(default_factory=AlertConfig)
+
+
+@dataclass
+class LessonAnalysis:
+    """All results of one lesson (tidy DataFrames; see ``docs/timelines.md`` for the columns).
+
+    Attributes
+    ----------
+    timeline, students, speech, utterances, alerts, faces : pandas.DataFrame
+        The tables written as ``<name>.csv``.
+    info : dict
+        Facts about the run (``analysis.json``).
+    config : AnalysisConfig
+    thumbnails : dict
+        Person -> a colour face crop uint8 [96, 96, 3] (the sighting with the best detector score),
+        kept in memory only; exported images are blurred (:func:`emolab.privacy.blur_face`).
+    """
+
+    timeline: pd.DataFrame
+    students: pd.DataFrame
+    speech: pd.DataFrame
+    utterances: pd.DataFrame
+    alerts: pd.DataFrame
+    faces: pd.DataFrame
+    info: dict
+    config: AnalysisConfig
+    thumbnails: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def write(self, out: str | os.PathLike, *, report: bool = True) -> Path:
+        """Write the tables (and ``report.html``, with blurred thumbnails) to ``out``, each file atomically.
+
+        Returns
+        -------
+        pathlib.Path
+            ``out``.
+        """
+        from .io import write_analysis
+
+        return write_analysis(self, out, report=report)

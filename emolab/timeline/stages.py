@@ -1,0 +1,328 @@
+"""The stages of a lesson analysis, each a function of the stage before.
+
+:func:`~emolab.timeline.analyze_lesson` calls them in order:
+
+1. :func:`read_faces` - the perception pass (:class:`~emolab.preprocessing.perception.Perception`)
+   with the face model reading each person's clips in a worker thread;
+2. turns from :mod:`emolab.preprocessing.speakers` (cut, attributed);
+3. :func:`read_speech` and :func:`read_text` - the speech and text models on the attributed turns;
+4. :func:`fuse_seconds` - one row per person and second, the modalities present fused;
+5. :func:`smooth_timeline` - smoothing over time, emotion and valence;
+6. :func:`speech_tables` - per-turn speech emotion and per-utterance text emotion.
+
+Each modality's output is a :class:`Readings`: features, and the person and second they are for.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+import pandas as pd
+
+from ..models import MODALITIES
+from ..taxonomy import EMOTIONS, expected_valence
+
+TIMELINE_COLUMNS = ("person", "t", *EMOTIONS, "emotion", "confidence", "valence", "modalities", "visible", "speaking")
+
+
+@dataclass
+class Readings:
+    """Features of one modality and what they are about.
+
+    Attributes
+    ----------
+    features : np.ndarray [shape=(n, d)] or None
+        One row per reading (a face clip, a speech window, an utterance); None: no reading.
+    at : dict
+        ``(person, second)`` -> row of ``features`` that stands for that person then (the first one).
+    turn : np.ndarray [shape=(n,)] or None
+        For speech and text: the turn (row of the turns table) each reading belongs to.
+    """
+
+    features: Optional[np.ndarray] = None
+    at: dict = field(default_factory=dict)
+    turn: Optional[np.ndarray] = None
+
+
+@dataclass
+class FaceReadings(Readings):
+    """:class:`Readings` of the face model, plus what the perception pass saw.
+
+    Attributes
+    ----------
+    sightings : pandas.DataFrame
+        :meth:`~emolab.preprocessing.perception.Perception.sightings` (tracked people only).
+    thumbnails : dict
+        Person -> colour crop uint8 [96, 96, 3] of their best-scored sighting (when asked for).
+    crops : list of (str, float, np.ndarray)
+        ``(person, t, colour crop)`` of every sighting, only when ``save_faces`` asked for them.
+    n_frames : int
+        Frames analysed.
+    grid : int or None
+        The detector's tile grid.
+    """
+
+    sightings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    thumbnails: dict = field(default_factory=dict)
+    crops: list = field(default_factory=list)
+    n_frames: int = 0
+    grid: Optional[int] = None
+
+
+def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool = True,
+               report: Callable[[str, float], None] = lambda stage, frac: None, duration: float = 0.0) -> FaceReadings:
+    """Stream the video once: faces tracked and cropped, clips of each person read by the face model.
+
+    Every ``cfg.clip_stride`` seconds a person's last ``models.clip_frames`` crops (no gap longer
+    than 2.5 sampling steps) form a clip. The face model reads batches of clips in its own thread
+    beside the pass (torch releases the GIL); at most 3 batches wait, so memory stays flat. On
+    CPU, torch runs with one thread during the pass (decoding, detection and tracking keep the
+    cores busy) and is set back afterwards.
+
+    Parameters
+    ----------
+    video : path
+    models : LessonModels
+    cfg : AnalysisConfig
+    progress : bool
+        tqdm bar.
+    thumbnails : bool
+        Keep each person's best crop in memory (for the blurred report thumbnails).
+    report : callable
+        ``report(stage, fraction)`` for progress widgets.
+    duration : float
+        Length of the video in seconds (for the progress fraction).
+
+    Returns
+    -------
+    FaceReadings
+    """
+    import torch
+
+    from ..preprocessing.crops import crop_face
+    from ..preprocessing.perception import Perception
+
+    T, stride = models.clip_frames, cfg.clip_stride
+    perception = Perception(video, sample_fps=cfg.sample_fps, keyframe_interval=cfg.keyframe_interval, max_side=cfg.max_side,
+                            tiles=cfg.detector_tiles, face_size=models.face_size, align=cfg.align_faces, progress=progress)
+    buffers: dict[int, deque] = {}
+    last_clip: dict[int, float] = {}
+    pending: list[tuple[int, float, np.ndarray]] = []
+    clip_rows: list[tuple[int, float]] = []
+    clip_feats: list[np.ndarray] = []
+    thumbs: dict[int, tuple[float, np.ndarray]] = {}
+    saved: list[tuple[int, float, np.ndarray]] = []
+    pool = ThreadPoolExecutor(1, thread_name_prefix="emolab-face")
+    jobs: deque = deque()
+
+    def flush(final: bool = False) -> None:
+        if pending and "face" in models.available:
+            jobs.append(([(tid, tc) for tid, tc, _ in pending], pool.submit(models.face, np.stack([c for _, _, c in pending]))))
+        pending.clear()
+        while jobs and (final or len(jobs) > 3 or jobs[0][1].done()):
+            rows, job = jobs.popleft()
+            clip_feats.append(job.result())
+            clip_rows.extend(rows)
+
+    total = max(1, int(duration * cfg.sample_fps))
+    threads = torch.get_num_threads()
+    if cfg.device == "cpu":
+        torch.set_num_threads(1)
+    try:
+        for g in perception:
+            for (tid, d), crop in zip(g.faces, g.crops):
+                if thumbnails and d.score > thumbs.get(tid, (0.0,))[0]:
+                    thumbs[tid] = (d.score, crop_face(g.frame, d.box, size=96, margin=0.3, gray=False))
+                if cfg.save_faces:
+                    saved.append((tid, g.t, crop_face(g.frame, d.box, size=96, margin=0.3, gray=False)))
+                buf = buffers.setdefault(tid, deque(maxlen=T))
+                if buf and g.t - buf[-1][0] > 2.5 / cfg.sample_fps:
+                    buf.clear()  # a gap: do not join crops across it
+                buf.append((g.t, crop))
+                if len(buf) == T and g.t - last_clip.get(tid, -1e9) >= stride - 1e-6:
+                    pending.append((tid, float(np.mean([b[0] for b in buf])), np.stack([b[1] for b in buf])))
+                    last_clip[tid] = g.t
+            if len(pending) >= 64:
+                flush()
+            if perception.n_frames_ % 25 == 0:
+                report("faces", min(1.0, perception.n_frames_ / total))
+        flush(final=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        torch.set_num_threads(threads)
+    names = perception.names_
+    at: dict = {}
+    for j, (tid, tc) in enumerate(clip_rows):
+        if tid in names:
+            at.setdefault((names[tid], int(np.floor(tc))), j)
+    return FaceReadings(features=np.concatenate(clip_feats) if clip_feats else None, at=at,
+                        sightings=perception.sightings(),
+                        thumbnails={names[tid]: img for tid, (_, img) in thumbs.items() if tid in names},
+                        crops=[(names[tid], t, img) for tid, t, img in saved if tid in names],
+                        n_frames=perception.n_frames_, grid=perception.grid_)
+
+
+def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int = 16000) -> Readings:
+    """The speech model on a window around every second of every attributed turn.
+
+    Parameters
+    ----------
+    turns : pandas.DataFrame
+        Attributed turns (:func:`~emolab.preprocessing.speakers.attribute_turns`).
+    y : np.ndarray [shape=(samples,)] or None
+        The 16 kHz track.
+    models : LessonModels
+    sr : int
+        Sample rate of ``y`` in Hz.
+
+    Returns
+    -------
+    Readings
+        One row per window (``models.speech_seconds`` long, centred on each second of the turn).
+    """
+    if y is None or "speech" not in models.available:
+        return Readings()
+    starts, at, turn = [], {}, []
+    for i, r in turns.iterrows():
+        if not r["person"]:
+            continue
+        centers = np.arange(np.floor(r["start"]) + 0.5, r["end"], 1.0)
+        centers = centers[(centers >= r["start"]) | (len(centers) == 1)]
+        if not len(centers):
+            centers = np.array([(r["start"] + r["end"]) / 2])
+        for c in centers:
+            starts.append(int(max(0, (c - models.speech_seconds / 2) * sr)))
+            at.setdefault((r["person"], int(np.floor(c))), len(turn))
+            turn.append(i)
+    # in chunks: memory stays flat however long the lesson; overlapping windows share their feature work
+    chunks = [models.speech_at(y, np.array(starts[a:a + 256])) for a in range(0, len(starts), 256)]
+    return Readings(np.concatenate(chunks) if chunks else None, at, np.array(turn, int))
+
+
+def read_text(turns: pd.DataFrame, models) -> Readings:
+    """The text model on every turn with transcript text; it stands for each second of its turn."""
+    if not len(turns) or "text" not in models.available or not turns["text"].astype(bool).any():
+        return Readings()
+    has_text = turns[turns["text"].astype(bool)]
+    at: dict = {}
+    for j, (_, r) in enumerate(has_text.iterrows()):
+        if r["person"]:
+            for s in range(int(np.floor(r["start"])), int(np.ceil(r["end"]))):
+                at.setdefault((r["person"], s), j)
+    return Readings(models.text(has_text["text"].astype(str).tolist()), at, has_text.index.to_numpy())
+
+
+def fuse_seconds(models, faces: pd.DataFrame, turns: pd.DataFrame, readings: dict[str, Readings]) -> pd.DataFrame:
+    """One row per person and second with something to read, the modalities present fused.
+
+    Parameters
+    ----------
+    models : LessonModels
+    faces : pandas.DataFrame
+        Sightings (``person, t``): the seconds a person is visible.
+    turns : pandas.DataFrame
+        Attributed turns: the seconds a person speaks.
+    readings : dict
+        Modality name -> :class:`Readings`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``person, t`` (s, whole seconds), one probability column per emotion, ``modalities``
+        (e.g. ``"face+speech"``), ``visible``, ``speaking``; not yet smoothed.
+    """
+    visible = set(zip(faces["person"], np.floor(faces["t"]).astype(int)))
+    speaking = {(r.person, s) for r in turns.itertuples() if r.person for s in range(int(np.floor(r.start)), int(np.ceil(r.end)))}
+    keys = sorted(visible.union(*(r.at.keys() for r in readings.values())))
+    n = len(keys)
+    mask = np.zeros((n, len(MODALITIES)), bool)
+    feats = {}
+    for m, r in readings.items():
+        if r.features is None or not len(r.features):
+            continue
+        idx = np.array([r.at.get(k, -1) for k in keys], int)
+        mask[:, MODALITIES.index(m)] = idx >= 0
+        f = np.zeros((n, r.features.shape[1]), np.float32)
+        f[idx >= 0] = r.features[idx[idx >= 0]]
+        feats[m] = f
+    keep = mask.any(1)
+    keys = [k for k, ok in zip(keys, keep) if ok]
+    mask = mask[keep]
+    proba = models.fuse({m: f[keep] for m, f in feats.items()}, mask) if keys else np.zeros((0, len(EMOTIONS)))
+    tl = pd.DataFrame(proba, columns=list(EMOTIONS))
+    tl.insert(0, "person", [k[0] for k in keys])
+    tl.insert(1, "t", [float(k[1]) for k in keys])
+    tl["modalities"] = ["+".join(m for m, on in zip(MODALITIES, row) if on) for row in mask]
+    tl["visible"] = [k in visible for k in keys]
+    tl["speaking"] = [k in speaking for k in keys]
+    return tl
+
+
+def smooth_timeline(tl: pd.DataFrame, *, method: str = "hmm", ema_alpha: float = 0.5, hmm_stay: float = 0.9) -> pd.DataFrame:
+    """Smooth each person's probabilities over time (gaps over 1.5 s break the sequence), then read
+    off ``emotion`` (argmax), ``confidence`` (its probability) and ``valence``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`TIMELINE_COLUMNS`, sorted by person and time.
+    """
+    from .smoothing import smooth
+
+    cols = list(EMOTIONS)
+    if tl.empty:
+        return pd.DataFrame(columns=list(TIMELINE_COLUMNS))
+    tl = tl.sort_values(["person", "t"]).reset_index(drop=True)
+    out = tl[cols].to_numpy(float).copy()
+    ts = tl["t"].to_numpy()
+    for _, idx in tl.groupby("person").indices.items():
+        for run in np.split(idx, np.flatnonzero(np.diff(ts[idx]) > 1.5) + 1):
+            out[run] = smooth(out[run], method, ema_alpha, hmm_stay)
+    tl[cols] = out
+    tl["emotion"] = np.asarray(EMOTIONS)[out.argmax(1)]
+    tl["confidence"] = out.max(1)
+    tl["valence"] = expected_valence(out)
+    return tl[list(TIMELINE_COLUMNS)]
+
+
+def speech_tables(turns: pd.DataFrame, speech: Readings, text: Readings, models) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-turn speech emotion (``speech.csv``) and per-utterance text emotion (``utterances.csv``).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        ``start, end, person, attribution, speaker_label, emotion, confidence`` per turn (the mean
+        of its windows); ``start, end, person, speaker_label, text, emotion, confidence, valence``
+        per utterance.
+    """
+    cols = list(EMOTIONS)
+    sp = turns[["start", "end", "person", "attribution"]].copy()
+    sp["speaker_label"] = turns.get("speaker", "")
+    sp["emotion"] = ""
+    sp["confidence"] = np.nan
+    if speech.features is not None and len(speech.features):
+        proba = _alone(models, "speech", speech.features)
+        by_turn = pd.DataFrame(proba, columns=cols)
+        by_turn["turn"] = speech.turn
+        for i, row in by_turn.groupby("turn")[cols].mean().iterrows():
+            sp.at[i, "emotion"] = cols[int(np.argmax(row.to_numpy()))]
+            sp.at[i, "confidence"] = float(row.max())
+    ut = pd.DataFrame(columns=["start", "end", "person", "speaker_label", "text", "emotion", "confidence", "valence"])
+    if text.features is not None and len(text.features):
+        proba = _alone(models, "text", text.features)
+        sub = turns.loc[text.turn]
+        ut = pd.DataFrame({"start": sub["start"].to_numpy(), "end": sub["end"].to_numpy(), "person": sub["person"].to_numpy(),
+                           "speaker_label": sub.get("speaker", pd.Series([""] * len(sub))).to_numpy(), "text": sub["text"].to_numpy(),
+                           "emotion": np.asarray(cols)[proba.argmax(1)], "confidence": proba.max(1), "valence": expected_valence(proba)})
+    return sp.reset_index(drop=True), ut.reset_index(drop=True)
+
+
+def _alone(models, modality: str, features: np.ndarray) -> np.ndarray:
+    """Probabilities [n, 7] of one modality's features on their own."""
+    mask = np.zeros((len(features), len(MODALITIES)), bool)
+    mask[:, MODALITIES.index(modality)] = True
+    return models.fuse({modality: features}, mask)
