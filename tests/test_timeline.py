@@ -61,7 +61,7 @@ def test_alert_rules():
 def test_analysis_tables_and_truth(analysed, lesson):
     res, _ = analysed
     tl = res.timeline
-    assert list(tl.columns) == ["person", "t", *EMOTIONS, "emotion", "confidence", "valence", "modalities", "visible", "speaking"]
+    assert list(tl.columns) == ["person", "t", *EMOTIONS, "emotion", "confidence", "valence", "modalities", "visible", "speaking", "reason"]
     np.testing.assert_allclose(tl[list(EMOTIONS)].sum(1), 1, atol=1e-4)
     assert tl["valence"].between(-1, 1).all() and set(tl["emotion"]) <= set(EMOTIONS)
     assert not tl.duplicated(["person", "t"]).any()
@@ -134,6 +134,8 @@ def test_nobody_visible(tmp_path):
         res = analyze_lesson(tmp_path / "empty.mp4", config=AnalysisConfig(model="synthetic"), out=tmp_path / "o", progress=False)
     assert res.timeline.empty and res.students.empty and res.info["n_people"] == 0
     assert (tmp_path / "o" / "report.html").is_file()
+    report = (tmp_path / "o" / "report.html").read_text()
+    assert "no students were seen" in report and "Nothing in this recording could be read" in report and "<svg" not in report
 
 
 def test_transcript_longer_than_video_and_rerun_in_same_folder(lesson, tmp_path):

@@ -19,9 +19,11 @@ import pandas as pd
 
 from ..config import KEYFRAME_INTERVAL
 
-SIGHTING_COLUMNS = ("frame", "t", "track", "x", "y", "w", "h", "score", "mouth")
+SIGHTING_COLUMNS = ("frame", "t", "track", "x", "y", "w", "h", "score", "mouth", "face_px", "frontal", "sharpness")
 """Columns of :meth:`Perception.sightings` (before ``person``): frame index, time (s), raw track id,
-face box in original-video pixels (top-left ``x, y``, size ``w, h``), detector score, mouth openness."""
+face box in original-video pixels (top-left ``x, y``, size ``w, h``), detector score, mouth openness,
+and the face's qualities (:func:`~emolab.preprocessing.quality.face_quality`: height in analysed
+pixels, frontalness, sharpness)."""
 
 
 @dataclass
@@ -44,6 +46,8 @@ class Glimpse:
         Grayscale face crops, in the order of ``faces``.
     mouths : np.ndarray [shape=(n,), dtype=float32]
         :func:`~emolab.preprocessing.speakers.mouth_openness` of each crop.
+    quality : pandas.DataFrame
+        :func:`~emolab.preprocessing.quality.face_quality` of each face.
     """
 
     index: int
@@ -53,6 +57,7 @@ class Glimpse:
     faces: list
     crops: np.ndarray
     mouths: np.ndarray
+    quality: pd.DataFrame
 
 
 class Perception:
@@ -118,6 +123,7 @@ class Perception:
     def __iter__(self) -> Iterator[Glimpse]:
         from .crops import crop_face
         from .detection import KeyframeDetector, keyframe_step
+        from .quality import face_quality
         from .speakers import mouth_openness
         from .tracking import FaceTracker, iter_tracked
 
@@ -132,9 +138,10 @@ class Perception:
                 crops = (np.stack([crop_face(frame, d.box, size=S, eyes=d.eyes if self.align else None) for _, d in tracked])
                          if tracked else np.zeros((0, S, S), np.uint8))
                 mouths = mouth_openness(crops) if len(crops) else np.zeros(0, np.float32)
-                self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m))
-                               for (tid, d), m in zip(tracked, mouths)]
-                yield Glimpse(index, t, frame, scale, tracked, crops, mouths)
+                quality = face_quality(frame, [d for _, d in tracked])
+                self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m), *q)
+                               for (tid, d), m, q in zip(tracked, mouths, quality.itertuples(index=False))]
+                yield Glimpse(index, t, frame, scale, tracked, crops, mouths, quality)
         finally:
             self.grid_ = detector.grid_
             detector.close()

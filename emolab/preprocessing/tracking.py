@@ -33,7 +33,10 @@ class TrackerConfig(Config):
     revive_distance: float = 0.35  # appearance distance (0..1) under which a lost track is revived
     revive_radius: float = 2.5  # ... if within this many face heights of where it was last seen
     merge_distance: float = 0.25  # appearance distance under which non-overlapping fragments merge
-    min_detections: int = 3  # tracks with fewer detections are dropped as false positives
+    min_detections: int = 3  # tracks with fewer sightings are dropped as false positives
+    min_found: int = 1  # ... and identities the detector itself found (not only followed) on fewer keyframes
+    min_seconds: float = 0.0  # ... and identities seen over a shorter span (s)
+    min_score: float = 0.0  # ... and identities whose mean detector score is lower
     signature_momentum: float = 0.9
 
 
@@ -78,6 +81,8 @@ class _Track:
     hits: int = 1
     missed: int = 0
     times: list = field(default_factory=list)
+    found: int = 0  # detections by the detector itself (keyframes), not carried by template matching
+    score: float = 0.0  # sum of the detector scores of those
 
 
 class FaceTracker:
@@ -153,6 +158,9 @@ class FaceTracker:
             if tr.hits and sigs[k] is not None:
                 tr.signature = c.signature_momentum * tr.signature + (1 - c.signature_momentum) * sigs[k]
             tr.hits += 1
+            if not d.followed:
+                tr.found += 1
+                tr.score += d.score
             tr.missed = 0
             tr.last = t
             tr.times.append(t)
@@ -162,6 +170,14 @@ class FaceTracker:
             if tr.tid not in seen:
                 tr.missed += 1
         return out
+
+    def _evidence(self, members: list) -> bool:
+        """Whether the fragments of one identity are enough evidence of a person (see :class:`TrackerConfig`)."""
+        c = self.config
+        found = sum(x.found for x in members)
+        span = max(x.last for x in members) - min(x.first for x in members)
+        return (sum(x.hits for x in members) >= c.min_detections and found >= c.min_found and span >= c.min_seconds - 1e-9
+                and (not found or sum(x.score for x in members) / found >= c.min_score))
 
     def finish(self) -> dict[int, str]:
         """Merge fragments, drop short tracks, and name identities.
@@ -197,7 +213,7 @@ class FaceTracker:
                 parent[tr.tid] = best
                 groups[best].append(tr)
                 del groups[tr.tid]
-        kept = [(g, m) for g, m in groups.items() if sum(x.hits for x in m) >= c.min_detections]
+        kept = [(g, m) for g, m in groups.items() if self._evidence(m)]
         kept.sort(key=lambda gm: (round(min(x.first for x in gm[1]), 1), min(x.box[0] for x in gm[1])))
         names = {g: f"S{i + 1:02d}" for i, (g, _) in enumerate(kept)}
         return {tr.tid: names[root(tr.tid)] for tr in tracks if root(tr.tid) in names}

@@ -109,7 +109,7 @@ def _video_pass(video: Path, cfg: WindowConfig, progress: bool) -> tuple[pd.Data
     crops = [g.crops for g in perception]
     faces = perception.sightings(keep_dropped=True)
     arr = np.concatenate(crops) if crops else np.zeros((0, cfg.face_size, cfg.face_size), np.uint8)
-    return faces.drop(columns=["track", "score"]), arr
+    return faces[["frame", "t", "x", "y", "w", "h", "mouth", "person"]], arr
 
 
 def _cached_video_pass(video: Path, cfg: WindowConfig, progress: bool, cache: bool) -> tuple[pd.DataFrame, np.ndarray]:

@@ -34,7 +34,8 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     Parameters
     ----------
     video : path
-        The recording (any container OpenCV reads), or a lesson folder.
+        The recording (any container OpenCV reads), or a lesson folder; a photo (jpg, png, webp, ...)
+        is analysed as one time point (:func:`~emolab.timeline.photo.analyze_photo`).
     transcript : path, optional
         SRT/VTT/CSV transcript; by default one beside the video with the same name, if any.
     audio : path, optional
@@ -60,9 +61,13 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     from ..models.lesson import load_lesson_models
     from ..preprocessing.speakers import assign_roles, attribute_turns, face_rms, speech_turns
     from ..preprocessing.video import video_info
-    from .stages import fuse_seconds, read_faces, read_speech, read_text, smooth_timeline, speech_tables
+    from .stages import fuse_seconds, read_faces, read_speech, read_text, smooth_timeline
+    from .photo import analyze_photo, is_photo
+    from .summary import readability_summary
 
     cfg = config or AnalysisConfig()
+    if is_photo(video):
+        return analyze_photo(video, config=cfg, models=models, out=out, thumbnails=thumbnails)
     report = callback or (lambda stage, frac: None)
     t_start = time.perf_counter()
     files = find_lesson_files(video)
@@ -92,7 +97,8 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     result.info = {"video": str(files.video), "transcript": str(transcript) if transcript else "", "duration": info.duration,
                    "fps": info.fps, "width": info.width, "height": info.height, "frames_analysed": face.n_frames, "model": models.name,
                    "modalities_available": list(models.available), "seconds": time.perf_counter() - t_start,
-                   "detector_grid": face.grid, "n_people": int(faces["person"].nunique())}
+                   "detector_grid": face.grid, "n_people": int(faces["person"].nunique()),
+                   "readability": readability_summary(result.timeline, result.students)}
     result.thumbnails = {rename.get(p, p): img for p, img in face.thumbnails.items()}
     if out is not None:
         result.write(out)

@@ -8,12 +8,14 @@ from ..taxonomy import EMOTIONS
 
 EMOTION_COLORS = {"anger": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "happiness": "#2ca02c",
                   "neutral": "#bdbdbd", "sadness": "#1f77b4", "surprise": "#ff7f0e"}
+UNREADABLE = "unreadable"
+"""Label of timeline cells with no emotion (seen, but nothing readable), drawn as a hatched-looking pale cell."""
 
 
 def _scale():
     import altair as alt
 
-    return alt.Scale(domain=list(EMOTIONS), range=[EMOTION_COLORS[e] for e in EMOTIONS])
+    return alt.Scale(domain=[*EMOTIONS, UNREADABLE], range=[*(EMOTION_COLORS[e] for e in EMOTIONS), "#f0f0f0"])
 
 
 def timeline_chart(timeline: pd.DataFrame, persons: list[str] | None = None, width: int = 640, brush: bool = False):
@@ -22,12 +24,14 @@ def timeline_chart(timeline: pd.DataFrame, persons: list[str] | None = None, wid
     import altair as alt
 
     tl = timeline if persons is None else timeline[timeline["person"].isin(persons)]
+    tl = tl.assign(emotion=tl["emotion"].replace("", UNREADABLE), confidence=tl["confidence"].fillna(1.0),
+                   reason=tl["reason"] if "reason" in tl else "")
     base = alt.Chart(tl).mark_rect().encode(
         x=alt.X("t:Q", title="time (s)", bin=alt.Bin(step=1), axis=alt.Axis(tickMinStep=10)),
         y=alt.Y("person:N", title=None, sort=sorted(tl["person"].unique())),
         color=alt.Color("emotion:N", scale=_scale(), title="emotion"),
         opacity=alt.Opacity("confidence:Q", scale=alt.Scale(domain=[0.2, 1.0], range=[0.35, 1.0]), legend=None),
-        tooltip=["person", "t", "emotion", alt.Tooltip("confidence:Q", format=".2f"), alt.Tooltip("valence:Q", format="+.2f"), "modalities"],
+        tooltip=["person", "t", "emotion", alt.Tooltip("confidence:Q", format=".2f"), alt.Tooltip("valence:Q", format="+.2f"), "modalities", "reason"],
     ).properties(width=width, height=max(60, 18 * tl["person"].nunique()), title="Emotion per person and second")
     if brush:
         sel = alt.selection_interval(encodings=["x"], name="time")

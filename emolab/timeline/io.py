@@ -58,9 +58,11 @@ def load_analysis(folder: str | os.PathLike):
     meta = json.loads(meta_file.read_text())
     read = lambda name: pd.read_csv(folder / name, keep_default_na=True) if (folder / name).is_file() else pd.DataFrame()
     tables = {n: read(f"{n}.csv") for n in ("timeline", "students", "speech", "utterances", "alerts", "faces")}
-    for k in ("speech", "utterances"):
-        if "person" in tables[k]:
-            tables[k]["person"] = tables[k]["person"].fillna("")
+    for k, cols in (("speech", ["person", "emotion"]), ("utterances", ["person"]), ("timeline", ["emotion", "reason"]),
+                    ("students", ["dominant_emotion", "unreadable_reason"]), ("faces", ["unreadable"])):
+        for c in cols:
+            if c in tables[k]:
+                tables[k][c] = tables[k][c].fillna("")
     cfg = AnalysisConfig.from_dict(meta.pop("config", {}))
     meta.pop("files", None)
     meta.pop("fingerprint", None)

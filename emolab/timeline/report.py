@@ -38,7 +38,7 @@ table.t{border-collapse:collapse;font-size:.9em}table.t td,table.t th{padding:.2
 def render_report(analysis) -> str:
     """The HTML text of the report of a :class:`~emolab.timeline.result.LessonAnalysis`."""
     from .charts import class_summary_chart, teacher_students_chart, timeline_chart, to_svg, valence_chart
-    from .summary import class_over_time, class_summary, valence_summary
+    from .summary import class_over_time, class_summary, readability_summary, readable, valence_summary
 
     a = analysis
     info = a.info
@@ -51,7 +51,14 @@ def render_report(analysis) -> str:
     if str(info["model"]).startswith("synthetic"):
         parts.append("<p class='note'>This analysis used the <b>synthetic-domain</b> model, trained on emolab's synthetic lessons. "
                      "It is meant for synthetic demo lessons only; its output on real recordings is meaningless.</p>")
-    if len(a.timeline):
+    coverage = readability_summary(a.timeline, a.students)
+    parts.append(f"<p class='note'><b>How much could be read:</b> {html.escape(coverage['sentence'])}. Emotions are read only from "
+                 "faces large, sharp and frontal enough (and from speech and words); every figure below counts readable "
+                 "person-seconds only.</p>")
+    if not len(readable(a.timeline)):
+        parts.append("<h2>Class summary</h2><p>Nothing in this recording could be read, so no emotion is reported and no chart "
+                     "is shown.</p>")
+    else:
         cs = class_summary(a.timeline, a.students)
         vs = valence_summary(a.timeline, a.students)
         parts.append("<h2>Class summary</h2>")
@@ -71,8 +78,8 @@ def render_report(analysis) -> str:
         parts.append("<div class='thumbs'>" + "".join(
             f"<figure><img alt='blurred {html.escape(p)}' src='{_png_data_uri(blur_face(img))}'><figcaption>{html.escape(p)}</figcaption></figure>"
             for p, img in sorted(a.thumbnails.items()) if p) + "</div><p><small>Thumbnails are blurred on purpose.</small></p>")
-    cols = ["person", "role", "first_seen", "last_seen", "seconds_visible", "seconds_speaking", "dominant_emotion",
-            "positive_share", "neutral_share", "negative_share"]
+    cols = ["person", "role", "first_seen", "last_seen", "seconds_visible", "seconds_readable", "seconds_speaking", "dominant_emotion",
+            "positive_share", "neutral_share", "negative_share", "unreadable_reason"]
     parts.append(_table(a.students[cols]))
     parts.append("<h2>Alerts</h2>")
     if len(a.alerts):

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import KEYFRAME_INTERVAL, Config
+from ..preprocessing.quality import ReadabilityRule
 from .alerts import AlertConfig
 
 
@@ -36,6 +37,8 @@ class AnalysisConfig(Config):
     device: str = "cpu"
     precision: str = "auto"  # model inference: "auto" (bf16 on CPUs with native bf16, fp16 on CUDA), "fp32", "bf16", "fp16"
     alerts: AlertConfig = field(default_factory=AlertConfig)
+    readability: ReadabilityRule = field(default_factory=ReadabilityRule)  # which face sightings an emotion may be read from
+    min_readable_share: float = 0.5  # a face clip counts only when at least this share of its frames is readable
 
 
 @dataclass

@@ -26,7 +26,9 @@ import pandas as pd
 from ..models import MODALITIES
 from ..taxonomy import EMOTIONS, expected_valence
 
-TIMELINE_COLUMNS = ("person", "t", *EMOTIONS, "emotion", "confidence", "valence", "modalities", "visible", "speaking")
+TIMELINE_COLUMNS = ("person", "t", *EMOTIONS, "emotion", "confidence", "valence", "modalities", "visible", "speaking", "reason")
+"""Columns of the timeline: ``emotion`` is "" (and the probabilities NaN) where nothing readable was
+seen or heard; ``reason`` then says why (:data:`~emolab.preprocessing.quality.REASONS`)."""
 
 
 @dataclass
@@ -78,7 +80,9 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
     """Stream the video once: faces tracked and cropped, clips of each person read by the face model.
 
     Every ``cfg.clip_stride`` seconds a person's last ``models.clip_frames`` crops (no gap longer
-    than 2.5 sampling steps) form a clip. The face model reads batches of clips in its own thread
+    than 2.5 sampling steps) form a clip. A clip stands for its second only when at least
+    ``cfg.min_readable_share`` of its frames are readable (:func:`~emolab.preprocessing.quality.unreadable_reason`
+    with ``cfg.readability``); the sightings table gets the ``unreadable`` reason of each sighting. The face model reads batches of clips in its own thread
     beside the pass (torch releases the GIL); at most 3 batches wait, so memory stays flat. On
     CPU, torch runs with one thread during the pass (decoding, detection and tracking keep the
     cores busy) and is set back afterwards.
@@ -105,14 +109,15 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
 
     from ..preprocessing.crops import crop_face
     from ..preprocessing.perception import Perception
+    from ..preprocessing.quality import unreadable_reason
 
     T, stride = models.clip_frames, cfg.clip_stride
     perception = Perception(video, sample_fps=cfg.sample_fps, keyframe_interval=cfg.keyframe_interval, max_side=cfg.max_side,
                             tiles=cfg.detector_tiles, face_size=models.face_size, align=cfg.align_faces, progress=progress)
     buffers: dict[int, deque] = {}
     last_clip: dict[int, float] = {}
-    pending: list[tuple[int, float, np.ndarray]] = []
-    clip_rows: list[tuple[int, float]] = []
+    pending: list[tuple[int, float, bool, np.ndarray]] = []
+    clip_rows: list[tuple[int, float, bool]] = []
     clip_feats: list[np.ndarray] = []
     thumbs: dict[int, tuple[float, np.ndarray]] = {}
     saved: list[tuple[int, float, np.ndarray]] = []
@@ -121,7 +126,7 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
 
     def flush(final: bool = False) -> None:
         if pending and "face" in models.available:
-            jobs.append(([(tid, tc) for tid, tc, _ in pending], pool.submit(models.face, np.stack([c for _, _, c in pending]))))
+            jobs.append(([r[:3] for r in pending], pool.submit(models.face, np.stack([r[3] for r in pending]))))
         pending.clear()
         while jobs and (final or len(jobs) > 3 or jobs[0][1].done()):
             rows, job = jobs.popleft()
@@ -134,7 +139,8 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
         torch.set_num_threads(1)
     try:
         for g in perception:
-            for (tid, d), crop in zip(g.faces, g.crops):
+            readable = unreadable_reason(g.quality, cfg.readability) == ""
+            for (tid, d), crop, ok in zip(g.faces, g.crops, readable):
                 if thumbnails and d.score > thumbs.get(tid, (0.0,))[0]:
                     thumbs[tid] = (d.score, crop_face(g.frame, d.box, size=96, margin=0.3, gray=False))
                 if cfg.save_faces:
@@ -142,9 +148,10 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                 buf = buffers.setdefault(tid, deque(maxlen=T))
                 if buf and g.t - buf[-1][0] > 2.5 / cfg.sample_fps:
                     buf.clear()  # a gap: do not join crops across it
-                buf.append((g.t, crop))
+                buf.append((g.t, crop, ok))
                 if len(buf) == T and g.t - last_clip.get(tid, -1e9) >= stride - 1e-6:
-                    pending.append((tid, float(np.mean([b[0] for b in buf])), np.stack([b[1] for b in buf])))
+                    share = np.mean([b[2] for b in buf])
+                    pending.append((tid, float(np.mean([b[0] for b in buf])), share >= cfg.min_readable_share, np.stack([b[1] for b in buf])))
                     last_clip[tid] = g.t
             if len(pending) >= 64:
                 flush()
@@ -156,11 +163,12 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
         torch.set_num_threads(threads)
     names = perception.names_
     at: dict = {}
-    for j, (tid, tc) in enumerate(clip_rows):
-        if tid in names:
+    for j, (tid, tc, ok) in enumerate(clip_rows):
+        if tid in names and ok:
             at.setdefault((names[tid], int(np.floor(tc))), j)
-    return FaceReadings(features=np.concatenate(clip_feats) if clip_feats else None, at=at,
-                        sightings=perception.sightings(),
+    sightings = perception.sightings()
+    sightings["unreadable"] = unreadable_reason(sightings, cfg.readability)
+    return FaceReadings(features=np.concatenate(clip_feats) if clip_feats else None, at=at, sightings=sightings,
                         thumbnails={names[tid]: img for tid, (_, img) in thumbs.items() if tid in names},
                         crops=[(names[tid], t, img) for tid, t, img in saved if tid in names],
                         n_frames=perception.n_frames_, grid=perception.grid_)
@@ -233,7 +241,9 @@ def fuse_seconds(models, faces: pd.DataFrame, turns: pd.DataFrame, readings: dic
     -------
     pandas.DataFrame
         ``person, t`` (s, whole seconds), one probability column per emotion, ``modalities``
-        (e.g. ``"face+speech"``), ``visible``, ``speaking``; not yet smoothed.
+        (e.g. ``"face+speech"``), ``visible``, ``speaking``, ``reason``; not yet smoothed. A second
+        in which a person is seen but nothing readable is there has NaN probabilities, no
+        modality, and the reason (the most frequent ``unreadable`` reason of that second's sightings).
     """
     visible = set(zip(faces["person"], np.floor(faces["t"]).astype(int)))
     speaking = {(r.person, s) for r in turns.itertuples() if r.person for s in range(int(np.floor(r.start)), int(np.ceil(r.end)))}
@@ -249,22 +259,40 @@ def fuse_seconds(models, faces: pd.DataFrame, turns: pd.DataFrame, readings: dic
         f = np.zeros((n, r.features.shape[1]), np.float32)
         f[idx >= 0] = r.features[idx[idx >= 0]]
         feats[m] = f
-    keep = mask.any(1)
+    why = _second_reasons(faces)  # seconds seen, but with nothing readable
+    keep = mask.any(1) | np.array([k in why for k in keys], bool)
     keys = [k for k, ok in zip(keys, keep) if ok]
     mask = mask[keep]
-    proba = models.fuse({m: f[keep] for m, f in feats.items()}, mask) if keys else np.zeros((0, len(EMOTIONS)))
+    some = mask.any(1)
+    proba = np.full((len(keys), len(EMOTIONS)), np.nan)
+    if some.any():
+        proba[some] = models.fuse({m: f[keep][some] for m, f in feats.items()}, mask[some])
     tl = pd.DataFrame(proba, columns=list(EMOTIONS))
     tl.insert(0, "person", [k[0] for k in keys])
     tl.insert(1, "t", [float(k[1]) for k in keys])
     tl["modalities"] = ["+".join(m for m, on in zip(MODALITIES, row) if on) for row in mask]
     tl["visible"] = [k in visible for k in keys]
     tl["speaking"] = [k in speaking for k in keys]
+    tl["reason"] = ["" if ok else why[k] for k, ok in zip(keys, some)]
     return tl
 
 
+def _second_reasons(faces: pd.DataFrame) -> dict:
+    """``(person, second)`` -> the most frequent ``unreadable`` reason of that second's sightings, for
+    the seconds in which none of a person's sightings is readable."""
+    if "unreadable" not in faces or faces.empty:
+        return {}
+    sec = np.floor(faces["t"]).astype(int)
+    g = faces.groupby([faces["person"], sec])["unreadable"]
+    none_ok = g.apply(lambda s: bool((s != "").all()))
+    mode = g.agg(lambda s: s.value_counts().index[0])
+    return mode[none_ok].to_dict()
+
+
 def smooth_timeline(tl: pd.DataFrame, *, method: str = "hmm", ema_alpha: float = 0.5, hmm_stay: float = 0.9) -> pd.DataFrame:
-    """Smooth each person's probabilities over time (gaps over 1.5 s break the sequence), then read
-    off ``emotion`` (argmax), ``confidence`` (its probability) and ``valence``.
+    """Smooth each person's probabilities over time (gaps over 1.5 s, and seconds without readable
+    evidence, break the sequence), then read off ``emotion`` (argmax; "" without evidence),
+    ``confidence`` (its probability) and ``valence``.
 
     Returns
     -------
@@ -279,13 +307,17 @@ def smooth_timeline(tl: pd.DataFrame, *, method: str = "hmm", ema_alpha: float =
     tl = tl.sort_values(["person", "t"]).reset_index(drop=True)
     out = tl[cols].to_numpy(float).copy()
     ts = tl["t"].to_numpy()
-    for _, idx in tl.groupby("person").indices.items():
+    seen = ~np.isnan(out).any(1)
+    for _, idx in tl[seen].groupby("person").indices.items():
+        idx = np.flatnonzero(seen)[idx]
         for run in np.split(idx, np.flatnonzero(np.diff(ts[idx]) > 1.5) + 1):
             out[run] = smooth(out[run], method, ema_alpha, hmm_stay)
     tl[cols] = out
-    tl["emotion"] = np.asarray(EMOTIONS)[out.argmax(1)]
-    tl["confidence"] = out.max(1)
-    tl["valence"] = expected_valence(out)
+    tl["emotion"] = np.where(seen, np.asarray(EMOTIONS)[np.nan_to_num(out, nan=-1).argmax(1)], "")
+    tl["confidence"] = np.where(seen, np.nan_to_num(out, nan=0).max(1), np.nan)
+    tl["valence"] = np.where(seen, expected_valence(np.nan_to_num(out)), np.nan)
+    if "reason" not in tl:
+        tl["reason"] = ""
     return tl[list(TIMELINE_COLUMNS)]
 
 

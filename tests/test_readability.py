@@ -1,0 +1,104 @@
+"""Readable or not: every sighting gets a quality, emotions come only from readable evidence, and
+summaries say how much could be read (issue: real classroom footage)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from emolab.preprocessing.quality import ReadabilityRule, face_quality, frontalness, sharpness, unreadable_reason
+
+
+def _astronaut() -> np.ndarray:
+    from skimage import data
+
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+def test_reasons_follow_the_rule_in_order():
+    q = pd.DataFrame({"face_px": [60, 14, 60, 60, 14], "frontal": [0.9, 0.9, 0.1, np.nan, 0.1],
+                      "sharpness": [0.5, 0.5, 0.5, 0.01, 0.01]})
+    r = ReadabilityRule(min_face_px=24, min_frontal=0.45, min_sharpness=0.05)
+    assert list(unreadable_reason(q, r)) == ["", "too_small", "turned_away", "blurred", "too_small"]
+    assert list(unreadable_reason(q.iloc[:0], r)) == []
+
+
+def test_frontalness_drops_when_the_nose_moves_towards_an_eye():
+    box = (0, 0, 100, 100)
+    eyes = (30, 40, 70, 40)
+    assert frontalness(eyes, box, nose=(50, 60)) == pytest.approx(1.0)
+    assert frontalness(eyes, box, nose=(68, 60)) < 0.2
+    assert frontalness(eyes, box) == pytest.approx(1.0)  # 40 px apart on a 100-px box: frontal
+    assert frontalness((45, 40, 55, 40), box) < 0.3  # eyes close together: a profile
+    assert np.isnan(frontalness(None, box))
+
+
+def test_sharpness_falls_with_blur():
+    face = _astronaut()[0:300, 100:400]
+    sharp = sharpness(face, (0, 0, 300, 300))
+    blurred = sharpness(cv2.GaussianBlur(face, (0, 0), 6), (0, 0, 300, 300))
+    assert blurred < 0.2 * sharp
+    assert np.isnan(sharpness(np.full((50, 50), 7, np.uint8), (0, 0, 50, 50)))  # flat: unknown, never "sharp"
+
+
+def test_face_quality_has_one_row_per_detection():
+    from emolab.preprocessing.detection import Detection
+
+    frame = _astronaut()
+    q = face_quality(frame, [Detection(180, 60, 120, 140, 0.9, (210, 110, 270, 110)), Detection(5, 5, 14, 14, 0.6)])
+    assert list(q.columns) == ["face_px", "frontal", "sharpness"] and len(q) == 2
+    assert q["face_px"].tolist() == [140, 14]
+    assert np.isnan(q["frontal"].iloc[1])
+
+
+@pytest.mark.slow
+def test_a_photo_gives_one_row_per_face_and_no_emotion_from_an_unreadable_one(tmp_path):
+    from emolab.timeline import AnalysisConfig, analyze_lesson, load_analysis
+
+    cv2.imwrite(str(tmp_path / "class.jpg"), _astronaut())
+    res = analyze_lesson(tmp_path / "class.jpg", config=AnalysisConfig(model="pretrained"), out=tmp_path / "o", progress=False)
+    assert res.info["photo"] and res.info["video"] == "class.jpg"
+    assert len(res.faces) >= 1 and (res.faces["t"] == 0).all()
+    main = res.faces.sort_values("h").iloc[-1]
+    row = res.timeline.set_index("person").loc[main["person"]]
+    assert main["unreadable"] == "" and row["emotion"] != "" and 0 < row["confidence"] <= 1
+    assert (tmp_path / "o" / "report.html").is_file()
+    again = load_analysis(tmp_path / "o")
+    assert (again.timeline["emotion"] == res.timeline["emotion"]).all()
+    # the same face, required to be larger than it is: no emotion, and the reason
+    strict = AnalysisConfig(model="pretrained", readability=ReadabilityRule(min_face_px=10_000))
+    res = analyze_lesson(tmp_path / "class.jpg", config=strict, progress=False)
+    assert (res.timeline["emotion"] == "").all() and (res.timeline["reason"] == "too_small").all()
+    assert res.timeline[["anger", "happiness", "confidence"]].isna().all().all()
+    assert res.students["dominant_emotion"].eq("").all() and res.students["unreadable_reason"].eq("too_small").all()
+    assert "no student's emotion could be read" in res.info["readability"]["sentence"]
+
+
+def test_a_file_that_is_not_an_image_is_a_clear_error(tmp_path):
+    from emolab.errors import MediaError
+    from emolab.timeline import analyze_lesson
+
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(MediaError, match="cannot read this image"):
+        analyze_lesson(tmp_path / "broken.png", progress=False)
+
+
+def test_summaries_count_readable_seconds_only():
+    from emolab.timeline import class_summary, readability_summary, student_table
+
+    tl = pd.DataFrame({"person": ["S01"] * 4 + ["S02"] * 2, "t": [0, 1, 2, 3, 0, 1],
+                       "emotion": ["happiness", "happiness", "", "", "", ""],
+                       "reason": ["", "", "turned_away", "turned_away", "too_small", "too_small"],
+                       "valence": [0.8, 0.8, np.nan, np.nan, np.nan, np.nan], "visible": True})
+    faces = pd.DataFrame({"person": ["S01", "S02"], "t": [0.0, 0.0], "x": 0.0, "y": 0.0, "w": 10.0, "h": 10.0})
+    turns = pd.DataFrame(columns=["start", "end", "person"])
+    st = student_table(tl, faces, turns, {"S01": "student", "S02": "student"}).set_index("person")
+    assert st.loc["S01", "seconds_readable"] == 2 and st.loc["S01", "positive_share"] == 1.0
+    assert st.loc["S02", "dominant_emotion"] == "" and st.loc["S02", "unreadable_reason"] == "too_small"
+    cs = class_summary(tl, st.reset_index())
+    assert cs.query("group == 'students' and emotion == 'happiness'")["share"].item() == 1.0
+    cov = readability_summary(tl, st.reset_index())
+    assert cov["readable_share"] == pytest.approx(2 / 6) and cov["never_readable"] == ["S02"]
+    assert cov["sentence"] == "emotions readable for 33% of student-seconds; 1 of 2 students never readable"
