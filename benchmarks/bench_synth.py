@@ -18,7 +18,7 @@ def main() -> None:
         with timer(res, "generate_60s_8students_s"):
             lesson = generate_lesson(Path(d) / "l", LessonConfig(n_students=8, seconds=60, seed=0), progress=False)
         from emolab.preprocessing.tracking import track_faces
-        from emolab.validation import tracking_scores
+        from emolab.scoring import tracking_scores
 
         with timer(res, "track_60s_at_5fps_s"):
             faces = track_faces(str(lesson.video), sample_fps=5)

@@ -75,15 +75,38 @@ class Balancer(BaseEstimator):
         self.random_state = random_state
 
     # imblearn's Pipeline calls fit_resample(X, y) during fit only
-    def fit_resample(self, X, y, groups=None):
-        """Resample ``X`` (any shape ``(n, ...)``) and ``y``; also ``groups`` if given.
+    def fit_resample(self, X, y):
+        """Resample ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like [shape=(n, ...)]
+            Samples of any shape (feature vectors, images, clips).
+        y : array-like [shape=(n,)]
+            Labels.
 
         Returns
         -------
         X_res : np.ndarray [shape=(n_res, ...)]
         y_res : np.ndarray [shape=(n_res,)]
-        groups_res : np.ndarray [shape=(n_res,)], only when ``groups`` is given
         """
+        return self._fit_resample(X, y)[:2]
+
+    def fit_resample_groups(self, X, y, groups):
+        """:meth:`fit_resample`, also carrying each sample's group (subject) to the resampled rows.
+
+        A synthetic sample takes the group of the original it was made from (the nearest original
+        of its class), so subject-independent splits stay possible after balancing.
+
+        Returns
+        -------
+        X_res : np.ndarray [shape=(n_res, ...)]
+        y_res : np.ndarray [shape=(n_res,)]
+        groups_res : np.ndarray [shape=(n_res,)]
+        """
+        return self._fit_resample(X, y, np.asarray(groups))
+
+    def _fit_resample(self, X, y, groups=None):
         X = np.asarray(X)
         y = np.asarray(y)
         if self.method not in METHODS:
@@ -110,9 +133,7 @@ class Balancer(BaseEstimator):
         labels_after, counts_after = np.unique(yr, return_counts=True)
         self.counts_after_ = {_py(k): int(v) for k, v in zip(labels_after, counts_after)}
         out = Xr.reshape((len(Xr),) + shape)
-        if groups is None:
-            return out, yr
-        return out, yr, self._carry_groups(work, y, np.asarray(groups), Xr, yr)
+        return out, yr, (None if groups is None else self._carry_groups(work, y, groups, Xr, yr))
 
     def _targets(self, counts: dict) -> tuple[dict, dict]:
         if isinstance(self.target, Mapping):

@@ -57,7 +57,7 @@ def test_tensors_are_resampled_and_reshaped_back_and_groups_carried():
     clips = rng.integers(0, 255, (30, 4, 8, 8)).astype(np.uint8)
     y = np.array(["a"] * 24 + ["b"] * 6)
     groups = np.array([f"g{i % 5}" for i in range(30)])
-    Xr, yr, gr = Balancer(target="max").fit_resample(clips, y, groups=groups)
+    Xr, yr, gr = Balancer(target="max").fit_resample_groups(clips, y, groups)
     assert Xr.shape == (48, 4, 8, 8) and Xr.dtype == np.uint8
     assert len(gr) == 48 and set(gr[yr == "b"]) <= set(groups[y == "b"])
     assert list(gr[:30]) == list(groups)
@@ -113,3 +113,20 @@ def test_count_table_and_chart():
     assert list(t.columns) == ["label", "stage", "count"] and len(t) == 6
     spec = class_counts_chart(t).to_dict()
     assert spec["mark"]["type"] == "bar"
+
+
+def test_estimators_refuse_to_transform_before_fit():
+    from sklearn.exceptions import NotFittedError
+
+    from emolab.preprocessing.text import Vocabulary
+
+    with pytest.raises(NotFittedError):
+        Vocabulary().transform(["hello there"])
+    assert Vocabulary(min_count=1).fit(["hello there"]).transform(["hello"]).shape == (1, 50)
+
+
+def test_fit_resample_always_returns_two_arrays():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.array([0] * 30 + [1] * 10)
+    assert len(Balancer().fit_resample(X, y)) == 2
+    assert len(Balancer().fit_resample_groups(X, y, np.arange(40) % 4)) == 3

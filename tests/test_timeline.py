@@ -11,7 +11,7 @@ import pytest
 
 from emolab.taxonomy import EMOTIONS
 from emolab.timeline import AlertConfig, AnalysisConfig, analyze_lesson, ema, find_alerts, hmm_smooth, load_analysis, viterbi
-from emolab.validation import timeline_agreement, tracking_scores
+from emolab.scoring import timeline_agreement, tracking_scores
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,7 @@ def test_smote_applies_to_the_training_arrays_only():
     calls = []
 
     class Spy(Balancer):
-        def fit_resample(self, X, y, groups=None):
+        def fit_resample(self, X, y):
             out = super().fit_resample(X, y)
             calls.append((len(X), len(out[0])))
             return out

@@ -8,7 +8,7 @@ from emolab.errors import MediaError
 from emolab.preprocessing.detection import FaceDetector, iou, iou_matrix, nms, tile_grid, Detection
 from emolab.preprocessing.tracking import FaceTracker, appearance_distance, appearance_signature, track_faces
 from emolab.preprocessing.video import iter_frames, video_info
-from emolab.validation import tracking_scores
+from emolab.scoring import tracking_scores
 
 from .conftest import write_video
 

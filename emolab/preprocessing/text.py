@@ -61,7 +61,15 @@ class Vocabulary(BaseEstimator, TransformerMixin):
         Returns
         -------
         np.ndarray [shape=(n, max_len), dtype=int64]
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
         """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "vocabulary_")
         texts = list(texts)
         out = np.zeros((len(texts), self.max_len), np.int64)
         for i, t in enumerate(texts):
@@ -74,6 +82,9 @@ class Vocabulary(BaseEstimator, TransformerMixin):
         (seen at least ``min_count`` times) appended — for fine-tuning a trained text model on a
         new corpus (rows of its embedding keep their meaning; new rows start fresh).
         """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "vocabulary_")
         counts = Counter(tok for t in texts for tok in tokenize(t))
         new = [w for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= self.min_count and w not in self.vocabulary_]
         v = Vocabulary(self.min_count, len(self.vocabulary_) + len(new) + 2, self.max_len)

@@ -242,7 +242,7 @@ def _window_labels(table: pd.DataFrame, labels: Optional[pd.DataFrame], truth_pa
         return out
     if not truth_path.is_file():
         return out
-    from ..validation import match_to_truth
+    from ..scoring import match_to_truth
 
     truth = pd.read_csv(truth_path)
     m = match_to_truth(faces, truth)
