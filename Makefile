@@ -1,7 +1,6 @@
 # The two commands of the README:  make demo   and   make test
 # Both set up (or reuse) the local virtual environment .venv first.
 PY := .venv/bin/python
-SAMPLE := data/generated/sample_lesson
 
 .PHONY: demo test setup setup-browser sample lock bench clean
 
@@ -12,7 +11,7 @@ setup-browser:
 	@bash scripts/setup.sh --browser
 
 sample: setup
-	@$(PY) -m emolab.samples $(SAMPLE)
+	@$(PY) -m emolab.samples
 
 demo: sample
 	@bash scripts/demo.sh
