@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, EmolabError
+from .registry import BUNDLED_MODELS, FRAME_FACE_KINDS, PRETRAINED_DIR, SYNTHETIC_DATASETS
 from .taxonomy import EMOTIONS, label_to_index
 
 SPEECH_SECONDS = 3.0
@@ -278,7 +279,7 @@ def default_split(manifest: pd.DataFrame, dataset: str, seed: int = 0) -> tuple[
 def _read(dataset: str, path: str | os.PathLike) -> pd.DataFrame:
     from .data import read_corpus
 
-    if dataset in ("synthetic", "trainset"):
+    if dataset in SYNTHETIC_DATASETS:
         from .synth.trainset import load_trainset
 
         return load_trainset(path)[0]
@@ -315,7 +316,7 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
     """
     from .preprocessing.text import Vocabulary
 
-    if dataset in ("synthetic", "trainset"):
+    if dataset in SYNTHETIC_DATASETS:
         if kind in ("text", "fused") and vocab is None:
             vocab = Vocabulary(min_count=1, max_len=24).fit(manifest["text"].iloc[train_idx])
         inp = synthetic_inputs(path, manifest, vocab)
@@ -325,10 +326,10 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
             return {"X": inp}, prep
         if kind in pick:
             return {"X": inp[pick[kind]]}, prep
-        if kind in ("face2d", "classroom_cnn"):  # every frame for training (train_recipe), the middle one for validation
+        if kind in FRAME_FACE_KINDS:  # every frame for training (train_recipe), the middle one for validation
             return {"X": inp["face"][:, 0]}, prep
         raise EmolabError(f"model {kind!r} cannot be trained on a synthetic training set")
-    if kind in ("face2d", "classroom_cnn"):
+    if kind in FRAME_FACE_KINDS:
         return {"X": load_face_images(manifest, progress=progress)}, {"input": "gray48"}
     if kind == "speech":
         return {"X": load_speech_inputs(manifest, progress=progress)}, {"input": "mfcc+deltas", "seconds": SPEECH_SECONDS, "sample_rate": 16000}
@@ -343,7 +344,7 @@ def model_config_for(kind: str, dataset: str, path: str | os.PathLike, prep: dic
     cfg = dict(overrides or {})
     if kind == "text":
         cfg.setdefault("vocab_size", len(prep["vocabulary"]["tokens"]) + 2)
-    if dataset in ("synthetic", "trainset") and kind in ("fused", "speech"):  # the speech window the inputs were cut with
+    if dataset in SYNTHETIC_DATASETS and kind in ("fused", "speech"):  # the speech window the inputs were cut with
         from .synth.trainset import TrainsetConfig
 
         secs = TrainsetConfig.load(Path(path) / "trainset.json").audio_seconds
@@ -413,13 +414,13 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
         _init_face_branch(model, init)
     Xtr, ytr = take_rows(X, tr), y[tr]
     Xva = take_rows(X, va)
-    if kind in ("face2d", "classroom_cnn") and isinstance(Xtr, np.ndarray) and Xtr.ndim == 4:  # clips: frames as samples
+    if kind in FRAME_FACE_KINDS and isinstance(Xtr, np.ndarray) and Xtr.ndim == 4:  # clips: frames as samples
         t = Xtr.shape[1]
         Xtr, ytr = Xtr.reshape(-1, *Xtr.shape[2:]), np.repeat(ytr, t)
         Xva = Xva[:, t // 2]
     if balance:
         Xtr, ytr = Balancer(method=balance, target="median", random_state=seed).fit_resample(Xtr, ytr)
-    if kind in ("face2d", "classroom_cnn"):
+    if kind in FRAME_FACE_KINDS:
         train_ds = AugmentedFaces(Xtr, ytr, augment=True, seed=seed)
         val_ds = AugmentedFaces(Xva, y[va], augment=False)
     elif kind == "speech" and augment:
@@ -539,7 +540,7 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     if col not in sub.columns or not set(sub[col].astype(str)) <= set(labels):
         raise DataError(f"this model predicts {labels}, which the {dataset} labels do not match")
     y = np.array([labels.index(v) for v in sub[col].astype(str)], np.int64)
-    if meta["kind"] in ("face2d", "classroom_cnn"):
+    if meta["kind"] in FRAME_FACE_KINDS:
         if X.ndim == 4:  # synthetic clips: the middle frame
             X = X[:, X.shape[1] // 2]
         ds = AugmentedFaces(X, y, augment=False)
@@ -556,12 +557,12 @@ def resolve_model_path(name: str | os.PathLike) -> Path:
         return p
     if p.is_dir() and (p / "model.safetensors").is_file():
         return p / "model.safetensors"
-    bundled = Path(__file__).parent / "pretrained" / f"{name}.safetensors"
+    bundled = PRETRAINED_DIR / f"{name}.safetensors"
     if bundled.is_file():
         return bundled
     from .errors import ModelError
 
-    raise ModelError(f"no model file or bundled model named {str(name)!r}", hint="give a .safetensors path or one of face, speech, text, synthetic")
+    raise ModelError(f"no model file or bundled model named {str(name)!r}", hint=f"give a .safetensors path or one of {', '.join(BUNDLED_MODELS)}")
 
 
 def _partition(manifest: pd.DataFrame, spec: str, n_clients: int, seed: int) -> list[np.ndarray]:

@@ -25,9 +25,9 @@ import torch
 
 from ..errors import ModelError
 from ..models import MODALITIES, load_model
+from ..registry import FRAME_FACE_KINDS, PRETRAINED_DIR
 from ..taxonomy import EMOTIONS
 
-PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 DEFAULT_WEIGHTS = {"face": 0.5, "speech": 0.25, "text": 0.25}
 
 
@@ -96,7 +96,7 @@ class _Runner:
     @staticmethod
     def _format(module: torch.nn.Module):
         kind = getattr(module, "kind", "")
-        return {"face2d": torch.channels_last, "classroom_cnn": torch.channels_last, "face3d": torch.channels_last_3d}.get(kind)
+        return torch.channels_last if kind in FRAME_FACE_KINDS else torch.channels_last_3d if kind == "face3d" else None
 
     @torch.inference_mode()
     def __call__(self, fn, module: torch.nn.Module, x: np.ndarray, batch: int) -> np.ndarray:
