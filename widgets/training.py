@@ -36,7 +36,7 @@ class TrainingDashboard:
         self.corpus.layout.display = self.path.layout.display = "none"
         self.data.observe(self._on_data, names="value")
         self.train.on_click(lambda _: self.run())
-        self.widget = W.VBox([W.HTML("<h2>Train and evaluate</h2>"), device_badge(), self.data, self.corpus, self.path,
+        self.widget = W.VBox([device_badge(), self.data, self.corpus, self.path,
                               W.HBox([self.kind, self.epochs]), self.train, self.status, self.monitor.widget, self.result])
 
     def _on_data(self, change) -> None:
