@@ -113,7 +113,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from .timeline.batch import analyze_many
+    from pathlib import Path
+
+    from .timeline.batch import INDEX, analyze_many
 
     config_overrides = {"model": args.model, "sample_fps": args.sample_fps, "smoothing": args.smoothing,
                         "keyframe_interval": args.keyframe_interval}
@@ -122,6 +124,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     for r in report:
         status = {"done": "analysed", "skipped": "already done (skipped)", "failed": "FAILED"}[r["status"]]
         print(f"{status:<24} {r['video']}" + (f"  ->  {r['out']}" if r["status"] != "failed" else f": {r['error']}"))
+    index = Path(args.out) / INDEX
+    if len(report) > 1 and index.is_file():
+        print(f"{'index':<24} {index}")
     failed = [r for r in report if r["status"] == "failed"]
     if failed:
         print(f"emolab: error: {len(failed)} of {len(report)} recording(s) failed (listed above)", file=sys.stderr)
