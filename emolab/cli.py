@@ -105,8 +105,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     ev = evaluate_recipe(args.model, args.dataset, args.path, split=args.split, progress=not args.quiet, max_samples=args.max_samples)
     if args.json:
-        print(json.dumps({**ev.metrics, "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy))}, indent=2))
+        print(json.dumps({**ev.metrics, "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy)), "scored": ev.scored},
+                         indent=2))
     else:
+        sc = ev.scored
+        print(f"{'scored':<20} split {sc['split']}: {sc['n']} of {sc['of']} labelled rows ({sc['reason']})")
         print("\n".join(f"{k:<20} {v:.4f}" if isinstance(v, float) else f"{k:<20} {v}" for k, v in ev.metrics.items()))
         print(ev.per_class.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
@@ -361,7 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="a .safetensors file, a training output folder, or face|speech|text|synthetic")
     p.add_argument("--dataset", required=True)
     p.add_argument("path")
-    p.add_argument("--split", default=None, help="official split name (e.g. validation, dev, test); default: the model-selection split")
+    p.add_argument("--split", default=None, help="all (every labelled row), val (the model-selection split) or an official split name "
+                   "(e.g. validation, dev, test); default: val when the model was trained on this corpus, else all")
     p.add_argument("--max-samples", type=int, default=None)
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")

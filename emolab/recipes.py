@@ -513,7 +513,29 @@ def _init_face_branch(model, path: str | os.PathLike) -> None:
 
 def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.PathLike, split: str | None = None,
                     progress: bool = True, max_samples: int | None = None):
-    """Evaluate a saved model on a corpus split (default: the split the recipe selects models on)."""
+    """Evaluate a saved or bundled model on a corpus; ``scored`` of the result says which rows and why.
+
+    Parameters
+    ----------
+    model_path : path or str
+        A ``.safetensors`` file, a training output folder, or a bundled model's name.
+    dataset : str
+        Corpus name (or ``"synthetic"``), read from ``path``.
+    split : str, optional
+        ``"all"``: every labelled row; ``"val"`` (or ``"actors15-18"``): the split the recipes select
+        models on; else an official split name of the corpus (``validation``, ``dev``, ``test``, ...).
+        Default: the model-selection split when the model was trained on this corpus (its file
+        records the corpus), otherwise every labelled row.
+    progress : bool
+    max_samples : int, optional
+        Score a random subsample (seed 0) of at most this many of the chosen rows.
+
+    Returns
+    -------
+    Evaluation
+        Metrics over the scored rows; ``scored`` is ``{"split", "n", "of", "reason"}``: the split's
+        name, how many rows were scored, of how many labelled rows, and why these.
+    """
     from .evaluation import evaluate
     from .models import load_model
     from .preprocessing.text import Vocabulary
@@ -521,15 +543,9 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
 
     model, meta = load_model(resolve_model_path(model_path))
     m = _read(dataset, path)
-    if split:
-        rows = np.flatnonzero(m["split"].astype(str).to_numpy() == split) if split not in ("actors15-18", "val") else None
-        if split in ("actors15-18", "val"):
-            rows = default_split(m, dataset)[1]
-        if rows is None or not len(rows):
-            raise DataError(f"split {split!r} not found; available: {sorted(set(m['split'].astype(str)) - {''}) or ['val']}")
-    else:
-        rows = default_split(m, dataset)[1]
+    rows, scored = _rows_to_score(m, dataset, split, meta.get("metrics", {}).get("dataset"))
     if max_samples and len(rows) > max_samples:
+        scored["reason"] += f"; a random {max_samples} of its {len(rows)} rows (max_samples)"
         rows = np.random.default_rng(0).choice(rows, max_samples, replace=False)
     sub = m.iloc[rows].reset_index(drop=True)
     vocab = Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]) if meta["preprocessing"].get("vocabulary") else None
@@ -547,7 +563,34 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     else:
         ds = make_dataset(X, y)
     proba = Trainer(model, TrainConfig(), progress=False).predict_proba(ds)
-    return evaluate(sub[col], proba=proba, labels=labels)
+    result = evaluate(sub[col], proba=proba, labels=labels)
+    result.scored = {**scored, "n": int(len(sub)), "of": int(len(m))}
+    return result
+
+
+def _rows_to_score(manifest: pd.DataFrame, dataset: str, split: str | None, trained_on: str | None) -> tuple[np.ndarray, dict]:
+    """The manifest rows :func:`evaluate_recipe` scores, and ``{"split", "reason"}`` saying why those."""
+    from .data import ALIASES
+
+    corpus = lambda name: ALIASES.get(str(name).lower(), str(name).lower())
+    if split is None:
+        if trained_on is None:
+            split, why = "val", "the model's file does not record its training corpus, so its model-selection split"
+        elif corpus(trained_on) == corpus(dataset) or {dataset, trained_on} <= set(SYNTHETIC_DATASETS):
+            split, why = "val", f"the model was trained on {trained_on}: its model-selection split, held out from training"
+        else:
+            split, why = "all", f"the model was trained on {trained_on}, not on {dataset}: every labelled row"
+    else:
+        why = f"asked for (split {split!r})"
+    if split == "all":
+        return np.arange(len(manifest)), {"split": "all", "reason": why}
+    if split in ("val", "actors15-18"):
+        return default_split(manifest, dataset)[1], {"split": "val", "reason": why}
+    rows = np.flatnonzero(manifest["split"].astype(str).to_numpy() == split)
+    if not len(rows):
+        known = sorted(set(manifest["split"].astype(str)) - {""}) + ["all", "val"]
+        raise DataError(f"split {split!r} not found; available: {', '.join(known)}")
+    return rows, {"split": split, "reason": why}
 
 
 def resolve_model_path(name: str | os.PathLike) -> Path:
