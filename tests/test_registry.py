@@ -41,7 +41,14 @@ def test_bundled_models_ship_with_a_card_and_nothing_unregistered():
     assert registry.PRETRAINED_DIR.is_dir() and registry.PRETRAINED_DIR.name == "pretrained"
 
 
-def test_dashboard_offers_the_registered_names():
+def test_cli_and_dashboard_offer_the_registered_names():
+    from emolab.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices
+    for command in ("train", "federate", "federate-split", "federate-server", "federate-client"):
+        model = next(a for a in sub[command]._actions if a.dest == "model")
+        assert list(model.choices) == list(registry.MODEL_KINDS), command
     import widgets
 
     dash = widgets.TrainingDashboard()
