@@ -67,6 +67,10 @@ def test_cli_train_and_evaluate_json(trainset, tmp_path):
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert {"accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "n"} <= set(out)
+    written = [f for f in (tmp_path / "m").rglob("*") if f.is_file()]
+    assert {"model.safetensors", "metrics.json", "history.csv", "last.pt"} <= {f.name for f in written}
+    for f in written:  # no file of a training run names a place on this machine (weights, checkpoints included)
+        assert str(tmp_path).encode() not in f.read_bytes() and str(trainset).encode() not in f.read_bytes(), f
     res = subprocess.run([sys.executable, "-m", "emolab", "evaluate", "--model", str(tmp_path / "m" / "model.safetensors"), "--dataset",
                           "synthetic", str(trainset), "--json", "--quiet"], capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr
