@@ -219,11 +219,25 @@ def _flags(p: argparse.ArgumentParser, *names: str) -> None:
         p.add_argument(f"--{name}", action="store_true", help=text[name])
 
 
+def _corpus(p: argparse.ArgumentParser, *, option: bool = True, synthetic: bool = True) -> None:
+    """The corpus to read: its name (``--dataset``, or positional) and the folder it was unpacked in."""
+    from .registry import CORPORA
+
+    text = f"corpus name: {', '.join(CORPORA)} (see 'emolab data list')"
+    text += ", or 'synthetic' for a folder written by 'emolab synth trainset'" if synthetic else ""
+    p.add_argument(*(["--dataset"] if option else ["dataset"]), **({"required": True} if option else {}), help=text)
+    p.add_argument("path", help="folder (or file) where the corpus was unpacked")
+
+
+def _seed(p: argparse.ArgumentParser, of: str) -> None:
+    """``--seed``, saying what it seeds."""
+    p.add_argument("--seed", type=int, default=0, help=f"random seed of {of} (default: %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emolab`` command (exposed for docs and tests)."""
-    from .registry import BUNDLED_MODELS, CORPORA, LESSON_MODELS, MODEL_KINDS
+    from .registry import BUNDLED_MODELS, LESSON_MODELS, MODEL_KINDS
 
-    corpus_help = f"corpus name: {', '.join(CORPORA)} (see 'emolab data list')"
     kinds = list(MODEL_KINDS)
     parser = argparse.ArgumentParser(
         prog="emolab",
@@ -243,8 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     p = _command(data_sub, "summary", help="counts per label, split and subject of a corpus",
                  example="emolab data summary ravdess ~/corpora/RAVDESS --json")
-    p.add_argument("dataset", help=corpus_help)
-    p.add_argument("path", help="folder (or file) where the corpus was unpacked")
+    _corpus(p, option=False, synthetic=False)
     _flags(p, "json")
     p.set_defaults(handler=_cmd_data_summary)
     p = _command(data_sub, "list", help="the corpora emolab can read", example="emolab data list")
@@ -258,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("outdir", help="folder to write the lesson to (lesson.mp4, lesson.srt, truth.csv, ...)")
     p.add_argument("--students", type=int, default=8, help="number of students, besides the teacher (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=60.0, help="length of the lesson in seconds (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same lesson (default: %(default)s)")
+    _seed(p, "the lesson: the same seed gives the same lesson")
     p.add_argument("--layout", choices=["gallery", "classroom"], default="gallery",
                    help="gallery: an online-class grid of faces; classroom: seated rows seen from the front (default: %(default)s)")
     p.add_argument("--width", type=int, default=640, help="video width in pixels (default: %(default)s)")
@@ -272,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--identities", type=int, default=24, help="number of synthetic people (default: %(default)s)")
     p.add_argument("--clips", type=int, default=4, help="clips per emotion and identity (default: %(default)s)")
     p.add_argument("--size", type=int, default=48, help="face crop size in pixels (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    _seed(p, "identities, expressions and voices")
     _flags(p, "overwrite", "quiet")
     p.set_defaults(handler=_cmd_synth_trainset)
     synth.set_defaults(handler=_help_of(synth))
@@ -281,11 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION")
     p = _command(audit_sub, "leakage", help="how much SMOTE-before-split and subject leakage inflate accuracy",
                  example="emolab audit leakage --dataset ravdess ~/corpora/RAVDESS")
-    p.add_argument("--dataset", required=True, help=corpus_help)
-    p.add_argument("path", help="folder (or file) where the corpus was unpacked")
+    _corpus(p, synthetic=False)
     p.add_argument("--model", default="svm", choices=["svm", "logreg", "forest"],
                    help="classifier on the baseline features: SVM, logistic regression or random forest (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of folds and SMOTE (default: %(default)s)")
+    _seed(p, "folds and SMOTE")
     p.add_argument("--max-samples", type=int, default=None, help="use a stratified subsample of this many samples (default: all)")
     _flags(p, "json")
     p.set_defaults(handler=_cmd_audit_leakage)
@@ -294,13 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "train", help="train a model on a corpus (default split subject-independent where possible)",
                  example="emolab train --model speech --dataset ravdess ~/corpora/RAVDESS --out runs/speech")
     p.add_argument("--model", required=True, choices=kinds, help="model kind to train")
-    p.add_argument("--dataset", required=True, help=corpus_help + ", or 'synthetic' for a synthetic training set folder")
-    p.add_argument("path", help="folder (or file) where the corpus was unpacked")
+    _corpus(p)
     p.add_argument("--out", required=True, help="output folder (model.safetensors, history.csv, metrics.json)")
     p.add_argument("--epochs", type=int, default=20, help="most passes over the training split (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=64, help="samples per optimisation step (default: %(default)s)")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate of Adam (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of weights, batches and augmentation (default: %(default)s)")
+    _seed(p, "weights, batches and augmentation")
     p.add_argument("--patience", type=int, default=8,
                    help="stop after this many epochs without improvement of --monitor; 0: never stop early (default: %(default)s)")
     p.add_argument("--balance", default=None, metavar="METHOD",
@@ -354,13 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--dp-noise", type=float, default=0.0, help="differential privacy: noise multiplier; 0: off (default: %(default)s)")
         p.add_argument("--dp-clip", type=float, default=1.0, help="differential privacy: clipping norm of each update (default: %(default)s)")
         p.add_argument("--batch-size", type=int, default=16, help="samples per local optimisation step (default: %(default)s)")
-        p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+        _seed(p, "weights, batches and the partition")
         p.add_argument("--config", default=None, metavar="JSON", help="model settings as JSON (default: the kind's defaults)")
 
     p = _command(sub, "federate", help="federated training on Flower (local simulation, one client per school/group)",
                  example="emolab federate --dataset synthetic out/trainset --model fused --clients 3 --rounds 3")
-    p.add_argument("--dataset", required=True, help=corpus_help + ", or 'synthetic'")
-    p.add_argument("path", help="folder (or file) where the corpus was unpacked")
+    _corpus(p)
     p.add_argument("--clients", type=int, default=3, help="number of simulated clients (default: %(default)s)")
     p.add_argument("--rounds", type=int, default=2, help="federated rounds (default: %(default)s)")
     p.add_argument("--partition", default="groups",
@@ -373,12 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "federate-split", help="write each client's data file (deployment demo on one machine)",
                  example="emolab federate-split --dataset synthetic out/trainset --model fused --out clients")
-    p.add_argument("--dataset", required=True, help=corpus_help + ", or 'synthetic'")
-    p.add_argument("path", help="folder (or file) where the corpus was unpacked")
+    _corpus(p)
     p.add_argument("--model", required=True, choices=kinds, help="model kind the files are prepared for")
     p.add_argument("--clients", type=int, default=3, help="number of clients (default: %(default)s)")
     p.add_argument("--partition", default="groups", help="groups | dirichlet:ALPHA | column:NAME (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the partition (default: %(default)s)")
+    _seed(p, "the partition")
     p.add_argument("--out", required=True, help="folder for client0.npz, client1.npz, ... and model_config.json")
     p.set_defaults(handler=_cmd_federate_split)
 
@@ -406,8 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
                  example="emolab evaluate --model face --dataset ckplus ~/corpora/CK+48 --split all")
     p.add_argument("--model", required=True,
                    help=f"a .safetensors file, a training output folder, or a bundled model: {', '.join(BUNDLED_MODELS)}")
-    p.add_argument("--dataset", required=True, help=corpus_help + ", or 'synthetic'")
-    p.add_argument("path", help="folder (or file) where the corpus was unpacked")
+    _corpus(p)
     p.add_argument("--split", default=None,
                    help="all (every labelled row), val (the model-selection split) or an official split name (e.g. validation, "
                    "dev, test); default: val when the model was trained on this corpus, else all")
