@@ -360,3 +360,17 @@ def test_face_model_errors_surface_and_torch_threads_are_restored(lesson):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_analysis_json_names_inputs_by_file_name_and_hash(tmp_path):
+    from emolab.cache import file_hash
+    from emolab.timeline.io import portable_config, portable_info
+
+    video = tmp_path / "deep" / "v.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"not really a video")
+    info = portable_info({"video": str(video), "transcript": "", "duration": 3.0})
+    assert info == {"video": "v.mp4", "video_blake2b": file_hash(video), "transcript": "", "transcript_blake2b": "", "duration": 3.0}
+    assert portable_info(info) == info  # a loaded analysis written again keeps its hashes
+    assert portable_config({"model": str(tmp_path / "m.safetensors"), "sample_fps": 5.0}) == {"model": "m.safetensors", "sample_fps": 5.0}
+    assert portable_config({"model": "pretrained"})["model"] == "pretrained"
