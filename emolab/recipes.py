@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, EmolabError
-from .registry import BUNDLED_MODELS, FRAME_FACE_KINDS, PRETRAINED_DIR, SYNTHETIC_DATASETS
+from .registry import BUNDLED_MODELS, FRAME_FACE_KINDS, MODEL_KINDS, PRETRAINED_DIR, SYNTHETIC_DATASETS
 from .taxonomy import EMOTIONS, label_to_index
 
 SPEECH_SECONDS = 3.0
@@ -321,13 +321,12 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
             vocab = Vocabulary(min_count=1, max_len=24).fit(manifest["text"].iloc[train_idx])
         inp = synthetic_inputs(path, manifest, vocab)
         prep = {"source": "synthetic", "vocabulary": vocab.to_dict() if vocab is not None else None}
-        pick = {"face3d": "face", "cnn_lstm": "face", "speech": "speech", "text": "text"}
         if kind == "fused":
             return {"X": inp}, prep
-        if kind in pick:
-            return {"X": inp[pick[kind]]}, prep
         if kind in FRAME_FACE_KINDS:  # every frame for training (train_recipe), the middle one for validation
             return {"X": inp["face"][:, 0]}, prep
+        if MODEL_KINDS.get(kind) in inp:  # the clip face kinds, speech, text: their modality's inputs
+            return {"X": inp[MODEL_KINDS[kind]]}, prep
         raise EmolabError(f"model {kind!r} cannot be trained on a synthetic training set")
     if kind in FRAME_FACE_KINDS:
         return {"X": load_face_images(manifest, progress=progress)}, {"input": "gray48"}
