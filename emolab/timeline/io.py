@@ -39,7 +39,8 @@ def write_analysis(analysis, out: str | os.PathLike, report: bool = True, thumbn
         from .report import render_report
 
         write_text(out / "report.html", render_report(analysis, thumbnails))
-    meta = {**portable_info(analysis.info), "config": portable_config(analysis.config.to_dict()), "files": [f for f in OUTPUT_FILES if (out / f).exists() or f == "analysis.json"]}
+    meta = {**portable_info(analysis.info), "config": portable_config(analysis.config.to_dict()),
+            "files": [f for f in OUTPUT_FILES if (out / f).exists() or f == "analysis.json"]}
     write_text(out / "analysis.json", json.dumps(meta, indent=2, default=str) + "\n")
     return out
 
