@@ -1,23 +1,25 @@
-"""Models that ship with emolab (weights in this folder, a model card beside each; no download).
+"""Models that ship with emolab (weights in ``emolab/pretrained``, a model card beside each; no download).
 
 >>> import emolab
 >>> model, meta = emolab.pretrained("synthetic")      # doctest: +SKIP
 
-Names: ``face`` (2D CNN, FER2013), ``face3d`` (its I3D inflation), ``speech`` (RAVDESS),
-``text`` (MELD), ``synthetic`` (the synthetic-domain fused model). ``available()`` lists what this
-installation has; a missing one raises :class:`~emolab.errors.ModelError`.
+Names (:data:`emolab.registry.BUNDLED_MODELS`): ``face`` (2D CNN, FER2013), ``speech`` (RAVDESS,
+7 emotions), ``speech8`` (RAVDESS's own 8 classes), ``text`` (GoEmotions, then MELD), ``synthetic``
+(the synthetic-domain fused model). The weights live in :data:`emolab.registry.PRETRAINED_DIR`.
+``available()`` lists what this installation has; a missing one raises
+:class:`~emolab.errors.ModelError`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-FOLDER = Path(__file__).resolve().parent / "pretrained"
+from .registry import PRETRAINED_DIR
 
 
 def available() -> dict[str, Path]:
     """Bundled model name -> weight file."""
-    return {p.stem: p for p in sorted(FOLDER.glob("*.safetensors"))}
+    return {p.stem: p for p in sorted(PRETRAINED_DIR.glob("*.safetensors"))}
 
 
 def pretrained(name: str, device: str = "cpu"):
@@ -33,5 +35,5 @@ def pretrained(name: str, device: str = "cpu"):
 
 def model_card(name: str) -> str:
     """The model card (Markdown) of a bundled model."""
-    p = FOLDER / f"{name}.md"
+    p = PRETRAINED_DIR / f"{name}.md"
     return p.read_text(encoding="utf-8") if p.is_file() else ""

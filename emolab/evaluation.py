@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -28,6 +28,8 @@ class Evaluation:
     per_class: pd.DataFrame
     confusion: pd.DataFrame
     roc: pd.DataFrame
+    scored: dict = field(default_factory=dict)
+    """Which rows were scored and why (``split, n, of, reason``), when :func:`emolab.recipes.evaluate_recipe` made it."""
 
     def confusion_chart(self):
         """Altair heat map of the confusion matrix (row-normalised)."""

@@ -55,9 +55,9 @@ def offline_detectors() -> dict[str, bool]:
 
 def bundled_models() -> dict[str, bool]:
     """Which pretrained models ship with this installation (weights present in the package)."""
-    root = Path(__file__).parent / "pretrained"
-    names = ("face", "speech", "text", "synthetic")
-    return {n: (root / f"{n}.safetensors").exists() for n in names}
+    from .registry import BUNDLED_MODELS, PRETRAINED_DIR
+
+    return {n: (PRETRAINED_DIR / f"{n}.safetensors").exists() for n in BUNDLED_MODELS}
 
 
 def environment_report(include_device: bool = True) -> dict[str, Any]:

@@ -31,6 +31,7 @@ import pandas as pd
 from .errors import DataError, EmolabError
 from .preprocessing.inputs import (SPEECH_SECONDS, load_face_images, load_speech_inputs, speech_input,  # noqa: F401
                                     speech_inputs_at, speech_inputs_from_waves)
+from .registry import BUNDLED_MODELS, FRAME_FACE_KINDS, MODEL_KINDS, PRETRAINED_DIR, SYNTHETIC_DATASETS
 from .taxonomy import EMOTIONS, label_to_index
 
 
@@ -162,7 +163,7 @@ def default_split(manifest: pd.DataFrame, dataset: str, seed: int = 0) -> tuple[
 def _read(dataset: str, path: str | os.PathLike) -> pd.DataFrame:
     from .data import read_corpus
 
-    if dataset in ("synthetic", "trainset"):
+    if dataset in SYNTHETIC_DATASETS:
         from .synth.trainset import load_trainset
 
         return load_trainset(path)[0]
@@ -199,20 +200,19 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
     """
     from .preprocessing.text import Vocabulary
 
-    if dataset in ("synthetic", "trainset"):
+    if dataset in SYNTHETIC_DATASETS:
         if kind in ("text", "fused") and vocab is None:
             vocab = Vocabulary(min_count=1, max_len=24).fit(manifest["text"].iloc[train_idx])
         inp = synthetic_inputs(path, manifest, vocab)
         prep = {"source": "synthetic", "vocabulary": vocab.to_dict() if vocab is not None else None}
-        pick = {"face3d": "face", "cnn_lstm": "face", "speech": "speech", "text": "text"}
         if kind == "fused":
             return {"X": inp}, prep
-        if kind in pick:
-            return {"X": inp[pick[kind]]}, prep
-        if kind in ("face2d", "classroom_cnn"):  # every frame for training (train_recipe), the middle one for validation
+        if kind in FRAME_FACE_KINDS:  # every frame for training (train_recipe), the middle one for validation
             return {"X": inp["face"][:, 0]}, prep
+        if MODEL_KINDS.get(kind) in inp:  # the clip face kinds, speech, text: their modality's inputs
+            return {"X": inp[MODEL_KINDS[kind]]}, prep
         raise EmolabError(f"model {kind!r} cannot be trained on a synthetic training set")
-    if kind in ("face2d", "classroom_cnn"):
+    if kind in FRAME_FACE_KINDS:
         return {"X": load_face_images(manifest, progress=progress)}, {"input": "gray48"}
     if kind == "speech":
         return {"X": load_speech_inputs(manifest, progress=progress)}, {"input": "mfcc+deltas", "seconds": SPEECH_SECONDS, "sample_rate": 16000}
@@ -227,7 +227,7 @@ def model_config_for(kind: str, dataset: str, path: str | os.PathLike, prep: dic
     cfg = dict(overrides or {})
     if kind == "text":
         cfg.setdefault("vocab_size", len(prep["vocabulary"]["tokens"]) + 2)
-    if dataset in ("synthetic", "trainset") and kind in ("fused", "speech"):  # the speech window the inputs were cut with
+    if dataset in SYNTHETIC_DATASETS and kind in ("fused", "speech"):  # the speech window the inputs were cut with
         from .synth.trainset import TrainsetConfig
 
         secs = TrainsetConfig.load(Path(path) / "trainset.json").audio_seconds
@@ -297,13 +297,13 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
         _init_face_branch(model, init)
     Xtr, ytr = take_rows(X, tr), y[tr]
     Xva = take_rows(X, va)
-    if kind in ("face2d", "classroom_cnn") and isinstance(Xtr, np.ndarray) and Xtr.ndim == 4:  # clips: frames as samples
+    if kind in FRAME_FACE_KINDS and isinstance(Xtr, np.ndarray) and Xtr.ndim == 4:  # clips: frames as samples
         t = Xtr.shape[1]
         Xtr, ytr = Xtr.reshape(-1, *Xtr.shape[2:]), np.repeat(ytr, t)
         Xva = Xva[:, t // 2]
     if balance:
         Xtr, ytr = Balancer(method=balance, target="median", random_state=seed).fit_resample(Xtr, ytr)
-    if kind in ("face2d", "classroom_cnn"):
+    if kind in FRAME_FACE_KINDS:
         train_ds = AugmentedFaces(Xtr, ytr, augment=True, seed=seed)
         val_ds = AugmentedFaces(Xva, y[va], augment=False)
     elif kind == "speech" and augment:
@@ -396,7 +396,29 @@ def _init_face_branch(model, path: str | os.PathLike) -> None:
 
 def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.PathLike, split: str | None = None,
                     progress: bool = True, max_samples: int | None = None):
-    """Evaluate a saved model on a corpus split (default: the split the recipe selects models on)."""
+    """Evaluate a saved or bundled model on a corpus; ``scored`` of the result says which rows and why.
+
+    Parameters
+    ----------
+    model_path : path or str
+        A ``.safetensors`` file, a training output folder, or a bundled model's name.
+    dataset : str
+        Corpus name (or ``"synthetic"``), read from ``path``.
+    split : str, optional
+        ``"all"``: every labelled row; ``"val"`` (or ``"actors15-18"``): the split the recipes select
+        models on; else an official split name of the corpus (``validation``, ``dev``, ``test``, ...).
+        Default: the model-selection split when the model was trained on this corpus (its file
+        records the corpus), otherwise every labelled row.
+    progress : bool
+    max_samples : int, optional
+        Score a random subsample (seed 0) of at most this many of the chosen rows.
+
+    Returns
+    -------
+    Evaluation
+        Metrics over the scored rows; ``scored`` is ``{"split", "n", "of", "reason"}``: the split's
+        name, how many rows were scored, of how many labelled rows, and why these.
+    """
     from .evaluation import evaluate
     from .models import load_model
     from .preprocessing.text import Vocabulary
@@ -404,15 +426,9 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
 
     model, meta = load_model(resolve_model_path(model_path))
     m = _read(dataset, path)
-    if split:
-        rows = np.flatnonzero(m["split"].astype(str).to_numpy() == split) if split not in ("actors15-18", "val") else None
-        if split in ("actors15-18", "val"):
-            rows = default_split(m, dataset)[1]
-        if rows is None or not len(rows):
-            raise DataError(f"split {split!r} not found; available: {sorted(set(m['split'].astype(str)) - {''}) or ['val']}")
-    else:
-        rows = default_split(m, dataset)[1]
+    rows, scored = _rows_to_score(m, dataset, split, meta.get("metrics", {}).get("dataset"))
     if max_samples and len(rows) > max_samples:
+        scored["reason"] += f"; a random {max_samples} of its {len(rows)} rows (max_samples)"
         rows = np.random.default_rng(0).choice(rows, max_samples, replace=False)
     sub = m.iloc[rows].reset_index(drop=True)
     vocab = Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]) if meta["preprocessing"].get("vocabulary") else None
@@ -423,14 +439,41 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     if col not in sub.columns or not set(sub[col].astype(str)) <= set(labels):
         raise DataError(f"this model predicts {labels}, which the {dataset} labels do not match")
     y = np.array([labels.index(v) for v in sub[col].astype(str)], np.int64)
-    if meta["kind"] in ("face2d", "classroom_cnn"):
+    if meta["kind"] in FRAME_FACE_KINDS:
         if X.ndim == 4:  # synthetic clips: the middle frame
             X = X[:, X.shape[1] // 2]
         ds = AugmentedFaces(X, y, augment=False)
     else:
         ds = make_dataset(X, y)
     proba = Trainer(model, TrainConfig(), progress=False).predict_proba(ds)
-    return evaluate(sub[col], proba=proba, labels=labels)
+    result = evaluate(sub[col], proba=proba, labels=labels)
+    result.scored = {**scored, "n": int(len(sub)), "of": int(len(m))}
+    return result
+
+
+def _rows_to_score(manifest: pd.DataFrame, dataset: str, split: str | None, trained_on: str | None) -> tuple[np.ndarray, dict]:
+    """The manifest rows :func:`evaluate_recipe` scores, and ``{"split", "reason"}`` saying why those."""
+    from .data import ALIASES
+
+    corpus = lambda name: ALIASES.get(str(name).lower(), str(name).lower())
+    if split is None:
+        if trained_on is None:
+            split, why = "val", "the model's file does not record its training corpus, so its model-selection split"
+        elif corpus(trained_on) == corpus(dataset) or {dataset, trained_on} <= set(SYNTHETIC_DATASETS):
+            split, why = "val", f"the model was trained on {trained_on}: its model-selection split, held out from training"
+        else:
+            split, why = "all", f"the model was trained on {trained_on}, not on {dataset}: every labelled row"
+    else:
+        why = f"asked for (split {split!r})"
+    if split == "all":
+        return np.arange(len(manifest)), {"split": "all", "reason": why}
+    if split in ("val", "actors15-18"):
+        return default_split(manifest, dataset)[1], {"split": "val", "reason": why}
+    rows = np.flatnonzero(manifest["split"].astype(str).to_numpy() == split)
+    if not len(rows):
+        known = sorted(set(manifest["split"].astype(str)) - {""}) + ["all", "val"]
+        raise DataError(f"split {split!r} not found; available: {', '.join(known)}")
+    return rows, {"split": split, "reason": why}
 
 
 def resolve_model_path(name: str | os.PathLike) -> Path:
@@ -440,12 +483,12 @@ def resolve_model_path(name: str | os.PathLike) -> Path:
         return p
     if p.is_dir() and (p / "model.safetensors").is_file():
         return p / "model.safetensors"
-    bundled = Path(__file__).parent / "pretrained" / f"{name}.safetensors"
+    bundled = PRETRAINED_DIR / f"{name}.safetensors"
     if bundled.is_file():
         return bundled
     from .errors import ModelError
 
-    raise ModelError(f"no model file or bundled model named {str(name)!r}", hint="give a .safetensors path or one of face, speech, text, synthetic")
+    raise ModelError(f"no model file or bundled model named {str(name)!r}", hint=f"give a .safetensors path or one of {', '.join(BUNDLED_MODELS)}")
 
 
 def _partition(manifest: pd.DataFrame, spec: str, n_clients: int, seed: int) -> list[np.ndarray]:

@@ -29,6 +29,7 @@ from .atomic import atomic_path
 from .config import Config
 from .device import choose_device, seed_everything
 from .errors import EmolabError, ModelError
+from .registry import FRAME_FACE_KINDS
 
 
 @dataclass
@@ -288,7 +289,7 @@ def resolve_precision(precision: str, device: str) -> Optional[torch.dtype]:
 
 
 def _is_image_model(model: nn.Module) -> bool:
-    return getattr(model, "kind", "") in ("face2d", "classroom_cnn")
+    return getattr(model, "kind", "") in FRAME_FACE_KINDS
 
 
 def _labels_of(data: Dataset) -> np.ndarray:

@@ -67,11 +67,21 @@ def test_cli_train_and_evaluate_json(trainset, tmp_path):
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert {"accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "n"} <= set(out)
+    written = [f for f in (tmp_path / "m").rglob("*") if f.is_file()]
+    assert {"model.safetensors", "metrics.json", "history.csv", "last.pt"} <= {f.name for f in written}
+    for f in written:  # no file of a training run names a place on this machine (weights, checkpoints included)
+        assert str(tmp_path).encode() not in f.read_bytes() and str(trainset).encode() not in f.read_bytes(), f
     res = subprocess.run([sys.executable, "-m", "emolab", "evaluate", "--model", str(tmp_path / "m" / "model.safetensors"), "--dataset",
                           "synthetic", str(trainset), "--json", "--quiet"], capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr
     ev = json.loads(res.stdout)
     assert ev["n"] == out["n"] and {"accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "per_class_accuracy"} <= set(ev)
+    assert ev["scored"]["split"] == "val" and ev["scored"]["n"] == out["n"] and "trained on synthetic" in ev["scored"]["reason"]
+    res = subprocess.run([sys.executable, "-m", "emolab", "evaluate", "--model", str(tmp_path / "m"), "--dataset", "synthetic", str(trainset),
+                          "--split", "all", "--json", "--quiet"], capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    whole = json.loads(res.stdout)
+    assert whole["n"] == 56 and whole["scored"] == {"split": "all", "n": 56, "of": 56, "reason": "asked for (split 'all')"}
     res = subprocess.run([sys.executable, "-m", "emolab", "evaluate", "--model", str(tmp_path / "nothing.safetensors"), "--dataset",
                           "synthetic", str(trainset)], capture_output=True, text=True, env=env)
     assert res.returncode == 2 and "no model file" in res.stderr and "Traceback" not in res.stderr
@@ -117,3 +127,34 @@ def test_augmented_spectra_shift_and_mask_repeatably():
     xs = only_shift[0][0].numpy()[0]
     k = next(k for k in range(-5, 6) if np.allclose(xs[:, 6:-6], X[0, 0][:, 6 - k:301 - 6 - k]))
     assert abs(k) <= 5  # a pure time shift of the utterance
+
+
+def test_a_bundled_model_scores_a_corpus_it_was_not_trained_on_whole(tmp_path, monkeypatch):
+    """The speech model was trained on RAVDESS: on TESS every row is scored unless a split is asked for, and the output says so."""
+    from emolab.bundled import available
+    from emolab.data.corpora.speech import TESS_EMOTIONS
+
+    from .conftest import write_wav
+
+    if "speech" not in available():
+        pytest.skip("the speech model is not bundled")
+    monkeypatch.setenv("EMOLAB_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "tess"
+    for i, emo in enumerate(TESS_EMOTIONS):
+        for speaker in ("OAF", "YAF"):
+            for word in ("back", "bar"):
+                write_wav(root / f"{speaker}_{emo}" / f"{speaker}_{word}_{emo}.wav", freq=150.0 + 40 * i)
+    ev = evaluate_recipe("speech", "tess", root, progress=False)
+    assert ev.metrics["n"] == 28 and ev.scored["split"] == "all" and (ev.scored["n"], ev.scored["of"]) == (28, 28)
+    assert "trained on ravdess, not on tess" in ev.scored["reason"]
+    held_out = evaluate_recipe("speech", "tess", root, split="val", progress=False)
+    assert held_out.scored["split"] == "val" and 0 < held_out.scored["n"] < 28 == held_out.scored["of"]
+    few = evaluate_recipe("speech", "tess", root, max_samples=10, progress=False)
+    assert few.scored["n"] == 10 and "max_samples" in few.scored["reason"]
+    with pytest.raises(Exception, match="split 'test' not found; available: .*all"):
+        evaluate_recipe("speech", "tess", root, split="test", progress=False)
+    res = subprocess.run([sys.executable, "-m", "emolab", "evaluate", "--model", "speech", "--dataset", "tess", str(root), "--quiet"],
+                         capture_output=True, text=True, env={**__import__("os").environ, "EMOLAB_CACHE": str(tmp_path / "cache")})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[0].split() == ["scored", "split", "all:", "28", "of", "28", "labelled", "rows", "(the", "model", "was",
+                                                  "trained", "on", "ravdess,", "not", "on", "tess:", "every", "labelled", "row)"]

@@ -177,8 +177,100 @@ def test_cli_batch_resumes_and_isolates_failures(lesson, tmp_path):
     assert "analysed" in res.stdout and "FAILED" in res.stdout and "broken.mp4" in res.stdout
     assert "1 of 2 recording(s) failed" in res.stderr and "Traceback" not in res.stderr
     assert (tmp_path / "reports" / "lesson" / "analysis.json").is_file()
+    assert "index" in res.stdout and (tmp_path / "reports" / "index.csv").is_file()
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert "already done (skipped)" in again.stdout
+
+
+@pytest.fixture(scope="module")
+def same_named(tiny_lesson, tmp_path_factory):
+    """Two different recordings both called lesson.mp4, in mon/ and tue/ (tue's a copy of mon's, cut to 3 s)."""
+    import shutil
+
+    import cv2
+
+    root = tmp_path_factory.mktemp("week")
+    (root / "mon").mkdir()
+    (root / "tue").mkdir()
+    shutil.copy(tiny_lesson / "lesson.mp4", root / "mon" / "lesson.mp4")
+    src = cv2.VideoCapture(str(tiny_lesson / "lesson.mp4"))
+    fps, size = src.get(cv2.CAP_PROP_FPS), (int(src.get(cv2.CAP_PROP_FRAME_WIDTH)), int(src.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    w = cv2.VideoWriter(str(root / "tue" / "lesson.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for _ in range(int(3 * fps)):
+        ok, frame = src.read()
+        w.write(frame)
+    w.release()
+    return root
+
+
+def test_same_named_recordings_get_their_own_folders_and_an_index(same_named, tmp_path):
+    from emolab.timeline.batch import analyze_many
+
+    videos = [same_named / "mon" / "lesson.mp4", same_named / "tue" / "lesson.mp4"]
+    out = tmp_path / "reports"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the cut copy has no audio
+        report = analyze_many(videos, out, progress=False, model="synthetic", sample_fps=2.0)
+    assert [r["status"] for r in report] == ["done", "done"]
+    assert [r["out"] for r in report] == [str(out / "mon-lesson"), str(out / "tue-lesson")]
+    durations = [json.loads((out / f / "analysis.json").read_text())["duration"] for f in ("mon-lesson", "tue-lesson")]
+    assert durations[0] > durations[1] + 0.5  # two result sets, neither overwritten by the other
+    index = pd.read_csv(out / "index.csv", dtype=str)
+    assert dict(zip(index.recording, index.folder)) == {"mon/lesson.mp4": "mon-lesson", "tue/lesson.mp4": "tue-lesson"}
+    assert set(index.status) == {"done"} and index.video_blake2b.nunique() == 2
+
+    # no file written names a place on this machine: recordings by name and content hash only
+    for f in out.rglob("*"):
+        if f.is_file():
+            text = f.read_text(errors="replace")
+            assert str(tmp_path) not in text and str(same_named) not in text, f
+    meta = json.loads((out / "mon-lesson" / "analysis.json").read_text())
+    assert meta["video"] == "lesson.mp4" and len(meta["video_blake2b"]) == 32
+
+    # resuming goes by content: renamed folders, another order, one more recording with the same name
+    moved = tmp_path / "week2"
+    (moved / "a").mkdir(parents=True)
+    (moved / "b").mkdir()
+    (moved / "c").mkdir()
+    import shutil
+
+    shutil.copy(videos[1], moved / "a" / "lesson.mp4")
+    shutil.copy(videos[0], moved / "b" / "lesson.mp4")
+    shutil.copy(videos[0], moved / "c" / "lesson.mp4")
+    (moved / "c" / "lesson.mp4").open("ab").write(b"\0")  # other content: another recording
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = analyze_many([moved / "a" / "lesson.mp4", moved / "b" / "lesson.mp4", moved / "c" / "lesson.mp4"], out, progress=False,
+                             model="synthetic", sample_fps=2.0)
+    assert [r["status"] for r in again] == ["skipped", "skipped", "done"]
+    assert [r["out"] for r in again] == [str(out / "tue-lesson"), str(out / "mon-lesson"), str(out / "c-lesson")]
+    index = pd.read_csv(out / "index.csv", dtype=str)
+    assert sorted(index.folder) == ["c-lesson", "mon-lesson", "tue-lesson"]
+    assert json.loads((out / "mon-lesson" / "analysis.json").read_text())["duration"] == durations[0]
+
+
+def test_readable_names_tell_same_named_recordings_apart(tmp_path):
+    from emolab.timeline.batch import readable_names
+
+    paths = [tmp_path / "x" / "mon" / "lesson.mp4", tmp_path / "y" / "mon" / "lesson.mp4", tmp_path / "y" / "tue" / "maths.mp4"]
+    for p in paths:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"")
+    assert readable_names(paths) == ["x-mon-lesson", "y-mon-lesson", "maths"]
+    assert readable_names(paths[2:]) == ["maths"]
+
+
+def test_a_folder_holding_another_recording_is_never_reused(tmp_path):
+    from emolab.timeline.batch import _free_folder
+
+    (tmp_path / "lesson").mkdir()
+    (tmp_path / "lesson" / "analysis.json").write_text(json.dumps({"fingerprint": {"video_blake2b": "theirs"}}))
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("not an analysis")
+    assert _free_folder(tmp_path, "lesson", {"video_blake2b": "mine"}, set()) == "lesson-2"
+    assert _free_folder(tmp_path, "lesson", {"video_blake2b": "theirs"}, set()) == "lesson"
+    assert _free_folder(tmp_path, "lesson", {"video_blake2b": "mine"}, {"lesson-2"}) == "lesson-3"
+    assert _free_folder(tmp_path, "notes", {"video_blake2b": "mine"}, set()) == "notes-2"
 
 
 def test_pretrained_real_models_run_on_a_recording(lesson, tmp_path):
@@ -270,3 +362,17 @@ def test_face_model_errors_surface_and_torch_threads_are_restored(lesson):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_analysis_json_names_inputs_by_file_name_and_hash(tmp_path):
+    from emolab.cache import file_hash
+    from emolab.timeline.io import portable_config, portable_info
+
+    video = tmp_path / "deep" / "v.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"not really a video")
+    info = portable_info({"video": str(video), "transcript": "", "duration": 3.0})
+    assert info == {"video": "v.mp4", "video_blake2b": file_hash(video), "transcript": "", "transcript_blake2b": "", "duration": 3.0}
+    assert portable_info(info) == info  # a loaded analysis written again keeps its hashes
+    assert portable_config({"model": str(tmp_path / "m.safetensors"), "sample_fps": 5.0}) == {"model": "m.safetensors", "sample_fps": 5.0}
+    assert portable_config({"model": "pretrained"})["model"] == "pretrained"

@@ -62,3 +62,26 @@ def test_upload_is_checked_by_content_and_size(tmp_path, monkeypatch):
     dash.upload.value = ()
     dash.analyse()
     assert "choose a video file" in dash.status.value
+
+
+def test_dashboards_show_their_title_once(tmp_path):
+    """The notebook's heading is the page title; the widget repeats no heading of its own."""
+    import json
+    from pathlib import Path
+
+    import ipywidgets as W
+
+    import widgets
+
+    def texts(w):
+        yield getattr(w, "value", "") if isinstance(w, W.HTML) else ""
+        for child in getattr(w, "children", ()):
+            yield from texts(child)
+
+    root = Path(__file__).resolve().parent.parent / "notebooks" / "dashboards"
+    for dash, notebook in ((widgets.LessonDashboard(work_folder=tmp_path), "lesson.ipynb"),
+                           (widgets.TrainingDashboard(tmp_path), "training.ipynb")):
+        cells = json.loads((root / notebook).read_text())["cells"]
+        title = "".join(cells[0]["source"]).splitlines()[0].lstrip("# ").strip()
+        shown = "\n".join(texts(dash.widget)) + "\n".join("".join(c["source"]) for c in cells)
+        assert title and shown.count(title) == 1, (notebook, title)

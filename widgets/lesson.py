@@ -109,6 +109,8 @@ class TimelineExplorer:
 class LessonDashboard:
     """Choose the sample lesson or upload a recording; analyse; explore.
 
+    The widget carries no heading: the page (the notebook's first cell) gives the title.
+
     Parameters
     ----------
     sample_folder : path, optional
@@ -135,7 +137,7 @@ class LessonDashboard:
         self.run.on_click(lambda _: self.analyse())
         note = ("<p style='color:#555'>Emotion estimates are uncertain and are about children: keep results confidential. "
                 "On public Binder sessions never upload real classroom video.</p>")
-        self.widget = W.VBox([W.HTML("<h2>Lesson emotions</h2>"), device_badge(), W.HTML(note), self.source, self.upload,
+        self.widget = W.VBox([device_badge(), W.HTML(note), self.source, self.upload,
                               self.run, self.progress.widget, self.status, self.out])
 
     def _on_source(self, change) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import ipywidgets as W
 
+from emolab.registry import MODEL_KINDS, TRAINABLE_CORPORA
+
 from .common import chart_widget, device_badge, set_chart
 from .explorers import TrainingMonitor
 
@@ -14,12 +16,13 @@ from .explorers import TrainingMonitor
 class TrainingDashboard:
     """Train any emolab model on a synthetic training set or a corpus folder, watching it learn."""
 
-    KINDS = ["fused", "face3d", "speech", "text", "cnn_lstm", "face2d"]
+    KINDS = list(MODEL_KINDS)
+    CORPORA = list(TRAINABLE_CORPORA)
 
     def __init__(self, work_folder: str | Path | None = None):
         self.work = Path(work_folder or tempfile.mkdtemp(prefix="emolab-training-"))
         self.data = W.Dropdown(options=["synthetic (generated here)", "corpus folder"], description="Data")
-        self.corpus = W.Dropdown(options=["ravdess", "meld", "goemotions", "fer2013", "cremad", "tess", "emodb"], description="Corpus")
+        self.corpus = W.Dropdown(options=self.CORPORA, value="ravdess", description="Corpus")
         self.path = W.Text(placeholder="/path/to/corpus", description="Folder")
         self.kind = W.Dropdown(options=self.KINDS, value="fused", description="Model")
         self.epochs = W.IntSlider(value=3, min=1, max=30, description="Epochs")
@@ -33,7 +36,7 @@ class TrainingDashboard:
         self.corpus.layout.display = self.path.layout.display = "none"
         self.data.observe(self._on_data, names="value")
         self.train.on_click(lambda _: self.run())
-        self.widget = W.VBox([W.HTML("<h2>Train and evaluate</h2>"), device_badge(), self.data, self.corpus, self.path,
+        self.widget = W.VBox([device_badge(), self.data, self.corpus, self.path,
                               W.HBox([self.kind, self.epochs]), self.train, self.status, self.monitor.widget, self.result])
 
     def _on_data(self, change) -> None:

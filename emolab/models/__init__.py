@@ -3,22 +3,18 @@
 torch is imported here; ``import emolab`` does not import this package.
 """
 
+from .. import registry
 from .blocks import conv_stack, inflate_conv_stack
 from .fusion import MODALITIES, FusedConfig, FusedModel
 from .io import load_model, read_metadata, save_model
 from .zoo import (CNNLSTM, ClassroomCNN, ClassroomCNNConfig, CNNLSTMConfig, Face3DCNN, Face3DConfig, FaceCNN2D, FaceCNNConfig,
                   SpeechCNN, SpeechCNNConfig, TextLSTM, TextLSTMConfig)
 
-MODEL_KINDS = {
-    "face2d": (FaceCNN2D, FaceCNNConfig),
-    "classroom_cnn": (ClassroomCNN, ClassroomCNNConfig),
-    "cnn_lstm": (CNNLSTM, CNNLSTMConfig),
-    "face3d": (Face3DCNN, Face3DConfig),
-    "speech": (SpeechCNN, SpeechCNNConfig),
-    "text": (TextLSTM, TextLSTMConfig),
-    "fused": (FusedModel, FusedConfig),
-}
-"""Model kind -> (class, config class)."""
+_BY_KIND = {cls.kind: (cls, cfg) for cls, cfg in ((FaceCNN2D, FaceCNNConfig), (ClassroomCNN, ClassroomCNNConfig), (CNNLSTM, CNNLSTMConfig),
+                                                 (Face3DCNN, Face3DConfig), (SpeechCNN, SpeechCNNConfig), (TextLSTM, TextLSTMConfig),
+                                                 (FusedModel, FusedConfig))}
+MODEL_KINDS = {kind: _BY_KIND[kind] for kind in registry.MODEL_KINDS}
+"""Model kind (the names of :data:`emolab.registry.MODEL_KINDS`, in its order) -> (class, config class)."""
 
 
 def build_model(kind: str, **config):

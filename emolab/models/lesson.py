@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from ..errors import ModelError
+from ..registry import FRAME_FACE_KINDS, PRETRAINED_DIR
+from ..taxonomy import EMOTIONS
 from .fusion import MODALITIES
 from .io import load_model
-from ..taxonomy import EMOTIONS
 
-PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 DEFAULT_WEIGHTS = {"face": 0.5, "speech": 0.25, "text": 0.25}
 
 
@@ -97,7 +97,7 @@ class _Runner:
     @staticmethod
     def _format(module: torch.nn.Module):
         kind = getattr(module, "kind", "")
-        return {"face2d": torch.channels_last, "classroom_cnn": torch.channels_last, "face3d": torch.channels_last_3d}.get(kind)
+        return torch.channels_last if kind in FRAME_FACE_KINDS else torch.channels_last_3d if kind == "face3d" else None
 
     @torch.inference_mode()
     def __call__(self, fn, module: torch.nn.Module, x: np.ndarray, batch: int) -> np.ndarray:

@@ -1,4 +1,8 @@
-"""Writing a lesson analysis: every file atomically, ``analysis.json`` last as the completion mark."""
+"""Writing a lesson analysis: every file atomically, ``analysis.json`` last as the completion mark.
+
+Nothing written names a place on the machine: ``analysis.json`` records the input files by name
+and content hash (:func:`portable_info`), and a model file by its name.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +37,44 @@ def write_analysis(analysis, out: str | os.PathLike, *, report: bool = True) -> 
         from .report import render_report
 
         write_text(out / "report.html", render_report(analysis))
-    meta = {**analysis.info, "config": analysis.config.to_dict(), "files": [f for f in OUTPUT_FILES if (out / f).exists() or f == "analysis.json"]}
+    meta = {**portable_info(analysis.info), "config": portable_config(analysis.config.to_dict()),
+            "files": [f for f in OUTPUT_FILES if (out / f).exists() or f == "analysis.json"]}
     write_text(out / "analysis.json", json.dumps(meta, indent=2, default=str) + "\n")
     return out
+
+
+def portable_info(info: dict) -> dict:
+    """An analysis's ``info`` with its input files named, not located.
+
+    Parameters
+    ----------
+    info : dict
+        ``LessonAnalysis.info``; ``video`` and ``transcript`` hold paths (or ``""``).
+
+    Returns
+    -------
+    dict
+        A copy whose ``video`` and ``transcript`` are file names, with ``video_blake2b`` and
+        ``transcript_blake2b``: the BLAKE2b hashes of the files' content (``""`` without a file; kept
+        as they are when ``info`` has them already, e.g. from :func:`load_analysis`).
+    """
+    from ..cache import file_hash
+
+    out = dict(info)
+    for key in ("video", "transcript"):
+        value = str(out.get(key) or "")
+        if f"{key}_blake2b" not in out:
+            out[f"{key}_blake2b"] = file_hash(value) if value and Path(value).is_file() else ""
+        out[key] = Path(value).name if value else ""
+    return out
+
+
+def portable_config(config: dict) -> dict:
+    """An ``AnalysisConfig.to_dict()`` whose ``model``, when a file, is named by its file name only."""
+    from ..registry import LESSON_MODELS
+
+    model = str(config.get("model", ""))
+    return {**config, "model": model if model in LESSON_MODELS else Path(model).name}
 
 
 def load_analysis(folder: str | os.PathLike):
