@@ -1,0 +1,199 @@
+"""Who speaks, measured on synthetic lessons: the old rule (energy turns, best mouth-audio correlation
+>= 0.2, teacher = most attributed speech) against emolab.preprocessing.speakers (Silero turns,
+correlation and margin, teacher only on evidence).
+
+Each lesson (emolab.synth, 8 students, 60 s, gallery layout) is rendered frame by frame; every
+third frame (5 fps, as the lesson analysis samples) each visible face is cut out with a
+detector-like jittered box and its mouth opening measured; the audio energy at that time comes from
+the lesson audio. The truth is the plan's utterances (who speaks when). Three conditions:
+
+* ``visible``: everybody on screen, clean room audio;
+* ``teacher_off``: the teacher's face removed from the sightings (a camera that does not see the
+  teacher, the usual CCTV case): the teacher's turns should be "off-camera";
+* ``noisy_teacher_off``: the same, with classroom transients (chairs, knocks, claps) added to the
+  audio at 0 dB of the speech level.
+
+Per condition and rule: seconds of turns given to the right visible speaker, to a wrong person
+(including turns that are noise), or to "off-camera"; precision = right / given to someone,
+recall = right / turns whose speaker is visible. The (min_corr, min_margin) grid is scored on the
+transcript's turns. Run: python benchmarks/bench_speakers.py [--lessons 6]; writes
+benchmarks/results/speakers.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from _common import save  # noqa: E402
+
+FPS_SAMPLE = 5.0
+MIN_CORRS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+MIN_MARGINS = [-1.0, 0.0, 0.05, 0.1, 0.2, 0.3]
+OLD = {"min_corr": 0.2, "min_margin": -np.inf}
+NEW_MOUTH = "contrast"  # the mouth measure of the new rule
+VARIANTS = ("openness", "openness_absolute", "contrast")  # mouth feature (and |r|) the correlation reads
+
+
+def sightings(seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Face sightings (t, person, mouth), the lesson audio, and the utterances (person, start, end)."""
+    from emolab.preprocessing.crops import crop_face
+    from emolab.preprocessing.speakers import mouth_contrast, mouth_openness
+    from emolab.synth import LessonConfig
+    from emolab.synth.faces import detector_like_box
+    from emolab.synth.lesson import iter_frames, plan_lesson, render_audio
+
+    plan = plan_lesson(LessonConfig(n_students=8, seconds=60.0, seed=seed))
+    audio, env = render_audio(plan)
+    step = int(round(plan.config.fps / FPS_SAMPLE))
+    rng = np.random.default_rng(seed)
+    rows = []
+    for f, t, frame, truth in iter_frames(plan, env):
+        if f % step:
+            continue
+        crops = [crop_face(frame, detector_like_box((x, y, w, h), rng), size=48) for _, person, _, x, y, w, h, *_ in truth]
+        if crops:
+            for r, m, c in zip(truth, mouth_openness(np.stack(crops)), mouth_contrast(np.stack(crops))):
+                rows.append((t, r[1], float(m), float(c)))
+    utt = pd.DataFrame([(u.person, u.start, u.end) for u in plan.utterances], columns=["person", "start", "end"])
+    return pd.DataFrame(rows, columns=["t", "person", "mouth", "contrast"]), audio, utt
+
+
+def truth_of(turns: pd.DataFrame, utt: pd.DataFrame) -> list[str]:
+    """The utterance speaker overlapping each turn most ("noise" when less than half the turn is speech)."""
+    out = []
+    for a, b in zip(turns["start"], turns["end"]):
+        ov = (np.minimum(b, utt["end"]) - np.maximum(a, utt["start"])).clip(lower=0)
+        out.append(utt["person"].iloc[int(ov.argmax())] if len(ov) and ov.max() >= 0.5 * (b - a) else "noise")
+    return out
+
+
+def decide(scores: list[dict], min_corr: float, min_margin: float) -> list[str]:
+    out = []
+    for s in scores:
+        if not s:
+            out.append("off-camera")
+            continue
+        ranked = sorted(s.values(), reverse=True)
+        best = max(s, key=s.get)
+        margin = ranked[0] - max(ranked[1] if len(ranked) > 1 else 0.0, 0.0)
+        out.append(best if ranked[0] >= min_corr and margin >= min_margin else "off-camera")
+    return out
+
+
+def tally(given: list[str], truth: list[str], dur: np.ndarray, visible: set) -> dict:
+    right = wrong = off = 0.0
+    for g, t, d in zip(given, truth, dur):
+        if g == "off-camera":
+            off += d
+        elif g == t:
+            right += d
+        else:
+            wrong += d
+    should = float(sum(d for t, d in zip(truth, dur) if t in visible))
+    return {"right_s": right, "wrong_s": wrong, "off_s": off, "speaker_visible_s": should}
+
+
+def rates(t: dict) -> dict:
+    given = t["right_s"] + t["wrong_s"]
+    return {"precision": round(t["right_s"] / given, 4) if given else None,
+            "recall": round(t["right_s"] / t["speaker_visible_s"], 4) if t["speaker_visible_s"] else None,
+            **{k: round(v, 1) for k, v in t.items()}}
+
+
+def old_teacher(turns: pd.DataFrame, people: list[str]) -> str | None:
+    """The rule of analysis._roles at 484fabe: most attributed speech, >= 35 % of attributed speech and 1.5x the next."""
+    att = turns[turns["person"] != "off-camera"]
+    if att.empty:
+        return None
+    dur = (att["end"] - att["start"]).groupby(att["person"]).sum().sort_values(ascending=False)
+    if dur.iloc[0] >= 0.35 * dur.sum() and (len(dur) == 1 or dur.iloc[0] >= 1.5 * dur.iloc[1]):
+        return dur.index[0]
+    return None
+
+
+def main() -> None:
+    from emolab.preprocessing.speakers import MIN_CORR, MIN_MARGIN, assign_roles, attribute_turns, face_rms, speech_turns, turn_correlations
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lessons", type=int, default=6)
+    args = ap.parse_args()
+    from bench_vad import _transients
+
+    grid = {(v, c): {(mc, mm): {"right_s": 0.0, "wrong_s": 0.0, "off_s": 0.0, "speaker_visible_s": 0.0} for mc in MIN_CORRS for mm in MIN_MARGINS}
+            for v in VARIANTS for c in ("visible", "teacher_off")}
+    pipe = {c: {r: {"right_s": 0.0, "wrong_s": 0.0, "off_s": 0.0, "speaker_visible_s": 0.0} for r in ("old", "new")}
+            for c in ("visible", "teacher_off", "noisy_teacher_off")}
+    teachers = {c: {"old": [], "new": []} for c in pipe}
+    reasons = {c: [] for c in pipe}
+    for seed in range(args.lessons):
+        faces0, audio, utt = sightings(seed)
+        bed = _transients(len(audio), np.random.default_rng(seed))
+        speech_rms = np.sqrt(np.mean(audio[np.abs(audio) > 0.01] ** 2))  # room noise is 0.002 rms
+        noisy = (audio + bed * speech_rms / np.sqrt(np.mean(bed**2))).astype(np.float32)  # 0 dB
+        transcript = utt.rename(columns={"person": "speaker"}).assign(text="", overlaps=False)
+        for cond in pipe:
+            faces = faces0 if cond == "visible" else faces0[faces0["person"] != "T"]
+            y = noisy if cond.startswith("noisy") else audio
+            faces = faces.assign(rms=face_rms(faces["t"].to_numpy(), y, FPS_SAMPLE))
+            visible = set(faces["person"])
+            people = sorted(visible)
+            if ("openness", cond) in grid:  # the threshold grid on the transcript's turns
+                signed = [turn_correlations((a, b), faces) for a, b in zip(utt["start"], utt["end"])]
+                contrast = [turn_correlations((a, b), faces, mouth="contrast") for a, b in zip(utt["start"], utt["end"])]
+                dur = (utt["end"] - utt["start"]).to_numpy()
+                for variant, scores in (("openness", signed), ("openness_absolute", [{p: abs(v) for p, v in s.items()} for s in signed]),
+                                        ("contrast", contrast)):
+                    for key, acc in grid[(variant, cond)].items():
+                        for k, v in tally(decide(scores, *key), list(utt["person"]), dur, visible).items():
+                            acc[k] += v
+            for rule in ("old", "new"):
+                turns = speech_turns(None, y, 60.0, vad="energy" if rule == "old" else "silero")
+                turns = attribute_turns(turns, faces, **(OLD if rule == "old" else {"min_corr": MIN_CORR, "min_margin": MIN_MARGIN, "mouth": NEW_MOUTH}))
+                truth = truth_of(turns, utt)
+                for k, v in tally(list(turns["person"]), truth, (turns["end"] - turns["start"]).to_numpy(), visible).items():
+                    pipe[cond][rule][k] += v
+                if rule == "old":
+                    teachers[cond]["old"].append(old_teacher(turns, people))
+                else:
+                    ra = assign_roles(faces, turns)
+                    teachers[cond]["new"].append(ra.teacher)
+                    reasons[cond].append(ra.reason)
+        print(f"lesson {seed}: " + "; ".join(f"{c}: old {teachers[c]['old'][-1]} new {teachers[c]['new'][-1]}" for c in pipe), flush=True)
+
+    print("\ngrid on transcript turns (precision / recall of attributed seconds):")
+    grid_out = {}
+    fmt = lambda x: "  -  " if x is None else f"{x:.3f}"  # noqa: E731
+    for (variant, cond), g in grid.items():
+        print(f"  mouth {variant}, {cond}")
+        print("    min_corr \\ min_margin " + " ".join(f"{m:>12}" for m in ("none" if m < 0 else m for m in MIN_MARGINS)))
+        for mc in MIN_CORRS:
+            cells = [rates(g[(mc, mm)]) for mm in MIN_MARGINS]
+            print(f"    {mc:<22}" + " ".join(f"{fmt(c['precision'])}/{fmt(c['recall'])}" for c in cells))
+        grid_out[f"{variant}_{cond}"] = [{"min_corr": mc, "min_margin": None if mm < 0 else mm, **rates(g[(mc, mm)])} for mc in MIN_CORRS for mm in MIN_MARGINS]
+    print("\nfull rules (old: energy turns + corr >= 0.2; new: Silero turns + corr >= %.2f and margin >= %.2f):" % (MIN_CORR, MIN_MARGIN))
+    pipe_out = {}
+    for cond, by in pipe.items():
+        pipe_out[cond] = {}
+        for rule, acc in by.items():
+            r = rates(acc)
+            want = "T" if cond == "visible" else None
+            ok = sum(t == want for t in teachers[cond][rule])
+            r["teacher_correct"] = f"{ok}/{len(teachers[cond][rule])}"
+            r["teachers"] = teachers[cond][rule]
+            pipe_out[cond][rule] = r
+            print(f"  {cond:18s} {rule}: precision {r['precision']}  recall {r['recall']}  right {r['right_s']} s  wrong {r['wrong_s']} s"
+                  f"  off-camera {r['off_s']} s  teacher right {r['teacher_correct']} ({r['teachers']})")
+    for cond in reasons:
+        print(f"  e.g. {cond}: {reasons[cond][0]}")
+    save("speakers", {"lessons": args.lessons, "sample_fps": FPS_SAMPLE, "min_corr": MIN_CORR, "min_margin": MIN_MARGIN,
+                      "grid": grid_out, "rules": pipe_out, "role_reasons": reasons})
+
+
+if __name__ == "__main__":
+    main()
