@@ -33,9 +33,10 @@ import pandas as pd  # noqa: E402
 from _common import save  # noqa: E402
 
 FPS_SAMPLE = 5.0
-MIN_CORRS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
-MIN_MARGINS = [-1.0, 0.0, 0.05, 0.1, 0.2, 0.3]
-OLD = {"min_corr": 0.2, "min_margin": -np.inf}
+MIN_CORRS = [0.2, 0.3, 0.4, 0.5, 0.6]
+MIN_MARGINS = [-1.0, 0.0, 0.1, 0.2, 0.3]
+MIN_ZS = [-9.0, 2.0, 2.5, 3.0, 3.5]
+OLD = {"min_corr": 0.2, "min_margin": -np.inf, "min_z": -np.inf, "mouth": "mouth"}
 NEW_MOUTH = "contrast"  # the mouth measure of the new rule
 VARIANTS = ("openness", "openness_absolute", "contrast")  # mouth feature (and |r|) the correlation reads
 
@@ -73,16 +74,19 @@ def truth_of(turns: pd.DataFrame, utt: pd.DataFrame) -> list[str]:
     return out
 
 
-def decide(scores: list[dict], min_corr: float, min_margin: float) -> list[str]:
+def decide(scores: list[pd.DataFrame], min_corr: float, min_margin: float, min_z: float, absolute: bool = False) -> list[str]:
+    """attribute_turns' rule on precomputed turn_correlations tables (``absolute``: |r| instead of r)."""
     out = []
-    for s in scores:
-        if not s:
+    for sc in scores:
+        if absolute and len(sc):
+            sc = sc.assign(correlation=sc["correlation"].abs()).sort_values("correlation", ascending=False, kind="stable")
+        if sc.empty:
             out.append("off-camera")
             continue
-        ranked = sorted(s.values(), reverse=True)
-        best = max(s, key=s.get)
-        margin = ranked[0] - max(ranked[1] if len(ranked) > 1 else 0.0, 0.0)
-        out.append(best if ranked[0] >= min_corr and margin >= min_margin else "off-camera")
+        r, n = float(sc["correlation"].iloc[0]), int(sc["frames"].iloc[0])
+        margin = r - max(float(sc["correlation"].iloc[1]) if len(sc) > 1 else 0.0, 0.0)
+        z = np.arctanh(np.clip(r, -0.999999, 0.999999)) * np.sqrt(max(n - 3, 1))
+        out.append(sc["person"].iloc[0] if r >= min_corr and margin >= min_margin and z >= min_z else "off-camera")
     return out
 
 
@@ -118,14 +122,15 @@ def old_teacher(turns: pd.DataFrame, people: list[str]) -> str | None:
 
 
 def main() -> None:
-    from emolab.preprocessing.speakers import MIN_CORR, MIN_MARGIN, assign_roles, attribute_turns, face_rms, speech_turns, turn_correlations
+    from emolab.preprocessing.speakers import MIN_CORR, MIN_MARGIN, MIN_Z, assign_roles, attribute_turns, face_rms, speech_turns, turn_correlations
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--lessons", type=int, default=6)
     args = ap.parse_args()
     from bench_vad import _transients
 
-    grid = {(v, c): {(mc, mm): {"right_s": 0.0, "wrong_s": 0.0, "off_s": 0.0, "speaker_visible_s": 0.0} for mc in MIN_CORRS for mm in MIN_MARGINS}
+    grid = {(v, c): {(mc, mm, mz): {"right_s": 0.0, "wrong_s": 0.0, "off_s": 0.0, "speaker_visible_s": 0.0}
+                     for mc in MIN_CORRS for mm in MIN_MARGINS for mz in MIN_ZS}
             for v in VARIANTS for c in ("visible", "teacher_off")}
     pipe = {c: {r: {"right_s": 0.0, "wrong_s": 0.0, "off_s": 0.0, "speaker_visible_s": 0.0} for r in ("old", "new")}
             for c in ("visible", "teacher_off", "noisy_teacher_off")}
@@ -144,17 +149,17 @@ def main() -> None:
             visible = set(faces["person"])
             people = sorted(visible)
             if ("openness", cond) in grid:  # the threshold grid on the transcript's turns
-                signed = [turn_correlations((a, b), faces) for a, b in zip(utt["start"], utt["end"])]
+                signed = [turn_correlations((a, b), faces, mouth="mouth") for a, b in zip(utt["start"], utt["end"])]
                 contrast = [turn_correlations((a, b), faces, mouth="contrast") for a, b in zip(utt["start"], utt["end"])]
                 dur = (utt["end"] - utt["start"]).to_numpy()
-                for variant, scores in (("openness", signed), ("openness_absolute", [{p: abs(v) for p, v in s.items()} for s in signed]),
-                                        ("contrast", contrast)):
+                for variant, scores in (("openness", signed), ("openness_absolute", signed), ("contrast", contrast)):
                     for key, acc in grid[(variant, cond)].items():
-                        for k, v in tally(decide(scores, *key), list(utt["person"]), dur, visible).items():
+                        given = decide(scores, *key, absolute=variant.endswith("absolute"))
+                        for k, v in tally(given, list(utt["person"]), dur, visible).items():
                             acc[k] += v
             for rule in ("old", "new"):
                 turns = speech_turns(None, y, 60.0, vad="energy" if rule == "old" else "silero")
-                turns = attribute_turns(turns, faces, **(OLD if rule == "old" else {"min_corr": MIN_CORR, "min_margin": MIN_MARGIN, "mouth": NEW_MOUTH}))
+                turns = attribute_turns(turns, faces, **(OLD if rule == "old" else {"min_corr": MIN_CORR, "min_margin": MIN_MARGIN, "min_z": MIN_Z, "mouth": NEW_MOUTH}))
                 truth = truth_of(turns, utt)
                 for k, v in tally(list(turns["person"]), truth, (turns["end"] - turns["start"]).to_numpy(), visible).items():
                     pipe[cond][rule][k] += v
@@ -166,17 +171,25 @@ def main() -> None:
                     reasons[cond].append(ra.reason)
         print(f"lesson {seed}: " + "; ".join(f"{c}: old {teachers[c]['old'][-1]} new {teachers[c]['new'][-1]}" for c in pipe), flush=True)
 
-    print("\ngrid on transcript turns (precision / recall of attributed seconds):")
-    grid_out = {}
-    fmt = lambda x: "  -  " if x is None else f"{x:.3f}"  # noqa: E731
-    for (variant, cond), g in grid.items():
-        print(f"  mouth {variant}, {cond}")
-        print("    min_corr \\ min_margin " + " ".join(f"{m:>12}" for m in ("none" if m < 0 else m for m in MIN_MARGINS)))
-        for mc in MIN_CORRS:
-            cells = [rates(g[(mc, mm)]) for mm in MIN_MARGINS]
-            print(f"    {mc:<22}" + " ".join(f"{fmt(c['precision'])}/{fmt(c['recall'])}" for c in cells))
-        grid_out[f"{variant}_{cond}"] = [{"min_corr": mc, "min_margin": None if mm < 0 else mm, **rates(g[(mc, mm)])} for mc in MIN_CORRS for mm in MIN_MARGINS]
-    print("\nfull rules (old: energy turns + corr >= 0.2; new: Silero turns + corr >= %.2f and margin >= %.2f):" % (MIN_CORR, MIN_MARGIN))
+    print("\ngrid on transcript turns: precision / recall of attributed seconds, visible | teacher off camera")
+    grid_out = []
+    for variant in VARIANTS:
+        for key in grid[(variant, "visible")]:
+            vis, off = rates(grid[(variant, "visible")][key]), rates(grid[(variant, "teacher_off")][key])
+            grid_out.append({"mouth": variant, "min_corr": key[0], "min_margin": None if key[1] < -0.5 else key[1],
+                             "min_z": None if key[2] < -5 else key[2], "visible": vis, "teacher_off": off})
+    fmt = lambda x: "  -  " if x is None else f"{x:.2f}"  # noqa: E731
+    cell = {(g["mouth"], g["min_corr"], g["min_margin"], g["min_z"]): g for g in grid_out}
+    for variant in VARIANTS:
+        for mz in MIN_ZS:
+            mz = None if mz < -5 else mz
+            print(f"  mouth {variant}, z >= {mz}   (rows min_corr, columns min_margin; cells P/R visible, P teacher off)")
+            print("        " + "".join(f"{str(None if m < -0.5 else m):>16}" for m in MIN_MARGINS))
+            for mc in MIN_CORRS:
+                cs = [cell[(variant, mc, None if mm < -0.5 else mm, mz)] for mm in MIN_MARGINS]
+                print(f"    {mc:<4}" + "".join(f"{fmt(c['visible']['precision']):>6}/{fmt(c['visible']['recall'])} {fmt(c['teacher_off']['precision'])}"
+                                            for c in cs))
+    print(f"\nfull rules (old: energy turns + openness corr >= 0.2; new: Silero turns + {NEW_MOUTH} corr >= {MIN_CORR}, margin >= {MIN_MARGIN}, z >= {MIN_Z}):")
     pipe_out = {}
     for cond, by in pipe.items():
         pipe_out[cond] = {}
@@ -191,7 +204,8 @@ def main() -> None:
                   f"  off-camera {r['off_s']} s  teacher right {r['teacher_correct']} ({r['teachers']})")
     for cond in reasons:
         print(f"  e.g. {cond}: {reasons[cond][0]}")
-    save("speakers", {"lessons": args.lessons, "sample_fps": FPS_SAMPLE, "min_corr": MIN_CORR, "min_margin": MIN_MARGIN,
+    save("speakers", {"lessons": args.lessons, "sample_fps": FPS_SAMPLE, "min_corr": MIN_CORR, "min_margin": MIN_MARGIN, "min_z": MIN_Z,
+                      "mouth": NEW_MOUTH,
                       "grid": grid_out, "rules": pipe_out, "role_reasons": reasons})
 
 

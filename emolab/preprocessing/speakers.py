@@ -2,11 +2,11 @@
 
 * :func:`speech_turns`: the transcript's cues when there is one, else the speech regions that
   :func:`emolab.preprocessing.vad.speech_segments` finds (noise, music and silence give none).
-* :func:`mouth_openness` and :func:`face_rms`: per face sighting, how open the mouth looks and how
-  loud the audio is right then.
+* :func:`mouth_openness`, :func:`mouth_contrast` and :func:`face_rms`: per face sighting, how the
+  mouth looks and how loud the audio is right then.
 * :func:`attribute_turns`: a turn goes to a visible person only when that person's mouth follows
-  the audio well enough (correlation at least ``min_corr``) **and** clearly better than anyone
-  else's on screen (by ``min_margin``); otherwise it is ``"off-camera"``: spoken by someone not
+  the audio well enough (correlation at least ``min_corr``, and not by chance over the frames
+  seen) **and** clearly better than anyone else's on screen (by ``min_margin``); otherwise it is ``"off-camera"``: spoken by someone not
   visible, or by nobody the video can tell.
 * :func:`assign_roles`: the teacher is named only when one visible person holds a clear share of
   the confidently attributed speech; the result says why (or why not).
@@ -35,8 +35,10 @@ ROLE_COLUMNS = ("person", "role", "speech_seconds", "turns", "share", "mean_attr
 
 MIN_CORR = 0.3
 """Default least correlation between a person's mouth opening and the audio energy in a turn."""
-MIN_MARGIN = 0.1
+MIN_MARGIN = 0.3
 """Default least lead of the best visible person's correlation over the second best's."""
+MIN_Z = 3.0
+"""Default least Fisher z of the best correlation (``atanh(r) * sqrt(frames - 3)``)."""
 
 
 def mouth_openness(crops: np.ndarray) -> np.ndarray | float:
@@ -176,9 +178,9 @@ def speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray]
     return out[out["end"] > out["start"]].reset_index(drop=True)
 
 
-def turn_correlations(turn: tuple[float, float], faces: pd.DataFrame, *, mouth: str = "mouth", min_frames: int = 4,
-                      pad: float = 0.2) -> dict[str, float]:
-    """Pearson correlation of each visible person's mouth opening with the audio energy during a turn.
+def turn_correlations(turn: tuple[float, float], faces: pd.DataFrame, *, mouth: str = "contrast", min_frames: int = 4,
+                      pad: float = 0.2) -> pd.DataFrame:
+    """Pearson correlation of each visible person's mouth measure with the audio energy during a turn.
 
     Parameters
     ----------
@@ -189,30 +191,36 @@ def turn_correlations(turn: tuple[float, float], faces: pd.DataFrame, *, mouth: 
         The column of ``faces`` holding the mouth measure (:func:`mouth_openness` or :func:`mouth_contrast`).
     min_frames : int
         A person needs this many sightings inside the turn (widened by ``pad`` seconds each side).
+    pad : float, seconds
 
     Returns
     -------
-    dict person -> correlation in [-1, 1]; people without enough sightings, or whose mouth or the
-    audio did not change, are left out.
+    pd.DataFrame
+        Columns ``person``, ``correlation`` (in [-1, 1]), ``frames`` (sightings used), best first.
+        People without enough sightings, or whose mouth or the audio did not change, are left out.
     """
     t = faces["t"].to_numpy()
     seg = faces[(t >= turn[0] - pad) & (t <= turn[1] + pad)]
-    scores = {}
+    rows = []
     for p, g in seg.groupby("person"):
         if len(g) >= min_frames and g[mouth].std() > 0 and g["rms"].std() > 0:
-            scores[p] = float(np.corrcoef(g[mouth], g["rms"])[0, 1])
-    return scores
+            rows.append((p, float(np.corrcoef(g[mouth], g["rms"])[0, 1]), len(g)))
+    out = pd.DataFrame(rows, columns=["person", "correlation", "frames"])
+    return out.sort_values("correlation", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def attribute_turns(turns: pd.DataFrame, faces: pd.DataFrame, *, min_corr: float = MIN_CORR, min_margin: float = MIN_MARGIN,
-                    mouth: str = "mouth", min_frames: int = 4) -> pd.DataFrame:
+                    min_z: float = MIN_Z, mouth: str = "contrast", min_frames: int = 4) -> pd.DataFrame:
     """Give each turn to the visible person whose mouth moves with it, or to ``"off-camera"``.
 
-    For every person seen during a turn, the correlation between mouth opening and audio energy
-    over the turn's sampled frames is computed (:func:`turn_correlations`). The best person gets the
-    turn when the correlation is at least ``min_corr`` and leads the second-best visible person's
-    by at least ``min_margin`` (alone on screen, the lead is over 0). Otherwise the turn is
-    ``"off-camera"``: its speaker is not visible, or the video cannot tell who it is.
+    For every person seen during a turn, the correlation between the mouth measure and the audio
+    energy over the turn's sampled frames is computed (:func:`turn_correlations`). The best person
+    gets the turn when all three hold: the correlation is at least ``min_corr``; it leads the
+    second-best visible person's by at least ``min_margin`` (alone on screen, the lead is over 0);
+    and it is unlikely by chance over that many frames, ``atanh(r) * sqrt(frames - 3) >= min_z``
+    (Fisher's z; a still face's mouth measure still jitters with camera noise, and over a few
+    frames that jitter correlates with anything). Otherwise the turn is ``"off-camera"``: its
+    speaker is not visible, or the video cannot tell who it is.
 
     Parameters
     ----------
@@ -222,8 +230,11 @@ def attribute_turns(turns: pd.DataFrame, faces: pd.DataFrame, *, min_corr: float
         Sightings with ``t``, ``person``, ``rms`` and the mouth measure (see :func:`turn_correlations`).
     min_corr : float in [-1, 1]
     min_margin : float >= 0
+    min_z : float >= 0
+        Least Fisher z of the best correlation (0 turns the test off).
     mouth : str
-        Column of ``faces`` with the mouth measure.
+        Column of ``faces`` with the mouth measure: ``"contrast"`` (:func:`mouth_contrast`, the
+        default, measured far better on synthetic lessons) or ``"mouth"`` (:func:`mouth_openness`).
     min_frames : int
         Sightings a person needs inside a turn to be scored.
 
@@ -242,14 +253,14 @@ def attribute_turns(turns: pd.DataFrame, faces: pd.DataFrame, *, min_corr: float
         return turns
     for i, r in turns.iterrows():
         scores = turn_correlations((r["start"], r["end"]), faces, mouth=mouth, min_frames=min_frames)
-        if not scores:
+        if scores.empty:
             continue
-        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-        best, corr = ranked[0]
-        margin = corr - max(ranked[1][1] if len(ranked) > 1 else 0.0, 0.0)
+        best, corr, frames = scores.iloc[0]
+        margin = corr - max(float(scores["correlation"].iloc[1]) if len(scores) > 1 else 0.0, 0.0)
+        z = float(np.arctanh(np.clip(corr, -0.999999, 0.999999)) * np.sqrt(max(frames - 3, 1)))
         turns.at[i, "attribution"] = corr
         turns.at[i, "margin"] = margin
-        if corr >= min_corr and margin >= min_margin:
+        if corr >= min_corr and margin >= min_margin and z >= min_z:
             turns.at[i, "person"] = best
     return turns
 
@@ -355,5 +366,5 @@ def assign_roles(faces: pd.DataFrame, turns: pd.DataFrame, *, teacher_share: flo
     return RoleAssignment(roles, teacher, why, ev)
 
 
-__all__ = ["OFF_CAMERA", "TURN_COLUMNS", "ATTRIBUTED_COLUMNS", "ROLE_COLUMNS", "MIN_CORR", "MIN_MARGIN", "RoleAssignment",
-           "mouth_openness", "face_rms", "speech_turns", "turn_correlations", "attribute_turns", "assign_roles"]
+__all__ = ["OFF_CAMERA", "TURN_COLUMNS", "ATTRIBUTED_COLUMNS", "ROLE_COLUMNS", "MIN_CORR", "MIN_MARGIN", "MIN_Z", "RoleAssignment",
+           "mouth_openness", "mouth_contrast", "face_rms", "speech_turns", "turn_correlations", "attribute_turns", "assign_roles"]
