@@ -103,6 +103,18 @@ def test_speech_probability_shapes_and_resampling():
     assert abs(len(p8) - len(prob)) <= 1
     assert prob[(times > 1.2) & (times < 2.8)].mean() > 0.8 and p8[(t8 > 1.2) & (t8 < 2.8)].mean() > 0.8
     assert speech_probability(np.zeros(100, np.float32))[1].size == 0
+    # pieces carry the network's state: the result does not depend on their length
+    np.testing.assert_allclose(speech_probability(y, SR, chunk_seconds=0.5)[1], prob, atol=1e-5)
+
+
+def test_speech_probability_leaves_torch_threads_alone():
+    import torch
+
+    from emolab.preprocessing.vad import speech_probability
+
+    before = torch.get_num_threads()
+    speech_probability(_voice(0.5))
+    assert torch.get_num_threads() == before
 
 
 @pytest.mark.parametrize("kind", ["silence", "white", "pink", "chords", "knocks"])
@@ -145,9 +157,24 @@ def test_speech_turns_from_voice_and_from_transcript():
         t = speech_turns(cues, y, 4.5)
     assert list(t["speaker"]) == ["A"] and t["probability"].isna().all()
     assert speech_turns(None, None, 3.0).empty
+    own = speech_turns(None, y, 4.5, vad=lambda audio, sr: pd.DataFrame({"start": [0.5], "end": [9.0]}))
+    assert own[["start", "end"]].values.tolist() == [[0.5, 4.5]] and own["probability"].isna().all()
+    with pytest.raises(ValueError, match="vad must be"):
+        speech_turns(None, y, 4.5, vad="loud")
 
 
 # ----------------------------------------------------------------------------- attribution
+def test_mouth_measures_batch_matches_single_crops():
+    from emolab.preprocessing.speakers import mouth_contrast, mouth_openness
+
+    crops = np.random.default_rng(0).integers(0, 256, (5, 48, 48)).astype(np.uint8)
+    for measure in (mouth_openness, mouth_contrast):
+        batch = measure(crops)
+        assert batch.shape == (5,) and batch.dtype == np.float32
+        np.testing.assert_allclose(batch, [measure(c) for c in crops], atol=1e-5)
+        assert isinstance(measure(crops[0]), float)
+
+
 def test_voice_with_no_moving_mouth_is_off_camera():
     from emolab.preprocessing.speakers import OFF_CAMERA, attribute_turns, speech_turns
 
