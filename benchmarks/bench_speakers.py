@@ -1,10 +1,10 @@
 """Who speaks, measured on synthetic lessons: the old rule (energy turns, best mouth-audio correlation
 >= 0.2, teacher = most attributed speech) against emolab.preprocessing.speakers (Silero turns,
-correlation and margin, teacher only on evidence).
+mouth contrast, correlation + margin + Fisher z, teacher only on evidence).
 
 Each lesson (emolab.synth, 8 students, 60 s, gallery layout) is rendered frame by frame; every
 third frame (5 fps, as the lesson analysis samples) each visible face is cut out with a
-detector-like jittered box and its mouth opening measured; the audio energy at that time comes from
+detector-like jittered box and both mouth measures taken (openness, contrast); the audio energy at that time comes from
 the lesson audio. The truth is the plan's utterances (who speaks when). Three conditions:
 
 * ``visible``: everybody on screen, clean room audio;
@@ -15,8 +15,8 @@ the lesson audio. The truth is the plan's utterances (who speaks when). Three co
 
 Per condition and rule: seconds of turns given to the right visible speaker, to a wrong person
 (including turns that are noise), or to "off-camera"; precision = right / given to someone,
-recall = right / turns whose speaker is visible. The (min_corr, min_margin) grid is scored on the
-transcript's turns. Run: python benchmarks/bench_speakers.py [--lessons 6]; writes
+recall = right / turns whose speaker is visible. The grid (mouth measure or |r| of openness x
+min_corr x min_margin x min_z) is scored on the transcript's turns. Run: python benchmarks/bench_speakers.py [--lessons 6]; writes
 benchmarks/results/speakers.json.
 """
 
