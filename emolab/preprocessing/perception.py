@@ -19,9 +19,10 @@ import pandas as pd
 
 from ..config import KEYFRAME_INTERVAL
 
-SIGHTING_COLUMNS = ("frame", "t", "track", "x", "y", "w", "h", "score", "mouth", "face_px", "frontal", "sharpness")
+SIGHTING_COLUMNS = ("frame", "t", "track", "x", "y", "w", "h", "score", "mouth", "contrast", "face_px", "frontal", "sharpness")
 """Columns of :meth:`Perception.sightings` (before ``person``): frame index, time (s), raw track id,
-face box in original-video pixels (top-left ``x, y``, size ``w, h``), detector score, mouth openness,
+face box in original-video pixels (top-left ``x, y``, size ``w, h``), detector score, two mouth
+measures (:func:`~emolab.preprocessing.speakers.mouth_openness` and ``mouth_contrast``),
 and the face's qualities (:func:`~emolab.preprocessing.quality.face_quality`: height in analysed
 pixels, frontalness, sharpness)."""
 
@@ -44,8 +45,9 @@ class Glimpse:
         Raw track id and detection (in ``frame`` pixels) of every face.
     crops : np.ndarray [shape=(n, S, S), dtype=uint8]
         Grayscale face crops, in the order of ``faces``.
-    mouths : np.ndarray [shape=(n,), dtype=float32]
-        :func:`~emolab.preprocessing.speakers.mouth_openness` of each crop.
+    mouths : np.ndarray [shape=(n, 2), dtype=float32]
+        :func:`~emolab.preprocessing.speakers.mouth_openness` and
+        :func:`~emolab.preprocessing.speakers.mouth_contrast` of each crop.
     quality : pandas.DataFrame
         :func:`~emolab.preprocessing.quality.face_quality` of each face.
     """
@@ -124,7 +126,7 @@ class Perception:
         from .crops import crop_face
         from .detection import KeyframeDetector, keyframe_step
         from .quality import face_quality
-        from .speakers import mouth_openness
+        from .speakers import mouth_contrast, mouth_openness
         from .tracking import FaceTracker, iter_tracked
 
         tiles = self.tiles if self.tiles == "auto" else int(self.tiles)
@@ -137,9 +139,10 @@ class Perception:
                 self.n_frames_ += 1
                 crops = (np.stack([crop_face(frame, d.box, size=S, eyes=d.eyes if self.align else None) for _, d in tracked])
                          if tracked else np.zeros((0, S, S), np.uint8))
-                mouths = mouth_openness(crops) if len(crops) else np.zeros(0, np.float32)
+                mouths = (np.column_stack([mouth_openness(crops), mouth_contrast(crops)]) if len(crops)
+                          else np.zeros((0, 2), np.float32))
                 quality = face_quality(frame, [d for _, d in tracked])
-                self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m), *q)
+                self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m[0]), float(m[1]), *q)
                                for (tid, d), m, q in zip(tracked, mouths, quality.itertuples(index=False))]
                 yield Glimpse(index, t, frame, scale, tracked, crops, mouths, quality)
         finally:

@@ -1,33 +1,50 @@
-"""Who speaks when: speaking turns, their attribution to visible faces, and roles.
+"""Who speaks when, with the evidence for it: speech turns, their speakers, and the teacher.
 
-The speech side of a lesson, shared by :func:`emolab.timeline.analyze_lesson` and
-:func:`emolab.preprocessing.lesson_windows`:
+* :func:`speech_turns`: the transcript's cues when there is one, else the speech regions that
+  :func:`emolab.preprocessing.vad.speech_segments` finds (noise, music and silence give none).
+* :func:`mouth_openness`, :func:`mouth_contrast` and :func:`face_rms`: per face sighting, how the
+  mouth looks and how loud the audio is right then.
+* :func:`attribute_turns`: a turn goes to a visible person only when that person's mouth follows
+  the audio well enough (correlation at least ``min_corr``, and not by chance over the frames
+  seen) **and** clearly better than anyone else's on screen (by ``min_margin``); otherwise it is ``"off-camera"``: spoken by someone not
+  visible, or by nobody the video can tell.
+* :func:`assign_roles`: the teacher is named only when one visible person holds a clear share of
+  the confidently attributed speech; the result says why (or why not).
 
-* :func:`mouth_openness` and :func:`face_rms` measure, for every face sighting, how open the
-  mouth looks and how loud the room is at that moment;
-* :func:`speech_turns` cuts the audio into speaking turns (the transcript's cues when there is a
-  transcript, else speech activity);
-* :func:`attribute_turns` gives each turn to the visible person whose mouth follows the audio;
-* :func:`assign_roles` tells the teacher apart.
+The thresholds are measured on synthetic lessons (``benchmarks/bench_speakers.py``), with the
+figures in ``docs/speech.md``.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Optional
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
 
 import numpy as np
 import pandas as pd
 
-TURN_COLUMNS = ("start", "end", "speaker", "text", "overlaps")
+from .vad import THRESHOLD
+
+OFF_CAMERA = "off-camera"
+"""The ``person`` of a turn that no visible person's mouth explains."""
+
+TURN_COLUMNS = ("start", "end", "speaker", "text", "overlaps", "probability")
+ATTRIBUTED_COLUMNS = TURN_COLUMNS + ("person", "attribution", "margin")
+ROLE_COLUMNS = ("person", "role", "speech_seconds", "turns", "share", "mean_attribution", "mean_margin", "reason")
+
+MIN_CORR = 0.3
+"""Default least correlation between a person's mouth opening and the audio energy in a turn."""
+MIN_MARGIN = 0.3
+"""Default least lead of the best visible person's correlation over the second best's."""
+MIN_Z = 3.0
+"""Default least Fisher z of the best correlation (``atanh(r) * sqrt(frames - 3)``)."""
 
 
 def mouth_openness(crops: np.ndarray) -> np.ndarray | float:
-    """How open the mouth of grayscale face crops looks.
-
-    Minus the mean of the contrast-normalised mouth region (an open mouth shows a dark interior).
-    Only changes over time matter, so it works for every skin tone once correlated with the audio
-    (:func:`attribute_turns`).
+    """How open the mouth of grayscale face crops looks: minus the mean of the contrast-normalised
+    mouth region (an open mouth shows a dark interior). Only changes over time matter, so it works
+    for every skin tone once correlated with the audio (:func:`attribute_turns`).
 
     Parameters
     ----------
@@ -49,24 +66,48 @@ def mouth_openness(crops: np.ndarray) -> np.ndarray | float:
     return float(out[0]) if one else out.astype(np.float32)
 
 
+def mouth_contrast(crops: np.ndarray) -> np.ndarray | float:
+    """How much is going on in the mouth region of grayscale face crops: the standard deviation of
+    the mouth region over that of the whole crop. An open mouth adds a dark interior and often
+    bright teeth, so it rises whichever is darker than the skin; :func:`mouth_openness` (a mean)
+    can fall instead of rise when lips or teeth are brighter than the face.
+
+    Parameters
+    ----------
+    crops : np.ndarray [shape=(n, h, w) or (h, w), dtype=uint8]
+        The same crops as :func:`mouth_openness` reads (mouth region: rows 54-79 %, columns 33-67 %).
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float32], or a float for one crop
+    """
+    c = np.asarray(crops, np.float32)
+    one = c.ndim == 2
+    c = c[None] if one else c
+    h, w = c.shape[1:3]
+    region = c[:, int(0.54 * h):int(0.79 * h), int(0.33 * w):int(0.67 * w)]
+    out = region.std(axis=(1, 2)) / (c.std(axis=(1, 2)) + 1e-6) if region[0].size else np.zeros(len(c), np.float32)
+    return float(out[0]) if one else out.astype(np.float32)
+
+
 def face_rms(t: np.ndarray, y: Optional[np.ndarray], sample_fps: float, sr: int = 16000) -> np.ndarray:
-    """Audio energy just after each sighting time.
+    """Audio energy (RMS) just after each sighting time ``t`` (s), over a third of a sampling step;
+    NaN everywhere without audio. Correlated with mouth opening to find who speaks.
 
     Parameters
     ----------
     t : np.ndarray [shape=(n,)]
-        Sighting times in seconds.
-    y : np.ndarray [shape=(samples,)] or None
-        The mono track at ``sr`` Hz; None: no audio.
-    sample_fps : float
-        Frames sampled per second; the RMS is taken over a third of a sampling step.
+        Sighting times in seconds (several faces may share one time).
+    y : np.ndarray [shape=(m,)] or None
+        Mono audio at ``sr`` Hz.
+    sample_fps : float > 0
+        Frames per second at which the video was sampled.
     sr : int
         Sample rate of ``y`` in Hz.
 
     Returns
     -------
-    np.ndarray [shape=(n,)]
-        RMS amplitude; NaN everywhere without audio.
+    np.ndarray [shape=(n,), dtype=float64]
     """
     if y is None or not len(t):
         return np.full(len(t), np.nan)
@@ -77,103 +118,253 @@ def face_rms(t: np.ndarray, y: Optional[np.ndarray], sample_fps: float, sr: int 
     return rms[where]
 
 
-def speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray], duration: float) -> pd.DataFrame:
-    """Speaking turns of a recording.
+def speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray], duration: float, *,
+                 vad: Union[str, Callable[[np.ndarray, int], pd.DataFrame]] = "silero", sr: int = 16000,
+                 threshold: float = THRESHOLD, min_speech: float = 0.25, min_silence: float = 0.3) -> pd.DataFrame:
+    """The speaking turns of a recording.
 
     Parameters
     ----------
-    transcript : pandas.DataFrame or None
-        Timed cues (``start, end, speaker, text, ...`` in seconds, see
-        :func:`emolab.data.transcripts.read_transcript`); used when given.
-    audio : np.ndarray [shape=(samples,)] or None
-        The 16 kHz track; without a transcript its speech activity gives the turns.
+    transcript : pd.DataFrame or None
+        A table of :func:`emolab.data.transcripts.read_transcript` (``start, end, speaker, text,
+        overlaps``); when it has rows, its cues are the turns (cues starting after ``duration`` + 1 s
+        are dropped with a warning, ends are clipped to ``duration``).
+    audio : np.ndarray [shape=(n,)] or None
+        Mono audio at ``sr`` Hz, used when there is no transcript.
     duration : float
-        Length of the recording in seconds: cues starting after it are dropped (with a warning),
-        cues running past it are cut.
+        Length of the recording in seconds.
+    vad : "silero", "energy" or callable
+        How speech is found in ``audio``: ``"silero"`` (:func:`emolab.preprocessing.vad.speech_segments`),
+        ``"energy"`` (the old loudness rule :func:`emolab.preprocessing.audio.speech_activity`, which
+        calls any loud noise speech; kept for comparison), or ``vad(audio, sr)`` returning a table
+        with ``start`` and ``end`` in seconds (and optionally ``probability``).
+    sr : int
+        Sample rate of ``audio`` in Hz.
+    threshold, min_speech, min_silence : float
+        Passed to :func:`~emolab.preprocessing.vad.speech_segments` (``"silero"`` only).
 
     Returns
     -------
-    pandas.DataFrame
-        One row per turn: ``start, end`` (s), ``speaker`` (the transcript's label or ""),
-        ``text`` ("" without transcript), ``overlaps``.
+    pd.DataFrame
+        Columns ``start, end`` (seconds), ``speaker`` (transcript label or ""), ``text`` (or ""),
+        ``overlaps`` (bool), ``probability`` (mean speech probability of a detected region; NaN for
+        transcript cues and the energy rule). No speech gives no rows.
     """
-    from .audio import speech_activity
-
     if transcript is not None and len(transcript):
         t = transcript[transcript["start"] < duration + 1.0].copy()
         if len(t) < len(transcript):
             warnings.warn(f"{len(transcript) - len(t)} transcript cue(s) start after the recording ends and were ignored", stacklevel=3)
         t["end"] = t["end"].clip(upper=duration)
+        if "probability" not in t:
+            t["probability"] = np.nan
         return t.reset_index(drop=True)
-    if audio is None:
+    if audio is None or not len(audio):
         return pd.DataFrame(columns=list(TURN_COLUMNS))
-    rows = [(a, b, "", "", False) for a, b in speech_activity(audio)]
-    return pd.DataFrame(rows, columns=list(TURN_COLUMNS))
+    if vad == "silero":
+        from .vad import speech_segments
+
+        seg = speech_segments(audio, sr, threshold=threshold, min_speech=min_speech, min_silence=min_silence)
+    elif vad == "energy":
+        from .audio import speech_activity
+
+        seg = pd.DataFrame(speech_activity(audio, sr), columns=["start", "end"])
+    elif callable(vad):
+        seg = pd.DataFrame(vad(audio, sr))
+    else:
+        raise ValueError(f"vad must be 'silero', 'energy' or a callable (got {vad!r})")
+    prob = seg["probability"] if "probability" in seg else np.full(len(seg), np.nan)
+    out = pd.DataFrame({"start": np.asarray(seg["start"], float), "end": np.minimum(np.asarray(seg["end"], float), duration),
+                        "speaker": "", "text": "", "overlaps": False, "probability": np.asarray(prob, float)})
+    return out[out["end"] > out["start"]].reset_index(drop=True)
 
 
-def attribute_turns(turns: pd.DataFrame, faces: pd.DataFrame, *, min_corr: float = 0.2) -> pd.DataFrame:
-    """Who speaks in each turn: the visible person whose mouth follows the audio envelope best.
+def turn_correlations(turn: tuple[float, float], faces: pd.DataFrame, *, mouth: str = "contrast", min_frames: int = 4,
+                      pad: float = 0.2) -> pd.DataFrame:
+    """Pearson correlation of each visible person's mouth measure with the audio energy during a turn.
 
     Parameters
     ----------
-    turns : pandas.DataFrame
-        :func:`speech_turns`.
-    faces : pandas.DataFrame
-        Face sightings with ``t`` (s), ``person``, ``mouth`` (:func:`mouth_openness`) and ``rms``
-        (:func:`face_rms`).
-    min_corr : float
-        Lowest Pearson correlation of mouth opening and audio energy over the turn's sampled
-        frames (at least 4) for a person to be given the turn.
+    turn : (start, end), seconds
+    faces : pd.DataFrame
+        Sightings with columns ``t`` (s), ``person``, ``rms`` (:func:`face_rms`) and the mouth measure.
+    mouth : str
+        The column of ``faces`` holding the mouth measure (:func:`mouth_openness` or :func:`mouth_contrast`).
+    min_frames : int
+        A person needs this many sightings inside the turn (widened by ``pad`` seconds each side).
+    pad : float, seconds
 
     Returns
     -------
-    pandas.DataFrame
-        ``turns`` with ``person`` ("" when nobody qualifies) and ``attribution`` (the correlation).
+    pd.DataFrame
+        Columns ``person``, ``correlation`` (in [-1, 1]), ``frames`` (sightings used), best first.
+        People without enough sightings, or whose mouth or the audio did not change, are left out.
+    """
+    t = faces["t"].to_numpy()
+    seg = faces[(t >= turn[0] - pad) & (t <= turn[1] + pad)]
+    rows = []
+    for p, g in seg.groupby("person"):
+        if len(g) >= min_frames and g[mouth].std() > 0 and g["rms"].std() > 0:
+            rows.append((p, float(np.corrcoef(g[mouth], g["rms"])[0, 1]), len(g)))
+    out = pd.DataFrame(rows, columns=["person", "correlation", "frames"])
+    return out.sort_values("correlation", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def attribute_turns(turns: pd.DataFrame, faces: pd.DataFrame, *, min_corr: float = MIN_CORR, min_margin: float = MIN_MARGIN,
+                    min_z: float = MIN_Z, mouth: str = "contrast", min_frames: int = 4) -> pd.DataFrame:
+    """Give each turn to the visible person whose mouth moves with it, or to ``"off-camera"``.
+
+    For every person seen during a turn, the correlation between the mouth measure and the audio
+    energy over the turn's sampled frames is computed (:func:`turn_correlations`). The best person
+    gets the turn when all three hold: the correlation is at least ``min_corr``; it leads the
+    second-best visible person's by at least ``min_margin`` (alone on screen, the lead is over 0);
+    and it is unlikely by chance over that many frames, ``atanh(r) * sqrt(frames - 3) >= min_z``
+    (Fisher's z; a still face's mouth measure still jitters with camera noise, and over a few
+    frames that jitter correlates with anything). Otherwise the turn is ``"off-camera"``: its
+    speaker is not visible, or the video cannot tell who it is.
+
+    Parameters
+    ----------
+    turns : pd.DataFrame
+        From :func:`speech_turns` (at least ``start``, ``end`` in seconds).
+    faces : pd.DataFrame
+        Sightings with ``t``, ``person``, ``rms`` and the mouth measure (see :func:`turn_correlations`).
+    min_corr : float in [-1, 1]
+    min_margin : float >= 0
+    min_z : float >= 0
+        Least Fisher z of the best correlation (0 turns the test off).
+    mouth : str
+        Column of ``faces`` with the mouth measure: ``"contrast"`` (:func:`mouth_contrast`, the
+        default, measured far better on synthetic lessons) or ``"mouth"`` (:func:`mouth_openness`).
+    min_frames : int
+        Sightings a person needs inside a turn to be scored.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``turns`` with three columns added: ``person`` (a person id or ``"off-camera"``),
+        ``attribution`` (the best visible person's correlation, also when it was not enough; NaN
+        when nobody could be scored), ``margin`` (its lead over the second best; NaN likewise).
     """
     turns = turns.copy()
-    turns["person"] = ""
-    turns["attribution"] = 0.0
+    turns["person"] = OFF_CAMERA
+    turns["attribution"] = np.nan
+    turns["margin"] = np.nan
     if faces.empty or turns.empty or faces["rms"].isna().all():
         return turns
-    t = faces["t"].to_numpy()
     for i, r in turns.iterrows():
-        seg = faces[(t >= r["start"] - 0.2) & (t <= r["end"] + 0.2)]
-        scores = {}
-        for p, g in seg.groupby("person"):
-            if len(g) >= 4 and g["mouth"].std() > 0 and g["rms"].std() > 0:
-                scores[p] = float(np.corrcoef(g["mouth"], g["rms"])[0, 1])
-        if not scores:
+        scores = turn_correlations((r["start"], r["end"]), faces, mouth=mouth, min_frames=min_frames)
+        if scores.empty:
             continue
-        best = max(scores, key=scores.get)
-        if scores[best] >= min_corr:
+        best, corr, frames = scores.iloc[0]
+        margin = corr - max(float(scores["correlation"].iloc[1]) if len(scores) > 1 else 0.0, 0.0)
+        z = float(np.arctanh(np.clip(corr, -0.999999, 0.999999)) * np.sqrt(max(frames - 3, 1)))
+        turns.at[i, "attribution"] = corr
+        turns.at[i, "margin"] = margin
+        if corr >= min_corr and margin >= min_margin and z >= min_z:
             turns.at[i, "person"] = best
-            turns.at[i, "attribution"] = scores[best]
     return turns
 
 
-def assign_roles(people: list[str], turns: pd.DataFrame, *, teacher_share: float = 0.35) -> dict[str, str]:
-    """The role of every person: ``"teacher"`` for the one who clearly speaks most, else ``"student"``.
+@dataclass
+class RoleAssignment:
+    """Result of :func:`assign_roles`.
+
+    Attributes
+    ----------
+    roles : dict person -> "teacher" or "student"
+        Every visible person (never ``"off-camera"``).
+    teacher : str or None
+        The teacher's person id, or None when the evidence did not name one.
+    reason : str
+        One sentence for the report: who the teacher is and why, or "teacher not identified: ...".
+    evidence : pd.DataFrame
+        One row per visible person, and one for ``"off-camera"`` speech: ``person``, ``role``
+        ("teacher", "student" or "off-camera"), ``speech_seconds`` (attributed speech), ``turns``,
+        ``share`` (of all speech in ``turns``, off-camera included), ``mean_attribution`` and
+        ``mean_margin`` (duration-weighted over the attributed turns; NaN without any), ``reason``.
+    """
+
+    roles: dict
+    teacher: Optional[str]
+    reason: str
+    evidence: pd.DataFrame
+
+
+def assign_roles(faces: pd.DataFrame, turns: pd.DataFrame, *, teacher_share: float = 0.35, teacher_ratio: float = 1.5,
+                 min_seconds: float = 5.0, min_turns: int = 2) -> RoleAssignment:
+    """Tell the teacher apart from the students, only on evidence.
+
+    The visible person with the most attributed speech is the teacher when all hold: at least
+    ``min_seconds`` of speech in at least ``min_turns`` turns attributed to them (each already
+    passed :func:`attribute_turns`' correlation and margin), at least ``teacher_share`` of *all*
+    speech (off-camera speech counts in the total, so a teacher who is not in the picture does not
+    hand the role to the student who talks most), and ``teacher_ratio`` times the next visible
+    person's speech. Otherwise nobody is named and :attr:`RoleAssignment.reason` says which test
+    failed.
 
     Parameters
     ----------
-    people : list of str
-        Everyone seen.
-    turns : pandas.DataFrame
-        :func:`attribute_turns`.
-    teacher_share : float
-        A person with at least this share of all attributed speech time, and 1.5 times the next
-        person's, is the teacher.
+    faces : pd.DataFrame
+        Sightings with a ``person`` column (everyone visible gets a role).
+    turns : pd.DataFrame
+        From :func:`attribute_turns` (``start``, ``end``, ``person``, ``attribution``, ``margin``).
+    teacher_share : float in (0, 1]
+    teacher_ratio : float >= 1
+    min_seconds : float, seconds
+    min_turns : int
 
     Returns
     -------
-    dict
-        person -> role.
+    RoleAssignment
     """
-    roles = {p: "student" for p in sorted(people)}
-    if turns.empty or not turns["person"].astype(bool).any():
-        return roles
-    dur = (turns["end"] - turns["start"]).groupby(turns["person"]).sum()
-    dur = dur[dur.index != ""].sort_values(ascending=False)
-    if len(dur) and dur.iloc[0] >= teacher_share * dur.sum() and (len(dur) == 1 or dur.iloc[0] >= 1.5 * dur.iloc[1]):
-        roles[dur.index[0]] = "teacher"
-    return roles
+    people = sorted(str(p) for p in faces["person"].dropna().unique() if p != OFF_CAMERA)
+    rows = []
+    dur = (turns["end"] - turns["start"]).clip(lower=0) if len(turns) else pd.Series(dtype=float)
+    total = float(dur.sum())
+    for p in [*people, OFF_CAMERA]:
+        mine = turns["person"] == p if len(turns) else pd.Series(dtype=bool)
+        d = dur[mine] if len(turns) else dur
+        secs = float(d.sum())
+        w = d.to_numpy() if secs > 0 else None
+        mean_a = float(np.average(turns.loc[mine, "attribution"], weights=w)) if secs > 0 and p != OFF_CAMERA else np.nan
+        mean_m = float(np.average(turns.loc[mine, "margin"], weights=w)) if secs > 0 and p != OFF_CAMERA else np.nan
+        rows.append([p, "off-camera" if p == OFF_CAMERA else "student", secs, int(mine.sum()) if len(turns) else 0,
+                     secs / total if total > 0 else 0.0, mean_a, mean_m, ""])
+    ev = pd.DataFrame(rows, columns=list(ROLE_COLUMNS))
+    visible = ev[ev["person"] != OFF_CAMERA].sort_values("speech_seconds", ascending=False, kind="stable")
+    off = ev[ev["person"] == OFF_CAMERA].iloc[0]
+    teacher, why = None, ""
+    if total <= 0:
+        why = "teacher not identified: no speech was detected"
+    elif visible.empty or visible["speech_seconds"].iloc[0] <= 0:
+        why = f"teacher not identified: none of the {total:.1f} s of speech was attributed to a visible person"
+    else:
+        top = visible.iloc[0]
+        nxt = float(visible["speech_seconds"].iloc[1]) if len(visible) > 1 else 0.0
+        who = f"the most speaking visible person, {top['person']} ({top['speech_seconds']:.1f} s in {top['turns']} turn(s), {top['share']:.0%} of all speech"
+        if top["speech_seconds"] < min_seconds or top["turns"] < min_turns:
+            why = f"teacher not identified: {who}) has too little attributed speech (needs {min_seconds:g} s in {min_turns} turns)"
+        elif top["share"] < teacher_share:
+            why = (f"teacher not identified: {who}) holds less than {teacher_share:.0%} of the speech; "
+                   f"{off['share']:.0%} is off-camera")
+        elif top["speech_seconds"] < teacher_ratio * nxt:
+            why = f"teacher not identified: {who}) does not speak {teacher_ratio:g}x more than the next ({nxt:.1f} s)"
+        else:
+            teacher = str(top["person"])
+            why = (f"teacher: {teacher} speaks {top['share']:.0%} of all speech ({top['speech_seconds']:.1f} s in {top['turns']} turns, "
+                   f"mouth-audio correlation {top['mean_attribution']:.2f}, lead {top['mean_margin']:.2f} over the next face), "
+                   + (f"{top['speech_seconds'] / nxt:.1f}x the next visible person" if nxt > 0 else "nobody else visible speaks"))
+    for i, r in ev.iterrows():
+        if r["person"] == OFF_CAMERA:
+            ev.at[i, "reason"] = f"speech no visible mouth explains: {r['speech_seconds']:.1f} s"
+        elif r["person"] == teacher:
+            ev.at[i, "role"] = "teacher"
+            ev.at[i, "reason"] = why
+        else:
+            ev.at[i, "reason"] = f"{r['speech_seconds']:.1f} s of attributed speech"
+    roles = {p: ("teacher" if p == teacher else "student") for p in people}
+    return RoleAssignment(roles, teacher, why, ev)
+
+
+__all__ = ["OFF_CAMERA", "TURN_COLUMNS", "ATTRIBUTED_COLUMNS", "ROLE_COLUMNS", "MIN_CORR", "MIN_MARGIN", "MIN_Z", "RoleAssignment",
+           "mouth_openness", "mouth_contrast", "face_rms", "speech_turns", "turn_correlations", "attribute_turns", "assign_roles"]

@@ -101,7 +101,7 @@ class LessonWindows:
 
 
 def _video_pass(video: Path, cfg: WindowConfig, progress: bool) -> tuple[pd.DataFrame, np.ndarray]:
-    """Tracked face sightings (``t, person, mouth``) and their crops uint8 [n, S, S]."""
+    """Tracked face sightings (``t, person, mouth, contrast``) and their crops uint8 [n, S, S]."""
     from .perception import Perception
 
     perception = Perception(video, sample_fps=cfg.sample_fps, keyframe_interval=cfg.keyframe_interval, max_side=cfg.max_side,
@@ -109,27 +109,27 @@ def _video_pass(video: Path, cfg: WindowConfig, progress: bool) -> tuple[pd.Data
     crops = [g.crops for g in perception]
     faces = perception.sightings(keep_dropped=True)
     arr = np.concatenate(crops) if crops else np.zeros((0, cfg.face_size, cfg.face_size), np.uint8)
-    return faces[["frame", "t", "x", "y", "w", "h", "mouth", "person"]], arr
+    return faces[["frame", "t", "x", "y", "w", "h", "mouth", "contrast", "person"]], arr
 
 
 def _cached_video_pass(video: Path, cfg: WindowConfig, progress: bool, cache: bool) -> tuple[pd.DataFrame, np.ndarray]:
     from ..cache import FeatureCache
 
     fc = FeatureCache("lesson_windows", enabled=cache)
-    settings = {k: getattr(cfg, k) for k in ("face_size", "sample_fps", "keyframe_interval", "max_side")} | {"version": 1}
+    settings = {k: getattr(cfg, k) for k in ("face_size", "sample_fps", "keyframe_interval", "max_side")} | {"version": 2}
     store: dict = {}
 
     def table() -> np.ndarray:
         store["faces"], store["crops"] = _video_pass(video, cfg, progress)
         f = store["faces"]
-        return np.column_stack([f["frame"], f["t"], f["x"], f["y"], f["w"], f["h"], f["mouth"],
+        return np.column_stack([f["frame"], f["t"], f["x"], f["y"], f["w"], f["h"], f["mouth"], f["contrast"],
                                 f["person"].map(lambda p: int(p[1:]) if p else 0)]).astype(np.float64)
 
     tab = fc.get_or_compute(video, {**settings, "part": "table"}, table)
     crops = fc.get_or_compute(video, {**settings, "part": "crops"}, lambda: store["crops"] if "crops" in store else _video_pass(video, cfg, progress)[1])
-    faces = pd.DataFrame(tab[:, :7], columns=["frame", "t", "x", "y", "w", "h", "mouth"])
+    faces = pd.DataFrame(tab[:, :8], columns=["frame", "t", "x", "y", "w", "h", "mouth", "contrast"])
     faces["frame"] = faces["frame"].astype(int)
-    faces["person"] = [f"S{int(k):02d}" if k else "" for k in tab[:, 7]]
+    faces["person"] = [f"S{int(k):02d}" if k else "" for k in tab[:, 8]]
     return faces, crops
 
 
@@ -163,7 +163,7 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
     from ..taxonomy import canonical_label
     from .audio import load_audio
     from .inputs import speech_inputs_at
-    from .speakers import attribute_turns, face_rms, speech_turns
+    from .speakers import OFF_CAMERA, attribute_turns, face_rms, speech_turns
     from .video import video_info
 
     cfg = config or WindowConfig()
@@ -189,7 +189,7 @@ def lesson_windows(lesson: str | os.PathLike, config: WindowConfig | None = None
 
     w = cfg.window
     keys = set(zip(faces.loc[sightings, "person"], np.floor(faces.loc[sightings, "t"] / w).astype(int)))
-    for _, r in turns[turns["person"] != ""].iterrows():
+    for _, r in turns[~turns["person"].isin(["", OFF_CAMERA])].iterrows():
         keys |= {(r["person"], k) for k in range(int(r["start"] // w), int(np.ceil(r["end"] / w)))}
     keys = sorted(keys)
     n, T, S = len(keys), cfg.clip_frames, cfg.face_size

@@ -89,7 +89,8 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     report("speech", 1.0)
     timeline = smooth_timeline(fuse_seconds(models, faces, turns, {"face": face, "speech": speech, "text": text}),
                                method=cfg.smoothing, ema_alpha=cfg.ema_alpha, hmm_stay=cfg.hmm_stay)
-    roles = assign_roles(list(faces["person"].unique()), turns, teacher_share=cfg.teacher_share)
+    cast = assign_roles(faces, turns, teacher_share=cfg.teacher_share)
+    roles = cast.roles
     rename = {p: ("T" if r == "teacher" else p) for p, r in roles.items()}
     for df in (timeline, faces, turns):
         df["person"] = df["person"].map(lambda p: rename.get(p, p))
@@ -98,7 +99,8 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
                    "fps": info.fps, "width": info.width, "height": info.height, "frames_analysed": face.n_frames, "model": models.name,
                    "modalities_available": list(models.available), "seconds": time.perf_counter() - t_start,
                    "detector_grid": face.grid, "n_people": int(faces["person"].nunique()),
-                   "readability": readability_summary(result.timeline, result.students)}
+                   "readability": readability_summary(result.timeline, result.students),
+                   "teacher": cast.reason.replace(str(cast.teacher), "T") if cast.teacher else cast.reason}
     result.thumbnails = {rename.get(p, p): img for p, img in face.thumbnails.items()}
     if out is not None:
         result.write(out)

@@ -78,7 +78,7 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
     people = [f"S{i + 1:02d}" for i in range(len(dets))]
     faces = pd.DataFrame({"frame": 0, "t": 0.0, "track": range(len(dets)), "x": [d.x * scale for d in dets],
                           "y": [d.y * scale for d in dets], "w": [d.w * scale for d in dets], "h": [d.h * scale for d in dets],
-                          "score": [d.score for d in dets], "mouth": np.nan, **{c: quality[c].to_numpy() for c in quality},
+                          "score": [d.score for d in dets], "mouth": np.nan, "contrast": np.nan, **{c: quality[c].to_numpy() for c in quality},
                           "person": people})
     faces["unreadable"] = unreadable_reason(faces, cfg.readability)
     readings = Readings()

@@ -55,6 +55,8 @@ def render_report(analysis) -> str:
     parts.append(f"<p class='note'><b>How much could be read:</b> {html.escape(coverage['sentence'])}. Emotions are read only from "
                  "faces large, sharp and frontal enough (and from speech and words); every figure below counts readable "
                  "person-seconds only.</p>")
+    if info.get("teacher"):
+        parts.append(f"<p><b>Teacher:</b> {html.escape(str(info['teacher']))}.</p>")
     if not len(readable(a.timeline)):
         parts.append("<h2>Class summary</h2><p>Nothing in this recording could be read, so no emotion is reported and no chart "
                      "is shown.</p>")

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..models import MODALITIES
+from ..preprocessing.speakers import OFF_CAMERA
 from ..taxonomy import EMOTIONS, expected_valence
 
 TIMELINE_COLUMNS = ("person", "t", *EMOTIONS, "emotion", "confidence", "valence", "modalities", "visible", "speaking", "reason")
@@ -175,7 +176,10 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
 
 
 def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int = 16000) -> Readings:
-    """The speech model on a window around every second of every attributed turn.
+    """The speech model on a window around every second of every speaking turn.
+
+    Off-camera turns are read too (their emotion goes to ``speech.csv``), but stand for no person
+    of the timeline.
 
     Parameters
     ----------
@@ -204,7 +208,8 @@ def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int
             centers = np.array([(r["start"] + r["end"]) / 2])
         for c in centers:
             starts.append(int(max(0, (c - models.speech_seconds / 2) * sr)))
-            at.setdefault((r["person"], int(np.floor(c))), len(turn))
+            if r["person"] != OFF_CAMERA:
+                at.setdefault((r["person"], int(np.floor(c))), len(turn))
             turn.append(i)
     # in chunks: memory stays flat however long the lesson; overlapping windows share their feature work
     chunks = [models.speech_at(y, np.array(starts[a:a + 256])) for a in range(0, len(starts), 256)]
@@ -218,7 +223,7 @@ def read_text(turns: pd.DataFrame, models) -> Readings:
     has_text = turns[turns["text"].astype(bool)]
     at: dict = {}
     for j, (_, r) in enumerate(has_text.iterrows()):
-        if r["person"]:
+        if r["person"] and r["person"] != OFF_CAMERA:
             for s in range(int(np.floor(r["start"])), int(np.ceil(r["end"]))):
                 at.setdefault((r["person"], s), j)
     return Readings(models.text(has_text["text"].astype(str).tolist()), at, has_text.index.to_numpy())
@@ -246,7 +251,8 @@ def fuse_seconds(models, faces: pd.DataFrame, turns: pd.DataFrame, readings: dic
         modality, and the reason (the most frequent ``unreadable`` reason of that second's sightings).
     """
     visible = set(zip(faces["person"], np.floor(faces["t"]).astype(int)))
-    speaking = {(r.person, s) for r in turns.itertuples() if r.person for s in range(int(np.floor(r.start)), int(np.ceil(r.end)))}
+    speaking = {(r.person, s) for r in turns.itertuples() if r.person and r.person != OFF_CAMERA
+                for s in range(int(np.floor(r.start)), int(np.ceil(r.end)))}
     keys = sorted(visible.union(*(r.at.keys() for r in readings.values())))
     n = len(keys)
     mask = np.zeros((n, len(MODALITIES)), bool)
@@ -327,12 +333,16 @@ def speech_tables(turns: pd.DataFrame, speech: Readings, text: Readings, models)
     Returns
     -------
     (pandas.DataFrame, pandas.DataFrame)
-        ``start, end, person, attribution, speaker_label, emotion, confidence`` per turn (the mean
-        of its windows); ``start, end, person, speaker_label, text, emotion, confidence, valence``
-        per utterance.
+        Per turn: ``start, end, person`` (a person id, ``"off-camera"`` or ""), ``attribution``
+        (mouth-audio correlation), ``margin`` (its lead over the next face), ``speaker_label``,
+        ``emotion, confidence`` (the mean of its speech windows). Per utterance: ``start, end,
+        person, speaker_label, text, emotion, confidence, valence`` of the words, and
+        ``speech_emotion, speech_confidence`` of the voice saying them, so a reader sees where the
+        two disagree.
     """
     cols = list(EMOTIONS)
     sp = turns[["start", "end", "person", "attribution"]].copy()
+    sp["margin"] = turns["margin"] if "margin" in turns else np.nan
     sp["speaker_label"] = turns.get("speaker", "")
     sp["emotion"] = ""
     sp["confidence"] = np.nan
@@ -343,13 +353,16 @@ def speech_tables(turns: pd.DataFrame, speech: Readings, text: Readings, models)
         for i, row in by_turn.groupby("turn")[cols].mean().iterrows():
             sp.at[i, "emotion"] = cols[int(np.argmax(row.to_numpy()))]
             sp.at[i, "confidence"] = float(row.max())
-    ut = pd.DataFrame(columns=["start", "end", "person", "speaker_label", "text", "emotion", "confidence", "valence"])
+    ut = pd.DataFrame(columns=["start", "end", "person", "speaker_label", "text", "emotion", "confidence", "valence",
+                               "speech_emotion", "speech_confidence"])
     if text.features is not None and len(text.features):
         proba = _alone(models, "text", text.features)
         sub = turns.loc[text.turn]
         ut = pd.DataFrame({"start": sub["start"].to_numpy(), "end": sub["end"].to_numpy(), "person": sub["person"].to_numpy(),
                            "speaker_label": sub.get("speaker", pd.Series([""] * len(sub))).to_numpy(), "text": sub["text"].to_numpy(),
-                           "emotion": np.asarray(cols)[proba.argmax(1)], "confidence": proba.max(1), "valence": expected_valence(proba)})
+                           "emotion": np.asarray(cols)[proba.argmax(1)], "confidence": proba.max(1), "valence": expected_valence(proba),
+                           "speech_emotion": sp.loc[text.turn, "emotion"].to_numpy(),
+                           "speech_confidence": sp.loc[text.turn, "confidence"].to_numpy()})
     return sp.reset_index(drop=True), ut.reset_index(drop=True)
 
 
