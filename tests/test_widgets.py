@@ -102,3 +102,12 @@ def test_timeline_explorer_says_how_much_was_readable(tiny_lesson, tmp_path):
     ex = emolab_widgets.TimelineExplorer(a, tiny_lesson / "lesson.mp4")
     assert "no student's emotion could be read (too small:" in ex.readability.value
     assert ex.chart.value == ex.valence.value == ""
+
+
+def test_setup_notebook_gives_data_and_work_folders(tmp_path, monkeypatch):
+    import emolab_widgets
+
+    monkeypatch.setenv("EMOLAB_DATA", str(tmp_path / "corpora"))
+    monkeypatch.setenv("EMOLAB_WORK", str(tmp_path / "work"))
+    data, work = emolab_widgets.setup_notebook()
+    assert (data, work) == (tmp_path / "corpora", tmp_path / "work") and work.is_dir() and not data.exists()

@@ -48,15 +48,11 @@ def device_badge() -> W.HTML:
     return W.HTML(f"<span style='background:{colour};color:white;padding:2px 8px;border-radius:10px;font-size:85%'>device: {dev}</span>")
 
 
-THIRD_PARTY_NOISE = ()
-"""Modules whose ``UserWarning``s :func:`setup_notebook` hides (regular expressions of module names);
-emolab's own warnings are never hidden: they say something about your data."""
-
-
 def setup_notebook(data: str | os.PathLike | None = None, work: str | os.PathLike | None = None) -> tuple[Path, Path]:
     """The first cell of every tutorial notebook: where the corpora are, where to write, and the device.
 
-    Shows the device badge (see :func:`device_badge`).
+    Shows the device badge (see :func:`device_badge`). Warnings are left as they are: emolab's own say
+    something about your data (a skipped file, a missing audio track), so a notebook shows them.
 
     Parameters
     ----------
@@ -70,12 +66,8 @@ def setup_notebook(data: str | os.PathLike | None = None, work: str | os.PathLik
     -------
     data, work : pathlib.Path, pathlib.Path
     """
-    import warnings
-
     from IPython.display import display
 
-    for module in THIRD_PARTY_NOISE:
-        warnings.filterwarnings("ignore", category=UserWarning, module=module)
     data = Path(data or os.environ.get("EMOLAB_DATA", "../../shared/data"))
     work = Path(work or os.environ.get("EMOLAB_WORK", "../data/generated/notebooks"))
     work.mkdir(parents=True, exist_ok=True)
