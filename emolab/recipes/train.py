@@ -7,6 +7,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ from ..registry import FRAME_FACE_KINDS
 from .inputs import label_set, model_config_for, prepare, read_labelled
 from .splits import default_split
 from .warm_start import inflate_face_branch, load_text_weights, text_start
+
+if TYPE_CHECKING:
+    from ..training import TrainConfig
 
 
 @dataclass
@@ -46,7 +50,7 @@ class TrainResult:
     history: pd.DataFrame
     metrics: dict = field(default_factory=dict)
     model_config: dict = field(default_factory=dict)
-    train_config: object = None
+    train_config: TrainConfig | None = None
     seconds: float = 0.0
 
 
