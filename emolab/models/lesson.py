@@ -53,7 +53,7 @@ class LessonModels:
         """Features of the ``speech_seconds`` windows of one 16 kHz track ``y`` that begin at
         ``starts`` (samples; zero-padded past the end) -> [n, d]. Same as :meth:`speech` on the cut
         windows; the shipped models share the feature work of overlapping windows
-        (:func:`emolab.recipes.speech_inputs_at`)."""
+        (:func:`emolab.preprocessing.inputs.speech_inputs_at`)."""
         from ..preprocessing.audio import SAMPLE_RATE
 
         win = int(self.speech_seconds * SAMPLE_RATE)

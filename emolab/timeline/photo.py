@@ -96,7 +96,7 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
                             empty(columns=["kind", "person", "start", "end", "seconds", "value", "message"]),
                             faces.drop(columns=["track"]), {}, cfg)
     result.info = {"video": Path(image).name, "transcript": "", "duration": 0.0, "fps": 0.0, "width": W, "height": H,
-                   "frames_analysed": 1, "model": models.name, "modalities_available": ["face"] if "face" in models.available else [],
+                   "frames_analyzed": 1, "model": models.name, "modalities_available": ["face"] if "face" in models.available else [],
                    "seconds": time.perf_counter() - t0, "detector_grid": detector.grid_, "n_people": len(people), "photo": True,
                    "readability": readability_summary(timeline, students)}
     if thumbnails:
