@@ -71,20 +71,29 @@ def read_keyframes(clip_dir: Path, keyframes: pd.DataFrame) -> dict:
     return out
 
 
-def raw_detections(kwargs: dict, frames: dict, repeat: int) -> tuple[dict, float]:
-    """Detections at score >= LOW with no duplicate suppression or landmark check, and the median ms per frame
-    of the detector as configured (its own defaults)."""
+def raw_detections(kwargs: dict, frames: dict) -> dict:
+    """Detections at score >= LOW with no nested suppression or landmark check (applied afterwards by :func:`post`)."""
     with FaceDetector(**kwargs, min_confidence=LOW, nested=None, check_landmarks=False) as det:
-        raw = {k: det.detect(f) for k, f in frames.items()}
-    times = []
-    with FaceDetector(**kwargs) as det:
-        det.detect(next(iter(frames.values())))  # warm-up
-        for _ in range(repeat):
-            for f in frames.values():
-                t = time.perf_counter()
-                det.detect(f)
-                times.append(1000 * (time.perf_counter() - t))
-    return raw, statistics.median(times)
+        return {k: det.detect(f) for k, f in frames.items()}
+
+
+def timings(frames: dict, repeat: int) -> dict:
+    """Median ms per frame of every detector as configured (its own defaults), per clip: the detectors take turns
+    on each frame, so a busy machine slows them alike. The first pass is a warm-up."""
+    times: dict = {name: {} for name in DETECTORS}
+    detectors = {name: FaceDetector(**kwargs) for name, kwargs in DETECTORS.items()}
+    try:
+        for rep in range(repeat + 1):
+            for (clip, _), frame in frames.items():
+                for name, det in detectors.items():
+                    t = time.perf_counter()
+                    det.detect(frame)
+                    if rep:
+                        times[name].setdefault(clip, []).append(1000 * (time.perf_counter() - t))
+    finally:
+        for det in detectors.values():
+            det.close()
+    return {name: {clip: round(statistics.median(v), 1) for clip, v in per.items()} for name, per in times.items()}
 
 
 def post(dets: list, threshold: float, nested: float | None, landmarks: bool) -> list:
@@ -173,20 +182,22 @@ def main(argv=None) -> int:
 
     results: dict = {"keyframes": len(frames), "match": "IoU >= 0.3 (centre-inside as a second reading)",
                      "detectors": {}, "ablation": {}, "curve": {}}
+    ms = timings(frames, args.repeat)
+    sizes = {clip: f"{f.shape[1]}x{f.shape[0]}" for (clip, _), f in frames.items()}
     raws = {}
     for name, kwargs in DETECTORS.items():
-        raw, ms = raw_detections(kwargs, frames, args.repeat)
-        raws[name] = raw
+        raw = raws[name] = raw_detections(kwargs, frames)
         yunet = kwargs["model"] == "yunet"
         threshold = YUNET_SCORE if yunet else 0.5
         dets = {k: post(v, threshold, 0.6, yunet) for k, v in raw.items()}
-        r = {"threshold": threshold, "ms_per_frame": round(ms, 1), "iou": score(dets, annotations),
+        r = {"threshold": threshold, "ms_per_frame": ms[name], "iou": score(dets, annotations),
              "centre": score(dets, annotations, "centre")}
         results["detectors"][name] = r
-        print(f"\n{name}: threshold {threshold}, {ms:.1f} ms per frame (median of {args.repeat} passes)")
+        print(f"\n{name}: threshold {threshold}; ms per frame (median of {args.repeat} interleaved passes): "
+              + ", ".join(f"{clip.split('_')[0]} {sizes[clip]} {t}" for clip, t in ms[name].items()))
         print(f"  {'clip':30s} {'P':>6s} {'R':>6s} {'R read':>6s} {'found':>9s} {'dup':>4s} {'back':>4s} {'phantom':>7s}"
               f" {'FP/frame':>8s} | centre-inside: P / R")
-        for clip, c in r["iou"].items():
+        for clip, c in sorted(r["iou"].items(), key=lambda kv: (kv[0] == "all", kv[0])):
             cc = r["centre"][clip]
             print(f"  {clip:30s} {c['precision'] or 0:6.3f} {c['recall'] or 0:6.3f} {c['recall_readable'] or 0:6.3f} "
                   f"{c['tp']:3d}/{c['faces']:3d}   {c['duplicate']:4d} {c['back_of_head']:4d} {c['phantom']:7d} "
