@@ -241,14 +241,19 @@ def main(argv=None) -> int:
 
     if args.tracking:
         print("\ntracking each whole clip (track_faces, 5 frames/s, keyframes every 1.6 s):")
-        distinct = {"class110_25students.mp4": "24 annotated (~26 in view)", "college_20students.mp4": "22-23",
-                    "computer_lab_from_behind.mp4": "8-10 people, 1 blurred profile, no readable face"}
+        # distinct people per clip, from the annotations' notes (classroom_people.csv): (fewest, most)
+        distinct = {"class110_25students.mp4": (24, 26), "college_20students.mp4": (22, 23),
+                    "computer_lab_from_behind.mp4": (8, 10)}
         results["tracking"] = tracking(clip_dir, people, {"yunet (default)": dict(model="yunet"),
                                                           "yunet at 0.7": dict(model="yunet", min_confidence=0.7),
                                                           "mediapipe (auto tiles)": dict(model="full")})
         for r in results["tracking"].values():
-            print(f"  {r['clip']:30s} {r['detector']:22s} identities {r['identities']:3d} (people: {distinct.get(r['clip'], '?')}),"
-                  f" seen <= 2 s: {r['identities_seen_2s_or_less']}, {r['wall_s']} s")
+            lo, hi = distinct[r["clip"]]
+            r["people"], r["identities_per_person"] = [lo, hi], [round(r["identities"] / hi, 2), round(r["identities"] / lo, 2)]
+            print(f"  {r['clip']:30s} {r['detector']:22s} identities {r['identities']:3d} for {lo}-{hi} people "
+                  f"({r['identities_per_person'][0]}-{r['identities_per_person'][1]} per person), "
+                  f"seen <= 2 s: {r['identities_seen_2s_or_less']}, {r['wall_s']} s")
+        print("  (computer lab: no face is readable there, so every identity is a back of a head or a turned head)")
 
     from _common import save
 

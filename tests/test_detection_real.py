@@ -107,6 +107,19 @@ def test_auto_mode_downscales_frames_whose_faces_are_large():
     assert len(first) == len(later) == 1 and iou(first[0].box, later[0].box) > 0.7
 
 
+def test_detection_scores_sorts_false_faces_by_what_they_land_on():
+    from emolab.validation import detection_scores
+
+    truth = pd.DataFrame({"x": [10, 100, 200], "y": [10, 10, 10], "w": [40, 40, 40], "h": [50, 50, 50],
+                          "face_visible": ["yes", "yes", "no"], "readable": ["yes", "no", "no"]})
+    boxes = [(12, 12, 40, 50), (10, 14, 38, 46), (205, 12, 40, 45), (400, 300, 30, 30)]  # face, again, a head, nothing
+    s = detection_scores(boxes, [0.9, 0.8, 0.7, 0.6], truth)
+    assert s == dict(tp=1, detections=4, faces=2, readable=1, readable_found=1, duplicate=1, back_of_head=1, phantom=1)
+    offset = [(30, 30, 60, 60)]  # IoU 0.12 with the first face, but its centre lies inside it
+    assert detection_scores(offset, [0.9], truth)["tp"] == 0
+    assert detection_scores(offset, [0.9], truth, match="centre")["tp"] == 1
+
+
 @pytest.mark.realdata
 def test_real_classroom_keyframes_precision_and_recall(shared_data):
     """Two annotated keyframes (class110 at 2.5 s, college at 7.5 s; measured 38 of 41 faces, no false one)."""

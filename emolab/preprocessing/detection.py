@@ -2,7 +2,8 @@
 
 :class:`FaceDetector` runs OpenCV Zoo's YuNet by default (``model="yunet"``, MIT licence, shipped in
 ``emolab/pretrained/face_detection_yunet.onnx``, run by OpenCV's ``FaceDetectorYN``, no download) on the
-whole frame. YuNet finds faces of ~10-300 px; frames whose faces are all large are downscaled for speed,
+whole frame. YuNet finds faces of ~10-300 px (upstream's range; here a 14-px face is found, an 8-px one
+not); frames whose faces are all large are downscaled for speed,
 and ``tiles=n`` adds magnified tiles for faces under ~10 px. mediapipe's BlazeFace (``"full"`` /
 ``"short"``, run on the whole frame plus overlapping tiles sized to the faces) and OpenCV's Haar cascade
 remain available. On 11 hand-annotated keyframes of real classroom clips YuNet finds 89 % of visible
@@ -10,8 +11,8 @@ faces at 97 % precision where tiled BlazeFace finds 63 % at 94 % (``docs/trackin
 ``benchmarks/RESULTS.md``).
 
 Boxes are merged by :func:`nms`, which also removes a box lying mostly inside another (a second box on
-part of a face); YuNet's boxes must also pass :func:`plausible_face` (eyes above the mouth, eye distance
-plausible for the box). Detections are a tidy list of :class:`Detection` (pixels, top-left origin).
+part of a face); YuNet's boxes must also pass :func:`plausible_face` (eyes above the mouth, nose between,
+landmarks near the box) and keep their 5 landmarks (``Detection.landmarks``). Detections are a tidy list of :class:`Detection` (pixels, top-left origin).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from ..errors import EmolabError
 YUNET_MODEL = Path(__file__).resolve().parents[1] / "pretrained" / "face_detection_yunet.onnx"
 YUNET_SCORE = 0.6
 """Default YuNet score threshold, chosen on the precision/recall curve measured on the annotated real keyframes
-(``benchmarks/RESULTS.md``): 0.5 keeps 3.8 points more recall but lets in 3x the false faces."""
+(``benchmarks/RESULTS.md``): 0.5 keeps 3.8 points more recall (none of it on readable faces) but lets in 2.4x the
+false faces."""
 NESTED = 0.6
 """A box whose intersection with a higher-scoring box covers this share of its own (the smaller) area is a duplicate."""
 
