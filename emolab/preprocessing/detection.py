@@ -429,9 +429,9 @@ class KeyframeDetector:
 
         With ``lookahead``, the full detection of each scheduled keyframe runs in one worker thread as
         soon as the frame arrives, up to ``every`` frames ahead, while the caller works on the frames
-        before it (mediapipe releases the GIL: on 2 cores the detector and the rest of a lesson
-        analysis overlap). Results are identical to calling :meth:`detect` on each frame: look-ahead
-        starts only once the tile grid is calibrated, after which the full detector has no state.
+        before it (mediapipe and OpenCV's YuNet release the GIL: on 2 cores the detector and the rest of a
+        lesson analysis overlap). Results are identical to calling :meth:`detect` on each frame: look-ahead
+        starts only once the tile grid (YuNet: the scale) is calibrated, after which the full detector has no state.
         """
         if not lookahead or self.every == 1:
             for item in frames:
