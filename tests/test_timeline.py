@@ -74,7 +74,9 @@ def test_analysis_tables_and_truth(analysed, lesson):
     # every 1.0 / 1.2 / 1.4 s 0.899 / 0.869 / 0.882 (which moments the keyframes fall on moves this score over 135 person-seconds by
     # ~2 points), 0.900 detecting on every frame; the 60-s sample lesson: 0.932. The bar guards against real losses (a broken
     # branch or tracker costs far more than 2 points); a change of tracking settings can cross it by chance: re-measure.
-    assert ag["agreement"] >= 0.88, ag
+    # Re-measured for issue 21 (YuNet the default detector): 0.8797 here (mediapipe 0.8815); over the four lessons of
+    # docs/tracking.md the mean agreement moved by -0.2 points (+0.8 to -1.0 per lesson), so the bar is now 0.87.
+    assert ag["agreement"] >= 0.87, ag
     assert ag["identity"].get("T") == "T"  # the teacher is told apart by speaking time
     assert (res.students.role == "teacher").sum() == 1
     assert {"face", "face+speech", "face+speech+text"} & set(tl.modalities)
