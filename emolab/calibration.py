@@ -1,0 +1,218 @@
+"""Calibrated confidences: temperature scaling, expected calibration error, reliability tables.
+
+A classifier is *calibrated* when, among the predictions it makes with confidence 0.7, 70 % are
+right. The bundled models are not: the face CNN keeps a mean confidence of 0.53-0.56 on faces of
+12-16 px where it is right 28-34 % of the time (``docs/readability.md``). Temperature scaling
+(Guo et al., 2017) divides the logits by one number ``T`` fitted on held-out data; ``T > 1`` softens
+overconfident predictions, and the arg-max (hence accuracy) never changes.
+
+* :func:`fit_temperature` / :func:`apply_temperature` — fit and apply ``T``;
+* :func:`expected_calibration_error` and :func:`reliability_table` — measure calibration;
+* :func:`selective_accuracy` — accuracy and coverage when only predictions with confidence
+  ``>= c`` are accepted;
+* :func:`temperature_for` — the temperature fitted for a bundled model
+  (``emolab/pretrained/calibration.json``; 1.0 when none was fitted).
+
+Logits and log-probabilities are interchangeable here: ``softmax(log(p) / T)`` equals
+``softmax(z / T)`` when ``p = softmax(z)``, so a caller that only has probabilities passes
+``np.log(p)``. Everything is numpy and scipy (no torch).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CALIBRATION_FILE = Path(__file__).resolve().parent / "pretrained" / "calibration.json"
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _check(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    if scores.ndim != 2 or y.shape != (len(scores),):
+        raise ValueError(f"need scores [n, k] and labels [n], got {scores.shape} and {y.shape}")
+    if len(y) and (y.min() < 0 or y.max() >= scores.shape[1]):
+        raise ValueError(f"labels must be class indices in [0, {scores.shape[1]})")
+    return scores, y
+
+
+def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities ``softmax(logits / temperature)``.
+
+    Parameters
+    ----------
+    logits : np.ndarray [shape=(n, k)]
+        Logits, or log-probabilities (``np.log(proba)``: the result is the same).
+    temperature : float > 0
+        1.0 leaves the probabilities unchanged; above 1 softens them, below 1 sharpens them.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, k), dtype=float64]
+        Rows sum to 1; the arg-max of every row is that of ``logits``.
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    return np.exp(_log_softmax(np.asarray(logits, dtype=np.float64) / float(temperature)))
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
+    """The temperature that minimises the negative log-likelihood of ``y`` (Guo et al., 2017).
+
+    Parameters
+    ----------
+    logits : np.ndarray [shape=(n, k)]
+        Held-out logits or log-probabilities (not the data the model was trained on).
+    y : np.ndarray [shape=(n,), dtype=int]
+        True class indices.
+    bounds : (float, float)
+        Search range of the temperature; the optimum is searched on ``log T``.
+
+    Returns
+    -------
+    float
+        ``T``; 1.0 for an empty set.
+    """
+    from scipy.optimize import minimize_scalar
+
+    z, y = _check(logits, y)
+    if not len(y):
+        return 1.0
+    rows = np.arange(len(y))
+
+    def nll(log_t: float) -> float:
+        return float(-_log_softmax(z / np.exp(log_t))[rows, y].mean())
+
+    res = minimize_scalar(nll, bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded",
+                          options={"xatol": 1e-5})
+    return float(np.exp(res.x))
+
+
+def _confidence(proba: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p, y = _check(proba, y)
+    return p.max(axis=1), (p.argmax(axis=1) == y).astype(np.float64)
+
+
+def reliability_table(proba: np.ndarray, y: np.ndarray, *, n_bins: int = 10) -> pd.DataFrame:
+    """Accuracy against confidence in equal-width confidence bins (a reliability diagram as a table).
+
+    Parameters
+    ----------
+    proba : np.ndarray [shape=(n, k)]
+        Class probabilities.
+    y : np.ndarray [shape=(n,), dtype=int]
+        True class indices.
+    n_bins : int
+        Bins of equal width over [0, 1]; the last one includes 1.0.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per bin: ``bin_lo``, ``bin_hi``, ``n`` (predictions whose confidence falls in the
+        bin), ``confidence`` (their mean top probability) and ``accuracy`` (share right); NaN for
+        an empty bin.
+    """
+    conf, right = _confidence(proba, y)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    n = np.bincount(idx, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.bincount(idx, weights=conf, minlength=n_bins) / n
+        acc = np.bincount(idx, weights=right, minlength=n_bins) / n
+    return pd.DataFrame({"bin_lo": edges[:-1], "bin_hi": edges[1:], "n": n.astype(int),
+                         "confidence": mean_conf, "accuracy": acc})
+
+
+def expected_calibration_error(proba: np.ndarray, y: np.ndarray, *, n_bins: int = 15) -> float:
+    """Top-label expected calibration error: the count-weighted mean ``|accuracy - confidence|``
+    over equal-width confidence bins (Naeini et al., 2015; Guo et al., 2017).
+
+    Parameters
+    ----------
+    proba : np.ndarray [shape=(n, k)]
+        Class probabilities.
+    y : np.ndarray [shape=(n,), dtype=int]
+        True class indices.
+    n_bins : int
+        Equal-width bins over [0, 1] (15 as in Guo et al.).
+
+    Returns
+    -------
+    float
+        In [0, 1]; 0 for a perfectly calibrated model (and for an empty set).
+    """
+    t = reliability_table(proba, y, n_bins=n_bins)
+    t = t[t.n > 0]
+    if not len(t):
+        return 0.0
+    return float((t.n * (t.accuracy - t.confidence).abs()).sum() / t.n.sum())
+
+
+def selective_accuracy(proba: np.ndarray, y: np.ndarray, thresholds=(0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) -> pd.DataFrame:
+    """Accuracy and coverage when only predictions with confidence ``>= c`` are accepted.
+
+    Parameters
+    ----------
+    proba : np.ndarray [shape=(n, k)]
+        Class probabilities (calibrated ones, for thresholds that mean the same across models).
+    y : np.ndarray [shape=(n,), dtype=int]
+        True class indices.
+    thresholds : sequence of float
+        Confidence thresholds ``c``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per threshold: ``threshold``, ``n`` (accepted), ``coverage`` (accepted share of
+        all) and ``accuracy`` (of the accepted; NaN when none is).
+    """
+    conf, right = _confidence(proba, y)
+    rows = []
+    for c in thresholds:
+        keep = conf >= c
+        rows.append((float(c), int(keep.sum()), float(keep.mean()) if len(keep) else float("nan"),
+                     float(right[keep].mean()) if keep.any() else float("nan")))
+    return pd.DataFrame(rows, columns=["threshold", "n", "coverage", "accuracy"])
+
+
+def temperature_for(name: str) -> float:
+    """The temperature fitted for a bundled model (``face``, ``speech``, ``text``), 1.0 when none was.
+
+    Read from ``emolab/pretrained/calibration.json`` (written by
+    ``benchmarks/bench_face_readability.py`` and ``benchmarks/bench_calibration.py``, which also
+    record where each was fitted). Use it as ``apply_temperature(np.log(proba), temperature_for("face"))``
+    on each frame's probabilities, before averaging frames or fusing modalities.
+    """
+    if not CALIBRATION_FILE.is_file():
+        return 1.0
+    entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get(name)
+    return float(entry["temperature"]) if entry else 1.0
+
+
+def record_temperature(name: str, temperature: float, **provenance) -> Path:
+    """Store the temperature of bundled model ``name`` in ``emolab/pretrained/calibration.json``
+    (atomically, keeping the other models' entries), with where and how it was fitted.
+
+    Parameters
+    ----------
+    name : str
+        Bundled model name (``face``, ``speech``, ``text``).
+    temperature : float > 0
+    **provenance
+        JSON-serialisable facts stored beside it (``fitted_on``, ``command``, ECE before and after, ...).
+    """
+    from .atomic import write_text
+
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.is_file() else {}
+    table[name] = {"temperature": round(float(temperature), 4), **provenance}
+    return write_text(CALIBRATION_FILE, json.dumps(dict(sorted(table.items())), indent=2) + "\n")

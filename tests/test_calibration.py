@@ -1,0 +1,71 @@
+"""Calibration: temperature scaling, ECE and reliability tables on generated data with a known answer."""
+
+import numpy as np
+import pytest
+
+from emolab.calibration import (apply_temperature, expected_calibration_error, fit_temperature, reliability_table,
+                                selective_accuracy, temperature_for)
+
+
+def calibrated_sample(n=20000, k=7, seed=0):
+    """Logits and labels drawn from softmax(logits): calibrated by construction."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 1.5, (n, k))
+    p = apply_temperature(z, 1.0)
+    y = (p.cumsum(1) > rng.random((n, 1))).argmax(1)
+    return z, y
+
+
+def test_calibrated_logits_give_temperature_one_and_small_ece():
+    z, y = calibrated_sample()
+    assert fit_temperature(z, y) == pytest.approx(1.0, abs=0.05)
+    assert expected_calibration_error(apply_temperature(z, 1.0), y) < 0.02
+
+
+def test_overconfident_logits_are_softened():
+    z, y = calibrated_sample(seed=1)
+    over = 3.0 * z  # the same ranking, three times too confident
+    t = fit_temperature(over, y)
+    assert t == pytest.approx(3.0, rel=0.05)
+    before = expected_calibration_error(apply_temperature(over, 1.0), y)
+    after = expected_calibration_error(apply_temperature(over, t), y)
+    assert before > 0.1 and after < 0.02
+    assert (apply_temperature(over, t).argmax(1) == over.argmax(1)).all()  # accuracy is unchanged
+
+
+def test_log_probabilities_work_as_logits():
+    z, y = calibrated_sample(n=2000, seed=2)
+    logp = np.log(apply_temperature(3.0 * z, 1.0))
+    assert fit_temperature(logp, y) == pytest.approx(fit_temperature(3.0 * z, y), rel=1e-3)
+    np.testing.assert_allclose(apply_temperature(logp, 2.0), apply_temperature(3.0 * z, 2.0), atol=1e-9)
+
+
+def test_reliability_table_counts_and_known_values():
+    proba = np.array([[0.95, 0.05], [0.95, 0.05], [0.55, 0.45], [0.45, 0.55], [1.0, 0.0]])
+    y = np.array([0, 1, 0, 0, 0])
+    t = reliability_table(proba, y, n_bins=10)
+    assert list(t.columns) == ["bin_lo", "bin_hi", "n", "confidence", "accuracy"]
+    assert t.n.sum() == 5 and len(t) == 10
+    top = t.iloc[9]  # [0.9, 1.0]: 0.95, 0.95, 1.0, of which 2 right
+    assert top.n == 3 and top.confidence == pytest.approx(2.9 / 3) and top.accuracy == pytest.approx(2 / 3)
+    mid = t.iloc[5]  # (0.5, 0.6]: both 0.55, one right
+    assert mid.n == 2 and mid.accuracy == pytest.approx(0.5)
+    assert np.isnan(t.iloc[0].accuracy)
+    ece = expected_calibration_error(proba, y, n_bins=10)
+    assert ece == pytest.approx((3 * abs(2 / 3 - 2.9 / 3) + 2 * abs(0.5 - 0.55)) / 5)
+
+
+def test_selective_accuracy_trades_coverage_for_accuracy():
+    z, y = calibrated_sample(seed=3)
+    s = selective_accuracy(apply_temperature(z, 1.0), y, thresholds=(0.0, 0.5, 0.8))
+    assert s.coverage.iloc[0] == 1.0 and s.coverage.is_monotonic_decreasing
+    assert s.accuracy.is_monotonic_increasing and s.accuracy.iloc[-1] > 0.8
+
+
+def test_bad_input_and_defaults():
+    with pytest.raises(ValueError):
+        fit_temperature(np.zeros((3, 2)), np.array([0, 1]))
+    with pytest.raises(ValueError):
+        apply_temperature(np.zeros((1, 2)), 0.0)
+    assert fit_temperature(np.zeros((0, 3)), np.zeros(0, int)) == 1.0
+    assert temperature_for("no-such-model") == 1.0
