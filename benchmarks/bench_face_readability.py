@@ -206,6 +206,7 @@ def main() -> None:
         pairs = [degrade(img, s, g, q) for img in images]
         z[name] = logits_of(model, np.stack([p[0] for p in pairs]))
         sharp[name] = np.array([sharpness_measures(*p) for p in pairs])
+        print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
     z48 = z["48px"]
     rows = [condition_row(name, z[name], y, a, z48, sharp[name][:, 0]) for name, *_ in conditions]
     for r in rows:
@@ -241,10 +242,14 @@ def main() -> None:
         save("face_readability", payload)
     if args.write_calibration and not args.limit:
         r48 = next(r for r in rows if r["condition"] == "48px")
+        box = payload.get("detector_box_on_fer2013", {}).get("box_h_over_side_p10_25_50_75_90")
         record_temperature("face", t48, fitted_on="FER2013 validation, all 3,589 faces at 48 px (the card's split)",
-                           command="python benchmarks/bench_face_readability.py --write-calibration",
+                           command="python benchmarks/bench_face_readability.py --box-ratio 500 --write-calibration",
                            ece_before=r48["ece"], ece_after_cross_fitted=r48["ece_shipped_t"],
-                           temperatures_of_the_two_halves=r48["t_condition_halves"])
+                           temperatures_of_the_two_halves=r48["t_condition_halves"],
+                           by_size_px={str(s): r["t_condition"] for s in SIZES for r in rows if r["condition"] == f"{s}px"},
+                           by_size_note="fitted on all validation faces shrunk to that size and scaled back to 48 px",
+                           **({"box_h_over_fer_side": box[2]} if box else {}))
         print(f"face temperature {t48:.4f} written")
     print(f"{time.perf_counter() - t0:.0f} s")
 

@@ -183,18 +183,40 @@ def selective_accuracy(proba: np.ndarray, y: np.ndarray, thresholds=(0.0, 0.3, 0
     return pd.DataFrame(rows, columns=["threshold", "n", "coverage", "accuracy"])
 
 
-def temperature_for(name: str) -> float:
+def temperature_for(name: str, *, face_px: float | None = None) -> float:
     """The temperature fitted for a bundled model (``face``, ``speech``, ``text``), 1.0 when none was.
 
-    Read from ``emolab/pretrained/calibration.json`` (written by
-    ``benchmarks/bench_face_readability.py`` and ``benchmarks/bench_calibration.py``, which also
-    record where each was fitted). Use it as ``apply_temperature(np.log(proba), temperature_for("face"))``
-    on each frame's probabilities, before averaging frames or fusing modalities.
+    Parameters
+    ----------
+    name : str
+        Bundled model name.
+    face_px : float, optional
+        Face model only: height in pixels of the face box in the frame the crop is cut from (the
+        frame after downscaling to ``max_side``). Small faces get the larger temperature fitted
+        on FER2013 faces shrunk to that size (``by_size_px`` in the file; the box height is turned
+        into FER2013 image px with the measured ``box_h_over_fer_side``, then interpolated
+        linearly between the fitted sizes and clamped at both ends). Without it: the 48-px fit.
+
+    Returns
+    -------
+    float
+        Read from ``emolab/pretrained/calibration.json`` (written by
+        ``benchmarks/bench_face_readability.py`` and ``benchmarks/bench_calibration.py``, which
+        also record where each temperature was fitted). Use it as
+        ``apply_temperature(np.log(proba), T)`` on each frame's probabilities, before averaging
+        frames or fusing modalities.
     """
     if not CALIBRATION_FILE.is_file():
         return 1.0
     entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get(name)
-    return float(entry["temperature"]) if entry else 1.0
+    if not entry:
+        return 1.0
+    table = entry.get("by_size_px")
+    if face_px is None or not table:
+        return float(entry["temperature"])
+    size = float(face_px) / float(entry.get("box_h_over_fer_side", 1.0))
+    xs = sorted(table, key=float)
+    return float(np.interp(size, [float(x) for x in xs], [float(table[x]) for x in xs]))
 
 
 def record_temperature(name: str, temperature: float, **provenance) -> Path:

@@ -69,3 +69,21 @@ def test_bad_input_and_defaults():
         apply_temperature(np.zeros((1, 2)), 0.0)
     assert fit_temperature(np.zeros((0, 3)), np.zeros(0, int)) == 1.0
     assert temperature_for("no-such-model") == 1.0
+
+
+def test_temperature_for_reads_the_table_and_interpolates_by_face_size(tmp_path, monkeypatch):
+    import json
+
+    import emolab.calibration as cal
+
+    monkeypatch.setattr(cal, "CALIBRATION_FILE", tmp_path / "calibration.json")
+    assert cal.temperature_for("face") == 1.0
+    cal.record_temperature("speech", 1.5, fitted_on="here")
+    cal.record_temperature("face", 1.2, by_size_px={"12": 2.0, "24": 1.4, "48": 1.2}, box_h_over_fer_side=0.5)
+    assert json.loads(cal.CALIBRATION_FILE.read_text())["speech"] == {"temperature": 1.5, "fitted_on": "here"}
+    assert cal.temperature_for("speech") == 1.5 and cal.temperature_for("speech", face_px=3) == 1.5
+    assert cal.temperature_for("face") == 1.2
+    assert cal.temperature_for("face", face_px=9) == pytest.approx(1.7)  # 18 FER px: half-way from 12 to 24
+    assert cal.temperature_for("face", face_px=2) == 2.0 and cal.temperature_for("face", face_px=500) == 1.2
+    with pytest.raises(ValueError):
+        cal.record_temperature("text", -1.0)
