@@ -6,21 +6,25 @@ JPEG-compressed at ``quality``, both at that size), then scaled back to the mode
 INTER_LINEAR, as :func:`emolab.preprocessing.crops.crop_face` does with a crop smaller than 48 px.
 The bundled face CNN (fp32) scores each condition; printed per condition: accuracy, balanced accuracy,
 mean confidence, ECE (15 bins) raw, after the shipped temperature and after a temperature fitted for
-that condition, accuracy/coverage when only confidences >= c are kept, and accuracy against the
-sharpness of the degraded face (variance of its Laplacian at the degraded size).
+that condition, accuracy/coverage when only confidences >= c are kept, and accuracy against three
+sharpness measures (variance of the Laplacian of the degraded face at its own size, of the 48-px
+model input, and the latter over the model input's grey-level variance). ``--box-ratio N`` also
+measures the height of the lesson pipeline's detector box (mediapipe) on N FER2013 faces, to turn
+the curve's px into face-box px.
 
 Calibration honesty: temperatures are fitted on one half of validation and scored on the other
 (two stratified halves, seed 0, each scored with the temperature of the other: "cross-fitted"); the
-temperature written by ``--write-calibration`` is fitted on all 48-px validation faces. The card's
+temperatures written by ``--write-calibration`` are fitted on all validation faces (48 px, and each size). The card's
 figures are computed on the same split (it was also the model-selection split; the selected epoch
 was the last one).
 
 Usage::
 
-    python benchmarks/bench_face_readability.py [--fer2013 ../shared/data/fer2013] [--limit N]
-        [--box-ratio 400] [--write-calibration]
+    python benchmarks/bench_face_readability.py [--fer2013 ../shared/data/fer2013] [--limit N] [--box-ratio 500]
+    python benchmarks/bench_face_readability.py --markdown            # the tables of docs/readability.md
+    python benchmarks/bench_face_readability.py --write-calibration   # the face temperatures into calibration.json
 
-Writes ``benchmarks/results/face_readability.json``.
+The first writes ``benchmarks/results/face_readability.json`` (without ``--limit``); the other two read it.
 """
 
 import argparse
@@ -169,11 +173,47 @@ def box_ratio(images: np.ndarray, n: int) -> dict:
             "box_w_over_side_p10_25_50_75_90": q(ws)}
 
 
+def markdown(payload: dict) -> str:
+    """The tables of ``docs/readability.md`` from a results payload."""
+    rows = {r["condition"]: r for r in payload["conditions"]}
+    ratio = (payload.get("detector_box_on_fer2013") or {}).get("box_h_over_side_p10_25_50_75_90")
+    pct = lambda v: f"{100 * v:.1f} %" if v is not None and v == v else "–"  # noqa: E731
+    out = ["| face (FER px) | detector box (px) | accuracy | balanced acc. | mean conf. | ECE raw | ECE shipped T | T fitted at this size | ECE that T |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for s in SIZES:
+        r = rows[f"{s}px"]
+        box = f"{s * ratio[2]:.0f}" if ratio else "–"
+        out.append(f"| {s} | {box} | {pct(r['accuracy'])} | {pct(r['balanced_accuracy'])} | {r['mean_confidence']:.3f} | {r['ece']:.3f} | "
+                   f"{r['ece_shipped_t']:.3f} | {r['t_condition']:.2f} | {r['ece_condition_t']:.3f} |")
+    for key, title in (("selective_condition_t", "size's own T"), ("selective_shipped_t", "shipped 48-px T")):
+        out += ["", f"Accuracy / coverage when only confidences >= c are kept ({title}, cross-fitted):", "",
+                "| face (FER px) | " + " | ".join(f"c={c:g}" for c in THRESHOLDS) + " |", "|---" * (len(THRESHOLDS) + 1) + "|"]
+        for s in SIZES:
+            cells = [f"{pct(x['accuracy'])} / {100 * x['coverage']:.0f} %" for x in rows[f"{s}px"][key]]
+            out.append(f"| {s} | " + " | ".join(cells) + " |")
+    out += ["", "| condition | accuracy | balanced acc. | mean conf. | ECE raw | ECE shipped T | T fitted | ECE that T |", "|---|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        if "blur" in name or "jpeg" in name:
+            out.append(f"| {name} | {pct(r['accuracy'])} | {pct(r['balanced_accuracy'])} | {r['mean_confidence']:.3f} | {r['ece']:.3f} | "
+                       f"{r['ece_shipped_t']:.3f} | {r['t_condition']:.2f} | {r['ece_condition_t']:.3f} |")
+    for measure, res in payload["sharpness"].items():
+        auc_ = res["auc_for_a_right_answer"]
+        sizes = sorted({int(k.split("_")[1][:-2]) for r in res["size_and_blur"] for k in r if k.startswith("accuracy_")})
+        out += ["", f"Sharpness `{measure}` (AUC for a right answer: size sweep {auc_['size_sweep']}, sizes and blur {auc_['size_and_blur']}); "
+                "accuracy per bin, sizes and blur pooled (n), then per size (only bins with >= 30 faces):", "",
+                "| sharpness | n | accuracy | " + " | ".join(f"{s} px" for s in sizes) + " |", "|---" * (len(sizes) + 3) + "|"]
+        for r in res["size_and_blur"]:
+            hi = "∞" if r["sharpness_hi"] >= 1e8 else f"{r['sharpness_hi']:g}"
+            out.append(f"| {r['sharpness_lo']:g}–{hi} | {r['n']} | {pct(r['accuracy'])} | "
+                       + " | ".join(pct(r.get(f"accuracy_{s}px")) for s in sizes) + " |")
+    return "\n".join(out)
+
+
 def main() -> None:
     import torch
 
     from emolab.bundled import pretrained
-    from emolab.calibration import fit_temperature, record_temperature
+    from emolab.calibration import fit_temperature
     from emolab.data import read_corpus
     from emolab.recipes import load_face_images
     from emolab.taxonomy import EMOTIONS
@@ -184,8 +224,14 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="use this many validation images (default: all)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--box-ratio", type=int, default=0, help="also measure the detector's box on this many faces (mediapipe)")
-    ap.add_argument("--write-calibration", action="store_true", help="store the 48-px temperature in emolab/pretrained/calibration.json")
+    ap.add_argument("--markdown", action="store_true", help="print the tables of docs/readability.md from the saved results and stop")
+    ap.add_argument("--write-calibration", action="store_true",
+                    help="store the temperatures of the saved results in emolab/pretrained/calibration.json and stop")
     args = ap.parse_args()
+    if args.markdown or args.write_calibration:
+        saved = json.loads((Path(__file__).resolve().parent / "results" / "face_readability.json").read_text())
+        print(markdown(saved)) if args.markdown else write_calibration(saved)
+        return
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
 
@@ -240,18 +286,27 @@ def main() -> None:
         print(json.dumps(payload["detector_box_on_fer2013"]))
     if not args.limit:
         save("face_readability", payload)
-    if args.write_calibration and not args.limit:
-        r48 = next(r for r in rows if r["condition"] == "48px")
-        box = payload.get("detector_box_on_fer2013", {}).get("box_h_over_side_p10_25_50_75_90")
-        record_temperature("face", t48, fitted_on="FER2013 validation, all 3,589 faces at 48 px (the card's split)",
-                           command="python benchmarks/bench_face_readability.py --box-ratio 500 --write-calibration",
-                           ece_before=r48["ece"], ece_after_cross_fitted=r48["ece_shipped_t"],
-                           temperatures_of_the_two_halves=r48["t_condition_halves"],
-                           by_size_px={str(s): r["t_condition"] for s in SIZES for r in rows if r["condition"] == f"{s}px"},
-                           by_size_note="fitted on all validation faces shrunk to that size and scaled back to 48 px",
-                           **({"box_h_over_fer_side": box[2]} if box else {}))
-        print(f"face temperature {t48:.4f} written")
     print(f"{time.perf_counter() - t0:.0f} s")
+
+
+def write_calibration(payload: dict) -> None:
+    """Store the face model's temperatures from a full run's results in ``emolab/pretrained/calibration.json``."""
+    from emolab.calibration import record_temperature
+
+    rows = {r["condition"]: r for r in payload["conditions"]}
+    r48 = rows["48px"]
+    box = (payload.get("detector_box_on_fer2013") or {}).get("box_h_over_side_p10_25_50_75_90")
+    record_temperature("face", payload["shipped_temperature_48px_all"],
+                       fitted_on=f"FER2013 validation, all {payload['images']:,} faces at 48 px (the split the card reports on)",
+                       command="python benchmarks/bench_face_readability.py --box-ratio 500 && "
+                               "python benchmarks/bench_face_readability.py --write-calibration",
+                       ece_before=r48["ece"], ece_after_cross_fitted=r48["ece_shipped_t"],
+                       temperatures_of_the_two_halves=r48["t_condition_halves"],
+                       by_size_px={str(s): rows[f"{s}px"]["t_condition"] for s in SIZES},
+                       by_size_note="fitted on all validation faces shrunk to that size (INTER_AREA) and scaled back to 48 px",
+                       **({"box_h_over_fer_side": box[2], "box_note": "median height of mediapipe's box on FER2013 faces / image side"}
+                          if box else {}))
+    print(f"face temperature {payload['shipped_temperature_48px_all']} written")
 
 
 if __name__ == "__main__":
