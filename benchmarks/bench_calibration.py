@@ -13,7 +13,8 @@ the raw one (otherwise 1.0 is written, with the fitted value beside it).
 
 Usage::
 
-    python benchmarks/bench_calibration.py [--shared ../shared/data] [--models speech text] [--write-calibration]
+    python benchmarks/bench_calibration.py [--shared ../shared/data] [--models face speech text] [--write-calibration]
+    python benchmarks/bench_calibration.py --markdown      # the reliability tables of the model cards
 
 Writes ``benchmarks/results/calibration.json``.
 """
@@ -93,6 +94,18 @@ def calibrate(name: str, shared: Path) -> dict:
             "reliability_before": table(raw), "reliability_after_cross_fitted": table(after)}
 
 
+def markdown(res: dict) -> str:
+    """The reliability table of one model's results, for its card."""
+    out = ["| confidence bin | n | mean confidence | accuracy | n (after T) | mean confidence (after T) | accuracy (after T) |",
+           "|---|---|---|---|---|---|---|"]
+    for b, a in zip(res["reliability_before"], res["reliability_after_cross_fitted"]):
+        if b["n"] or a["n"]:
+            cell = lambda r, k: "–" if not r["n"] else f"{r[k]:.3f}"  # noqa: E731
+            out.append(f"| {b['bin_lo']:.1f}–{b['bin_hi']:.1f} | {b['n']} | {cell(b, 'confidence')} | {cell(b, 'accuracy')} | "
+                       f"{a['n']} | {cell(a, 'confidence')} | {cell(a, 'accuracy')} |")
+    return "\n".join(out)
+
+
 def main() -> None:
     import torch
 
@@ -103,7 +116,13 @@ def main() -> None:
     ap.add_argument("--models", nargs="*", default=list(SOURCES), choices=list(SOURCES),
                     help="face is reported here (its reliability table) but its temperature is written by bench_face_readability.py")
     ap.add_argument("--write-calibration", action="store_true", help="store the temperatures in emolab/pretrained/calibration.json")
+    ap.add_argument("--markdown", action="store_true", help="print the cards' reliability tables from the saved results and stop")
     args = ap.parse_args()
+    if args.markdown:
+        saved = json.loads((Path(__file__).resolve().parent / "results" / "calibration.json").read_text())
+        for name in args.models:
+            print(f"{name}\n{markdown(saved[name])}\n")
+        return
     torch.set_num_threads(1)
     out = {}
     for name in args.models:
