@@ -1,8 +1,8 @@
 """Calibrated confidences: temperature scaling, expected calibration error, reliability tables.
 
 A classifier is *calibrated* when, among the predictions it makes with confidence 0.7, 70 % are
-right. The bundled models are not: the face CNN keeps a mean confidence of 0.53-0.56 on faces of
-12-16 px where it is right 28-34 % of the time (``docs/readability.md``). Temperature scaling
+right. The bundled models are not always: the face CNN keeps a mean confidence of 0.44-0.56 on
+faces of 12-20 px where it is right 29-44 % of the time (``docs/readability.md``). Temperature scaling
 (Guo et al., 2017) divides the logits by one number ``T`` fitted on held-out data; ``T > 1`` softens
 overconfident predictions, and the arg-max (hence accuracy) never changes.
 
