@@ -23,6 +23,7 @@ Usage::
     python benchmarks/bench_face_readability.py [--fer2013 ../shared/data/fer2013] [--limit N] [--box-ratio 500]
     python benchmarks/bench_face_readability.py --markdown            # the tables of docs/readability.md
     python benchmarks/bench_face_readability.py --write-calibration   # the face temperatures into calibration.json
+    python benchmarks/bench_face_readability.py --classroom CLIP.mp4 ...  # faces of real clips passing the rule
 
 The first writes ``benchmarks/results/face_readability.json`` (without ``--limit``); the other two read it.
 """
@@ -209,6 +210,35 @@ def markdown(payload: dict) -> str:
     return "\n".join(out)
 
 
+def classroom(videos: list[str], sample_fps: float = 1.0, max_side: int = 1280) -> list[dict]:
+    """How many detected faces in real classroom clips pass the readability rule of docs/readability.md
+    (box height >= 20 px and Laplacian variance of the 48-px crop >= 200; or the normalised variance >= 0.05),
+    as the lesson pass cuts them (mediapipe with tiles on every sampled frame)."""
+    from emolab.preprocessing.crops import crop_face
+    from emolab.preprocessing.detection import FaceDetector
+    from emolab.preprocessing.video import iter_frames
+
+    out = []
+    for video in videos:
+        h, lap, norm = [], [], []
+        with FaceDetector() as det:
+            for _, _, frame in iter_frames(video, sample_fps=sample_fps, max_side=max_side):
+                for d in det.detect(frame):
+                    h.append(d.h)
+                    crop = crop_face(frame, (d.x, d.y, d.w, d.h), size=48)
+                    lap.append(sharpness_measures(crop, crop)[1])
+                    norm.append(sharpness_measures(crop, crop)[2])
+        h, lap, norm = np.array(h), np.array(lap), np.array(norm)
+        q = lambda v: [round(float(x), 1) for x in np.percentile(v, [10, 50, 90])] if len(v) else None  # noqa: E731
+        out.append({"video": Path(video).name, "faces": int(len(h)), "box_h_p10_50_90": q(h), "sharpness_p10_50_90": q(lap),
+                    "share_box_ge_20": round(float((h >= 20).mean()), 3) if len(h) else None,
+                    "share_sharpness_ge_200": round(float((lap >= 200).mean()), 3) if len(h) else None,
+                    "share_both": round(float(((h >= 20) & (lap >= 200)).mean()), 3) if len(h) else None,
+                    "share_normalised_ge_0.05": round(float((norm >= 0.05).mean()), 3) if len(h) else None})
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
 def main() -> None:
     import torch
 
@@ -224,10 +254,15 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="use this many validation images (default: all)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--box-ratio", type=int, default=0, help="also measure the detector's box on this many faces (mediapipe)")
+    ap.add_argument("--classroom", nargs="*", default=None, metavar="VIDEO",
+                    help="only count the detected faces of these clips (1 frame/s) that pass the readability rule, and stop")
     ap.add_argument("--markdown", action="store_true", help="print the tables of docs/readability.md from the saved results and stop")
     ap.add_argument("--write-calibration", action="store_true",
                     help="store the temperatures of the saved results in emolab/pretrained/calibration.json and stop")
     args = ap.parse_args()
+    if args.classroom:
+        classroom(args.classroom)
+        return
     if args.markdown or args.write_calibration:
         saved = json.loads((Path(__file__).resolve().parent / "results" / "face_readability.json").read_text())
         print(markdown(saved)) if args.markdown else write_calibration(saved)
