@@ -123,6 +123,10 @@ def main() -> None:
         for name in args.models:
             print(f"{name}\n{markdown(saved[name])}\n")
         return
+    missing = [SOURCES[n][1] for n in args.models if not Path(args.shared, SOURCES[n][1]).is_dir()]
+    if missing:
+        print(f"bench_calibration: skipped — {', '.join(missing)} not found under {args.shared} (give --shared)")
+        return
     torch.set_num_threads(1)
     out = {}
     for name in args.models:

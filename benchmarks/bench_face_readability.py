@@ -20,7 +20,7 @@ was the last one).
 
 Usage::
 
-    python benchmarks/bench_face_readability.py [--fer2013 ../shared/data/fer2013] [--limit N] [--box-ratio 500]
+    python benchmarks/bench_face_readability.py [--fer2013 ../shared/data/fer2013] [--limit N] [--box-ratio 500]  # ~17 min
     python benchmarks/bench_face_readability.py --markdown            # the tables of docs/readability.md
     python benchmarks/bench_face_readability.py --write-calibration   # the face temperatures into calibration.json
     python benchmarks/bench_face_readability.py --classroom CLIP.mp4 ...  # faces of real clips passing the rule
@@ -253,7 +253,7 @@ def main() -> None:
     ap.add_argument("--fer2013", default=str(shared), help="FER2013 folder with train/ and validation/")
     ap.add_argument("--limit", type=int, default=None, help="use this many validation images (default: all)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    ap.add_argument("--box-ratio", type=int, default=0, help="also measure the detector's box on this many faces (mediapipe)")
+    ap.add_argument("--box-ratio", type=int, default=500, help="measure the detector's box on this many faces (mediapipe; 0: skip)")
     ap.add_argument("--classroom", nargs="*", default=None, metavar="VIDEO",
                     help="only count the detected faces of these clips (1 frame/s) that pass the readability rule, and stop")
     ap.add_argument("--markdown", action="store_true", help="print the tables of docs/readability.md from the saved results and stop")
@@ -266,6 +266,9 @@ def main() -> None:
     if args.markdown or args.write_calibration:
         saved = json.loads((Path(__file__).resolve().parent / "results" / "face_readability.json").read_text())
         print(markdown(saved)) if args.markdown else write_calibration(saved)
+        return
+    if not Path(args.fer2013, "validation").is_dir():
+        print(f"bench_face_readability: skipped — no FER2013 validation folder at {args.fer2013} (give --fer2013)")
         return
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -333,7 +336,7 @@ def write_calibration(payload: dict) -> None:
     box = (payload.get("detector_box_on_fer2013") or {}).get("box_h_over_side_p10_25_50_75_90")
     record_temperature("face", payload["shipped_temperature_48px_all"],
                        fitted_on=f"FER2013 validation, all {payload['images']:,} faces at 48 px (the split the card reports on)",
-                       command="python benchmarks/bench_face_readability.py --box-ratio 500 && "
+                       command="python benchmarks/bench_face_readability.py && "
                                "python benchmarks/bench_face_readability.py --write-calibration",
                        ece_before=r48["ece"], ece_after_cross_fitted=r48["ece_shipped_t"],
                        temperatures_of_the_two_halves=r48["t_condition_halves"],
