@@ -137,10 +137,8 @@ def expected_calibration_error(proba: np.ndarray, y: np.ndarray, *, n_bins: int 
 
     Parameters
     ----------
-    proba : np.ndarray [shape=(n, k)]
-        Class probabilities.
-    y : np.ndarray [shape=(n,), dtype=int]
-        True class indices.
+    proba, y : np.ndarray [shape=(n, k)], np.ndarray [shape=(n,), dtype=int]
+        Class probabilities and true class indices, as in :func:`reliability_table`.
     n_bins : int
         Equal-width bins over [0, 1] (15 as in Guo et al.).
 
