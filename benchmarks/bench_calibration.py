@@ -109,7 +109,7 @@ def markdown(res: dict) -> str:
 def main() -> None:
     import torch
 
-    from emolab.calibration import record_temperature
+    from emolab.calibration import record_calibration
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"), help="the shared/data folder")
@@ -134,7 +134,7 @@ def main() -> None:
         print(json.dumps({k: v for k, v in res.items() if not k.startswith("reliability")}), flush=True)
         if args.write_calibration and name != "face":  # face: bench_face_readability.py (with its size table)
             kept = res["ece_after_cross_fitted"] < res["ece_before"]  # a temperature that does not help on the other half is not shipped
-            record_temperature(name, res["temperature"] if kept else 1.0, fitted_on=f"{res['held_out']}, all of it",
+            record_calibration(name, temperature=res["temperature"] if kept else 1.0, fitted_on=f"{res['held_out']}, all of it",
                                fitted_temperature=res["temperature"], kept=kept,
                                rule="kept when the cross-fitted ECE is below the raw ECE; otherwise 1.0",
                                command="python benchmarks/bench_calibration.py --write-calibration",

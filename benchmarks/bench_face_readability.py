@@ -329,12 +329,12 @@ def main() -> None:
 
 def write_calibration(payload: dict) -> None:
     """Store the face model's temperatures from a full run's results in ``emolab/pretrained/calibration.json``."""
-    from emolab.calibration import record_temperature
+    from emolab.calibration import record_calibration
 
     rows = {r["condition"]: r for r in payload["conditions"]}
     r48 = rows["48px"]
     box = (payload.get("detector_box_on_fer2013") or {}).get("box_h_over_side_p10_25_50_75_90")
-    record_temperature("face", payload["shipped_temperature_48px_all"],
+    record_calibration("face", temperature=payload["shipped_temperature_48px_all"],
                        fitted_on=f"FER2013 validation, all {payload['images']:,} faces at 48 px (the split the card reports on)",
                        command="python benchmarks/bench_face_readability.py && "
                                "python benchmarks/bench_face_readability.py --write-calibration",

@@ -7,6 +7,9 @@ faces of 12-20 px where it is right 29-44 % of the time (``docs/readability.md``
 overconfident predictions, and the arg-max (hence accuracy) never changes.
 
 * :func:`fit_temperature` / :func:`apply_temperature` — fit and apply ``T``;
+* :func:`fit_bias_corrected_temperature` and :func:`adapt_priors` — ``T`` plus per-class biases,
+  and the EM re-weighting of Saerens et al. (2002) for a lesson whose class mix differs from the
+  training data's;
 * :func:`expected_calibration_error` and :func:`reliability_table` — measure calibration;
 * :func:`selective_accuracy` — accuracy and coverage when only predictions with confidence
   ``>= c`` are accepted;
@@ -44,8 +47,8 @@ def _check(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return scores, y
 
 
-def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """Probabilities ``softmax(logits / temperature)``.
+def apply_temperature(logits: np.ndarray, temperature: float, *, bias: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities ``softmax(logits / temperature + bias)``.
 
     Parameters
     ----------
@@ -53,15 +56,18 @@ def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
         Logits, or log-probabilities (``np.log(proba)``: the result is the same).
     temperature : float > 0
         1.0 leaves the probabilities unchanged; above 1 softens them, below 1 sharpens them.
+    bias : np.ndarray [shape=(k,)], optional
+        Per-class offsets of :func:`fit_bias_corrected_temperature`.
 
     Returns
     -------
     np.ndarray [shape=(n, k), dtype=float64]
-        Rows sum to 1; the arg-max of every row is that of ``logits``.
+        Rows sum to 1; without ``bias`` the arg-max of every row is that of ``logits``.
     """
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    return np.exp(_log_softmax(np.asarray(logits, dtype=np.float64) / float(temperature)))
+    z = np.asarray(logits, dtype=np.float64) / float(temperature)
+    return np.exp(_log_softmax(z if bias is None else z + np.asarray(bias, dtype=np.float64)))
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
@@ -94,6 +100,80 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray, *, bounds: tuple[float, f
     res = minimize_scalar(nll, bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded",
                           options={"xatol": 1e-5})
     return float(np.exp(res.x))
+
+
+def fit_bias_corrected_temperature(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Temperature and per-class biases that minimise the negative log-likelihood of ``y``
+    ("bias-corrected temperature scaling", Alexandari et al., 2020).
+
+    Use it before :func:`adapt_priors`: prior adaptation needs probabilities calibrated class by
+    class, which one temperature does not give (measured in ``docs/readability.md``).
+
+    Parameters
+    ----------
+    logits : np.ndarray [shape=(n, k)]
+        Held-out logits or log-probabilities.
+    y : np.ndarray [shape=(n,), dtype=int]
+        True class indices.
+
+    Returns
+    -------
+    temperature : float
+    bias : np.ndarray [shape=(k,)]
+        Centred on 0 (a constant added to every class changes nothing).
+    """
+    from scipy.optimize import minimize
+
+    z, y = _check(logits, y)
+    rows = np.arange(len(y))
+
+    def nll(theta: np.ndarray) -> float:
+        return float(-_log_softmax(z / np.exp(theta[0]) + theta[1:])[rows, y].mean())
+
+    theta = minimize(nll, np.zeros(z.shape[1] + 1), method="L-BFGS-B",
+                     bounds=[(np.log(0.05), np.log(20.0))] + [(None, None)] * z.shape[1]).x
+    return float(np.exp(theta[0])), theta[1:] - theta[1:].mean()
+
+
+def adapt_priors(proba: np.ndarray, *, train_prior: np.ndarray, max_iter: int = 200,
+                 tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
+    """Re-weight probabilities for a set (e.g. one lesson) whose class mix differs from training
+    (label shift): the EM algorithm of Saerens, Latinne and Decaestecker (2002).
+
+    Parameters
+    ----------
+    proba : np.ndarray [shape=(n, k)]
+        Probabilities calibrated class by class under the training class mix
+        (:func:`fit_bias_corrected_temperature`); with a single temperature the estimate can run
+        off to a corner (measured in ``docs/readability.md``).
+    train_prior : np.ndarray [shape=(k,)]
+        Class shares of the training data.
+    max_iter : int
+    tol : float
+        Stop when no class share moves by more than this.
+
+    Returns
+    -------
+    proba : np.ndarray [shape=(n, k)]
+        The re-weighted probabilities.
+    prior : np.ndarray [shape=(k,)]
+        The estimated class mix of the set.
+    """
+    p = np.asarray(proba, dtype=np.float64)
+    base = np.asarray(train_prior, dtype=np.float64)
+    base = base / base.sum()
+    if p.ndim != 2 or base.shape != (p.shape[1],):
+        raise ValueError(f"need proba [n, k] and train_prior [k], got {p.shape} and {base.shape}")
+    prior, q = base.copy(), p
+    for _ in range(max_iter):
+        q = p * (prior / base)
+        q /= q.sum(axis=1, keepdims=True)
+        new = q.mean(axis=0)
+        done = np.abs(new - prior).max() < tol
+        prior = new
+        if done:
+            break
+    return q, prior
 
 
 def _confidence(proba: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +261,16 @@ def selective_accuracy(proba: np.ndarray, y: np.ndarray, thresholds=(0.0, 0.3, 0
     return pd.DataFrame(rows, columns=["threshold", "n", "coverage", "accuracy"])
 
 
+def load_calibration() -> dict:
+    """Everything ``emolab/pretrained/calibration.json`` stores: bundled model name -> its entry
+    (``temperature``, how it was fitted, and for ``face`` also ``by_size_px`` and
+    ``bias_corrected``: the temperature, per-class ``bias`` and ``train_prior`` that
+    :func:`adapt_priors` needs); an empty dict when the file is absent."""
+    if not CALIBRATION_FILE.is_file():
+        return {}
+    return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+
+
 def temperature_for(name: str, *, face_px: float | None = None) -> float:
     """The temperature fitted for a bundled model (``face``, ``speech``, ``text``), 1.0 when none was.
 
@@ -204,9 +294,7 @@ def temperature_for(name: str, *, face_px: float | None = None) -> float:
         ``apply_temperature(np.log(proba), T)`` on each frame's probabilities, before averaging
         frames or fusing modalities.
     """
-    if not CALIBRATION_FILE.is_file():
-        return 1.0
-    entry = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")).get(name)
+    entry = load_calibration().get(name)
     if not entry:
         return 1.0
     table = entry.get("by_size_px")
@@ -217,22 +305,24 @@ def temperature_for(name: str, *, face_px: float | None = None) -> float:
     return float(np.interp(size, [float(x) for x in xs], [float(table[x]) for x in xs]))
 
 
-def record_temperature(name: str, temperature: float, **provenance) -> Path:
-    """Store the temperature of bundled model ``name`` in ``emolab/pretrained/calibration.json``
-    (atomically, keeping the other models' entries), with where and how it was fitted.
+def record_calibration(name: str, **fields) -> Path:
+    """Store calibration facts of bundled model ``name`` in ``emolab/pretrained/calibration.json``,
+    atomically: ``fields`` replace those of the same name in its entry, the rest of the file is kept.
 
     Parameters
     ----------
     name : str
         Bundled model name (``face``, ``speech``, ``text``).
-    temperature : float > 0
-    **provenance
-        JSON-serialisable facts stored beside it (``fitted_on``, ``command``, ECE before and after, ...).
+    **fields
+        JSON-serialisable: ``temperature`` (float > 0, read by :func:`temperature_for`) and where and
+        how it was fitted (``fitted_on``, ``command``, ECE before and after, ...).
     """
     from .atomic import write_text
 
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    table = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.is_file() else {}
-    table[name] = {"temperature": round(float(temperature), 4), **provenance}
+    if "temperature" in fields:
+        if not fields["temperature"] > 0:
+            raise ValueError(f"temperature must be > 0, got {fields['temperature']}")
+        fields["temperature"] = round(float(fields["temperature"]), 4)
+    table = load_calibration()
+    table[name] = {**table.get(name, {}), **fields}
     return write_text(CALIBRATION_FILE, json.dumps(dict(sorted(table.items())), indent=2) + "\n")

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from emolab.calibration import (apply_temperature, expected_calibration_error, fit_temperature, reliability_table,
-                                selective_accuracy, temperature_for)
+from emolab.calibration import (adapt_priors, apply_temperature, expected_calibration_error, fit_bias_corrected_temperature,
+                                fit_temperature, reliability_table, selective_accuracy, temperature_for)
 
 
 def calibrated_sample(n=20000, k=7, seed=0):
@@ -78,12 +78,43 @@ def test_temperature_for_reads_the_table_and_interpolates_by_face_size(tmp_path,
 
     monkeypatch.setattr(cal, "CALIBRATION_FILE", tmp_path / "calibration.json")
     assert cal.temperature_for("face") == 1.0
-    cal.record_temperature("speech", 1.5, fitted_on="here")
-    cal.record_temperature("face", 1.2, by_size_px={"12": 2.0, "24": 1.4, "48": 1.2}, box_h_over_fer_side=0.5)
+    cal.record_calibration("speech", temperature=1.5, fitted_on="here")
+    cal.record_calibration("face", temperature=1.2, by_size_px={"12": 2.0, "24": 1.4, "48": 1.2}, box_h_over_fer_side=0.5)
     assert json.loads(cal.CALIBRATION_FILE.read_text())["speech"] == {"temperature": 1.5, "fitted_on": "here"}
     assert cal.temperature_for("speech") == 1.5 and cal.temperature_for("speech", face_px=3) == 1.5
     assert cal.temperature_for("face") == 1.2
     assert cal.temperature_for("face", face_px=9) == pytest.approx(1.7)  # 18 FER px: half-way from 12 to 24
     assert cal.temperature_for("face", face_px=2) == 2.0 and cal.temperature_for("face", face_px=500) == 1.2
+    cal.record_calibration("face", bias_corrected={"temperature": 1.1, "bias": [0.1, -0.1]})
+    assert cal.temperature_for("face") == 1.2 and cal.load_calibration()["face"]["bias_corrected"]["temperature"] == 1.1
     with pytest.raises(ValueError):
-        cal.record_temperature("text", -1.0)
+        cal.record_calibration("text", temperature=-1.0)
+    cal.CALIBRATION_FILE.unlink()
+    assert cal.load_calibration() == {} and cal.temperature_for("text") == 1.0
+
+
+def test_bias_corrected_temperature_recovers_scale_and_bias():
+    z, y = calibrated_sample(seed=4)
+    bias = np.array([1.0, -0.5, 0, 0, 0, 0, -0.5])
+    t, b = fit_bias_corrected_temperature(2.0 * z - 2.0 * bias, y)  # softmax(z) = softmax((2z - 2bias) / 2 + bias)
+    assert t == pytest.approx(2.0, rel=0.05)
+    np.testing.assert_allclose(b, bias - bias.mean(), atol=0.08)
+
+
+def test_adapt_priors_finds_a_shifted_class_mix():
+    rng = np.random.default_rng(5)
+    k, n = 3, 6000
+    means = np.eye(k) * 2.0  # class-conditional Gaussians in logit space; softmax(x) is the Bayes posterior under equal priors
+    def draw(prior):
+        y = rng.choice(k, n, p=prior)
+        x = means[y] + rng.normal(0, 1, (n, k))
+        return apply_temperature(x * 2.0, 1.0), y  # exp(2 x_k) is proportional to the class-k likelihood
+    target = np.array([0.7, 0.2, 0.1])
+    p, y = draw(target)  # posteriors under the training prior (uniform), data drawn with the target one
+    q, prior = adapt_priors(p, train_prior=np.full(k, 1 / k))
+    np.testing.assert_allclose(prior, target, atol=0.03)
+    assert (q.argmax(1) == y).mean() > (p.argmax(1) == y).mean()
+    same, prior_same = adapt_priors(*draw(np.full(k, 1 / k))[:1], train_prior=np.full(k, 1 / k))
+    np.testing.assert_allclose(prior_same, np.full(k, 1 / k), atol=0.03)
+    with pytest.raises(ValueError):
+        adapt_priors(p, train_prior=np.ones(2))
