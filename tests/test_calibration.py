@@ -118,3 +118,18 @@ def test_adapt_priors_finds_a_shifted_class_mix():
     np.testing.assert_allclose(prior_same, np.full(k, 1 / k), atol=0.03)
     with pytest.raises(ValueError):
         adapt_priors(p, train_prior=np.ones(2))
+
+
+def test_shipped_calibration_file_is_complete():
+    """The temperatures the loader hands out: one per real bundled model, face by size, all plausible."""
+    from emolab.calibration import load_calibration
+
+    table = load_calibration()
+    assert {"face", "speech", "text"} <= set(table)
+    for name in ("face", "speech", "text"):
+        assert 0.5 < temperature_for(name) < 3.0 and table[name]["command"].startswith("python benchmarks/"), name
+    sizes = table["face"]["by_size_px"]
+    assert sorted(map(int, sizes)) == [12, 16, 20, 24, 32, 48]
+    assert temperature_for("face", face_px=10) > temperature_for("face", face_px=40) > 0.5  # small faces are softened more
+    bc = table["face"]["bias_corrected"]
+    assert len(bc["bias"]) == len(bc["train_prior"]) == 7 and abs(sum(bc["train_prior"]) - 1) < 1e-3
