@@ -13,8 +13,9 @@ overconfident predictions, and the arg-max (hence accuracy) never changes.
 * :func:`expected_calibration_error` and :func:`reliability_table` — measure calibration;
 * :func:`selective_accuracy` — accuracy and coverage when only predictions with confidence
   ``>= c`` are accepted;
-* :func:`temperature_for` — the temperature fitted for a bundled model
-  (``emolab/pretrained/calibration.json``; 1.0 when none was fitted).
+* :func:`temperature_for` — the temperature fitted for a bundled model (for faces, by face size),
+  read from ``emolab/pretrained/calibration.json`` (1.0 when none was fitted);
+  :func:`load_calibration` / :func:`record_calibration` read and write that file.
 
 Logits and log-probabilities are interchangeable here: ``softmax(log(p) / T)`` equals
 ``softmax(z / T)`` when ``p = softmax(z)``, so a caller that only has probabilities passes
@@ -47,15 +48,16 @@ def _check(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return scores, y
 
 
-def apply_temperature(logits: np.ndarray, temperature: float, *, bias: np.ndarray | None = None) -> np.ndarray:
+def apply_temperature(logits: np.ndarray, temperature: float | np.ndarray, *, bias: np.ndarray | None = None) -> np.ndarray:
     """Probabilities ``softmax(logits / temperature + bias)``.
 
     Parameters
     ----------
     logits : np.ndarray [shape=(n, k)]
         Logits, or log-probabilities (``np.log(proba)``: the result is the same).
-    temperature : float > 0
-        1.0 leaves the probabilities unchanged; above 1 softens them, below 1 sharpens them.
+    temperature : float > 0, or np.ndarray [shape=(n,)] of them
+        1.0 leaves the probabilities unchanged; above 1 softens them, below 1 sharpens them. An
+        array gives each row its own (e.g. ``temperature_for("face", face_px=heights)``).
     bias : np.ndarray [shape=(k,)], optional
         Per-class offsets of :func:`fit_bias_corrected_temperature`.
 
@@ -64,9 +66,10 @@ def apply_temperature(logits: np.ndarray, temperature: float, *, bias: np.ndarra
     np.ndarray [shape=(n, k), dtype=float64]
         Rows sum to 1; without ``bias`` the arg-max of every row is that of ``logits``.
     """
-    if not temperature > 0:
+    t = np.asarray(temperature, dtype=np.float64)
+    if not (t > 0).all():
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    z = np.asarray(logits, dtype=np.float64) / float(temperature)
+    z = np.asarray(logits, dtype=np.float64) / (t[:, None] if t.ndim else t)
     return np.exp(_log_softmax(z if bias is None else z + np.asarray(bias, dtype=np.float64)))
 
 
@@ -271,14 +274,14 @@ def load_calibration() -> dict:
     return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
 
 
-def temperature_for(name: str, *, face_px: float | None = None) -> float:
+def temperature_for(name: str, *, face_px: float | np.ndarray | None = None) -> float | np.ndarray:
     """The temperature fitted for a bundled model (``face``, ``speech``, ``text``), 1.0 when none was.
 
     Parameters
     ----------
     name : str
         Bundled model name.
-    face_px : float, optional
+    face_px : float or np.ndarray [shape=(n,)], optional
         Face model only: height in pixels of the face box in the frame the crop is cut from (the
         frame after downscaling to ``max_side``). Small faces get the larger temperature fitted
         on FER2013 faces shrunk to that size (``by_size_px`` in the file; the box height is turned
@@ -287,22 +290,22 @@ def temperature_for(name: str, *, face_px: float | None = None) -> float:
 
     Returns
     -------
-    float
+    float, or np.ndarray [shape=(n,)] for an array ``face_px``
         Read from ``emolab/pretrained/calibration.json`` (written by
         ``benchmarks/bench_face_readability.py`` and ``benchmarks/bench_calibration.py``, which
         also record where each temperature was fitted). Use it as
         ``apply_temperature(np.log(proba), T)`` on each frame's probabilities, before averaging
         frames or fusing modalities.
     """
-    entry = load_calibration().get(name)
-    if not entry:
-        return 1.0
+    entry = load_calibration().get(name) or {"temperature": 1.0}
     table = entry.get("by_size_px")
     if face_px is None or not table:
-        return float(entry["temperature"])
-    size = float(face_px) / float(entry.get("box_h_over_fer_side", 1.0))
+        t = float(entry["temperature"])
+        return t if face_px is None or np.ndim(face_px) == 0 else np.full(np.shape(face_px), t)
+    size = np.asarray(face_px, dtype=np.float64) / float(entry.get("box_h_over_fer_side", 1.0))
     xs = sorted(table, key=float)
-    return float(np.interp(size, [float(x) for x in xs], [float(table[x]) for x in xs]))
+    t = np.interp(size, [float(x) for x in xs], [float(table[x]) for x in xs])
+    return float(t) if t.ndim == 0 else t
 
 
 def record_calibration(name: str, **fields) -> Path:

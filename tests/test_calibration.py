@@ -85,6 +85,13 @@ def test_temperature_for_reads_the_table_and_interpolates_by_face_size(tmp_path,
     assert cal.temperature_for("face") == 1.2
     assert cal.temperature_for("face", face_px=9) == pytest.approx(1.7)  # 18 FER px: half-way from 12 to 24
     assert cal.temperature_for("face", face_px=2) == 2.0 and cal.temperature_for("face", face_px=500) == 1.2
+    heights = np.array([2.0, 9.0, 500.0])
+    np.testing.assert_allclose(cal.temperature_for("face", face_px=heights), [2.0, 1.7, 1.2])
+    np.testing.assert_allclose(cal.temperature_for("speech", face_px=heights), [1.5] * 3)
+    z = np.log(np.array([[0.7, 0.2, 0.1]] * 3))
+    rows = apply_temperature(z, cal.temperature_for("face", face_px=heights))  # one temperature per row
+    for i, h in enumerate(heights):
+        np.testing.assert_allclose(rows[i], apply_temperature(z[:1], cal.temperature_for("face", face_px=h))[0])
     cal.record_calibration("face", bias_corrected={"temperature": 1.1, "bias": [0.1, -0.1]})
     assert cal.temperature_for("face") == 1.2 and cal.load_calibration()["face"]["bias_corrected"]["temperature"] == 1.1
     with pytest.raises(ValueError):
