@@ -150,6 +150,32 @@ def sharpness_table(sharp: np.ndarray, right: np.ndarray, sizes: np.ndarray, edg
     return rows
 
 
+def rule_summary(z: dict, sharp: dict, y: np.ndarray, a: np.ndarray, ratio: float, min_box: float = 20.0,
+                 min_sharpness: float = 200.0) -> dict:
+    """The recommended rule (box >= ``min_box`` px, i.e. FER size >= min_box / ratio, and Laplacian variance of the
+    model input >= ``min_sharpness``) over every condition: share kept, accuracy and ECE of what is kept, raw and
+    with the temperature of the face's size (fitted on the plain faces of that size, cross-fitted)."""
+    from emolab.calibration import apply_temperature, expected_calibration_error
+
+    per, kept_p, kept_raw, kept_y = [], [], [], []
+    for name, zc in z.items():
+        size = int(name.split("px")[0])
+        p_size, _ = cross_fitted(zc, y, a, z[f"{size}px"], y)
+        keep = (size * ratio >= min_box) & (sharp[name][:, 1] >= min_sharpness)
+        raw = apply_temperature(zc, 1.0)
+        per.append({"condition": name, "kept": round(float(keep.mean()), 4),
+                    "accuracy_kept": round(float((raw[keep].argmax(1) == y[keep]).mean()), 4) if keep.any() else None,
+                    "accuracy_dropped": round(float((raw[~keep].argmax(1) == y[~keep]).mean()), 4) if (~keep).any() else None})
+        kept_p.append(p_size[keep]), kept_raw.append(raw[keep]), kept_y.append(y[keep])
+    pk, rk, yk = np.concatenate(kept_p), np.concatenate(kept_raw), np.concatenate(kept_y)
+    n_all = len(y) * len(z)
+    return {"min_box_px": min_box, "min_sharpness_model_input": min_sharpness, "box_h_over_fer_side": ratio,
+            "all_conditions": {"faces": n_all, "kept": round(len(yk) / n_all, 4), "accuracy_kept": round(float((rk.argmax(1) == yk).mean()), 4),
+                               "ece_kept_raw": round(expected_calibration_error(rk, yk), 4),
+                               "ece_kept_size_t": round(expected_calibration_error(pk, yk), 4)},
+            "per_condition": per}
+
+
 def box_ratio(images: np.ndarray, n: int) -> dict:
     """Height of mediapipe's face box (the lesson pipeline's detector) on FER2013 faces, as a share of the image side.
 
@@ -207,6 +233,19 @@ def markdown(payload: dict) -> str:
             hi = "∞" if r["sharpness_hi"] >= 1e8 else f"{r['sharpness_hi']:g}"
             out.append(f"| {r['sharpness_lo']:g}–{hi} | {r['n']} | {pct(r['accuracy'])} | "
                        + " | ".join(pct(r.get(f"accuracy_{s}px")) for s in sizes) + " |")
+    rule = payload.get("rule")
+    if rule:
+        al = rule["all_conditions"]
+        out += ["", f"The rule (box >= {rule['min_box_px']:g} px = FER size >= {rule['min_box_px'] / rule['box_h_over_fer_side']:.1f} px, "
+                f"model-input sharpness >= {rule['min_sharpness_model_input']:g}) over all {al['faces']:,} degraded faces: "
+                f"{pct(al['kept'])} kept at {pct(al['accuracy_kept'])} accuracy; ECE of the kept {al['ece_kept_raw']:.3f} raw, "
+                f"{al['ece_kept_size_t']:.3f} with the size's temperature (cross-fitted).", "",
+                "| condition | kept | accuracy of the kept | accuracy of the dropped |", "|---|---|---|---|"]
+        for r in rule["per_condition"]:  # an accuracy only where it is over >= 30 faces
+            n_kept = round(r["kept"] * payload["images"])
+            acc = lambda v, n: pct(v) if n >= 30 else "–"  # noqa: E731
+            out.append(f"| {r['condition']} | {pct(r['kept'])} | {acc(r['accuracy_kept'], n_kept)} | "
+                       f"{acc(r['accuracy_dropped'], payload['images'] - n_kept)} |")
     return "\n".join(out)
 
 
@@ -322,6 +361,9 @@ def main() -> None:
     if args.box_ratio:
         payload["detector_box_on_fer2013"] = box_ratio(images, args.box_ratio)
         print(json.dumps(payload["detector_box_on_fer2013"]))
+        ratio = payload["detector_box_on_fer2013"]["box_h_over_side_p10_25_50_75_90"][2]
+        payload["rule"] = rule_summary(z, sharp, y, a, ratio)
+        print(json.dumps(payload["rule"]["all_conditions"]))
     if not args.limit:
         save("face_readability", payload)
     print(f"{time.perf_counter() - t0:.0f} s")
