@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from emolab.preprocessing.detection import YUNET_SCORE, FaceDetector, nms, plausible_face  # noqa: E402
-from emolab.validation import detection_scores  # noqa: E402
+from emolab.scoring import detection_scores  # noqa: E402
 
 ANNOTATIONS = ROOT / "benchmarks" / "annotations"
 COUNTS = ("tp", "detections", "faces", "readable", "readable_found", "duplicate", "back_of_head", "phantom")
@@ -102,7 +102,7 @@ def post(dets: list, threshold: float, nested: float | None, landmarks: bool) ->
 
 
 def score(dets_by_frame: dict, annotations: pd.DataFrame, match: str = "iou") -> dict:
-    """Counts per clip (and ``all``) of :func:`emolab.validation.detection_scores` over the keyframes."""
+    """Counts per clip (and ``all``) of :func:`emolab.scoring.detection_scores` over the keyframes."""
     per: dict = {}
     for (clip, frame), dets in dets_by_frame.items():
         truth = annotations[(annotations["clip"] == clip) & (annotations["frame"] == frame)]

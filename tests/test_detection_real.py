@@ -108,7 +108,7 @@ def test_auto_mode_downscales_frames_whose_faces_are_large():
 
 
 def test_detection_scores_sorts_false_faces_by_what_they_land_on():
-    from emolab.validation import detection_scores
+    from emolab.scoring import detection_scores
 
     truth = pd.DataFrame({"x": [10, 100, 200], "y": [10, 10, 10], "w": [40, 40, 40], "h": [50, 50, 50],
                           "face_visible": ["yes", "yes", "no"], "readable": ["yes", "no", "no"]})
@@ -123,7 +123,7 @@ def test_detection_scores_sorts_false_faces_by_what_they_land_on():
 @pytest.mark.realdata
 def test_real_classroom_keyframes_precision_and_recall(shared_data):
     """Two annotated keyframes (class110 at 2.5 s, college at 7.5 s; measured 38 of 41 faces, no false one)."""
-    from emolab.validation import detection_scores
+    from emolab.scoring import detection_scores
 
     clips = shared_data / "real_video" / "classroom"
     wanted = {("class110_25students.mp4", 75), ("college_20students.mp4", 220)}
