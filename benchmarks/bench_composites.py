@@ -1,0 +1,269 @@
+"""Real-face composites: detection, identities and emotion accuracy per face size, against exact truth.
+
+    python benchmarks/bench_composites.py [--lessons 4] [--seconds 15] [--keep DIR] [--markdown]
+
+Reads FER2013 validation faces and the CREMA-D actor-1001 clips from ``$EMOLAB_SHARED_DATA`` (default
+``../shared/data`` beside the repo; never copied into it). Each lesson pastes 11 FER2013 faces (one image per seat,
+classes taking turns) and the CREMA-D actor (his six clips in 5-s segments) into a drawn 1280x720 classroom at
+16/24/32/48/64/96 px (:func:`emolab.synth.composite.composite_lesson`: half the seats of each size blurred, JPEG-compressed
+or dimmed, a third looking down for 2-4 s, one leaving). Each lesson is analysed twice with the real models
+(``AnalysisConfig(model="pretrained")``): with the default readability rule, and with the rule off (every face read),
+which gives the accuracy the face model would have had on the person-seconds the rule leaves unread.
+Writes ``benchmarks/results/composites.json``; ``--markdown`` prints its tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from emolab.scoring import match_to_truth  # noqa: E402
+from emolab.synth.composite import FaceSource, composite_lesson, visible_truth  # noqa: E402
+from emolab.taxonomy import EMOTIONS, canonical_label  # noqa: E402
+
+SIZES = (16, 24, 32, 48, 64, 96)
+FER_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+CREMAD_CODES = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "NEU": "neutral", "SAD": "sadness"}
+FER_BOX = 0.887  # a FER2013 image side is the detector's face box / 0.887 (docs/readability.md)
+
+
+def shared_data() -> Path:
+    return Path(os.environ.get("EMOLAB_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def fer_faces(root: Path, n: int, seed: int) -> list[FaceSource]:
+    """``n`` FER2013 validation images, the 7 classes taking turns, each its own identity."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    files = {c: sorted((root / c).glob("*.jpg")) for c in FER_CLASSES}
+    out = []
+    for k in range(n):
+        c = FER_CLASSES[k % 7]
+        f = files[c].pop(int(rng.integers(len(files[c]))))
+        out.append(FaceSource([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)], c, identity=f"fer:{c}/{f.name}", name=f"fer:{c}/{f.name}"))
+    return out
+
+
+def cremad_faces(folder: Path) -> list[FaceSource]:
+    """Actor 1001's six clips, every frame cut to FER2013's framing around YuNet's box on the clip's middle frame."""
+    import cv2
+
+    from emolab.preprocessing.detection import FaceDetector
+
+    out = []
+    with FaceDetector() as det:
+        for path in sorted(folder.glob("1001_DFA_*_XX.flv")):
+            cap = cv2.VideoCapture(str(path))
+            fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+            frames = []
+            while True:
+                ok, fr = cap.read()
+                if not ok:
+                    break
+                frames.append(fr)
+            cap.release()
+            dets = det.detect(frames[len(frames) // 2])
+            if not dets:
+                raise SystemExit(f"{path.name}: no face found on the middle frame")
+            x, y, w, h = max(dets, key=lambda d: d.score).box
+            side = h / FER_BOX
+            cx, cy = x + w / 2, y + h / 2
+            x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+            s = int(round(side))
+            crops = [cv2.resize(np.pad(fr, ((s, s), (s, s), (0, 0)), mode="edge")[y0 + s:y0 + 2 * s, x0 + s:x0 + 2 * s], (96, 96),
+                                interpolation=cv2.INTER_AREA) for fr in frames]
+            code = path.stem.split("_")[2]
+            out.append(FaceSource(crops, CREMAD_CODES[code], identity="cremad:1001", fps=fps, name=f"cremad:{path.stem}"))
+    return out
+
+
+def person_seconds(truth: pd.DataFrame) -> pd.DataFrame:
+    """Per seat and second: its size, the majority label over the second's visible frames, the condition."""
+    tr = visible_truth(truth).assign(s=lambda d: np.floor(d["t"]).astype(int))
+    cond = np.where(tr["blur"] > 0, "blur", np.where(tr["jpeg"] > 0, "jpeg", np.where(tr["light"] < 1, "dark", "clean")))
+    tr = tr.assign(condition=cond, down=(tr["pose"] != "frontal").astype(int), cremad=tr["source"].str.startswith("cremad").astype(int))
+    g = tr.groupby(["person", "s"])
+    return pd.DataFrame({"size": g["size"].first(), "truth": g["emotion"].agg(lambda s: s.value_counts().index[0]),
+                         "condition": g["condition"].first(), "down": g["down"].max(), "cremad": g["cremad"].first()}).reset_index()
+
+
+def score_lesson(truth: pd.DataFrame, faces: pd.DataFrame, timeline: pd.DataFrame, timeline_all: pd.DataFrame | None) -> dict:
+    """Detections, identities and per-second readings of one analysed composite, as tidy tables to pool."""
+    vis = visible_truth(truth)
+    frames = set(faces["frame"])
+    sampled = vis[vis["frame"].isin(frames)]
+    m = match_to_truth(faces, sampled)
+    hidden = truth[(truth["present"] == 1) & (truth["visible"] == 0) & truth["frame"].isin(frames)]
+    rest = m[m["truth_person"] == ""]
+    on_head = match_to_truth(rest, hidden) if len(rest) and len(hidden) else rest.assign(truth_person="")
+    size_of = truth.groupby("person")["size"].first()
+    hit = m[m["truth_person"] != ""]
+    dup = hit.duplicated(["frame", "truth_person"])
+    det = pd.DataFrame({"size": hit["truth_person"].map(size_of).to_numpy(), "duplicate": dup.to_numpy().astype(int)})
+    found = set(zip(hit["frame"], hit["truth_person"]))
+    recall = sampled.assign(found=[int((f, p) in found) for f, p in zip(sampled["frame"], sampled["person"])])[["person", "size", "pose", "found"]]
+    identity = hit.groupby("person")["truth_person"].agg(lambda s: s.value_counts().index[0])
+    majority_none = m.groupby("person")["truth_person"].agg(lambda s: (s == "").mean() > 0.5)
+    ids = hit.groupby("truth_person")["person"].nunique().reindex(size_of.index, fill_value=0)
+    ps = person_seconds(truth)
+
+    def read(tl: pd.DataFrame) -> pd.DataFrame:  # per truth person-second: the analysis' emotion ("" unread, NaN unseen)
+        tl = tl[tl["person"].isin(identity.index)].assign(truth_person=lambda d: d["person"].map(identity), s=lambda d: d["t"].astype(int))
+        tl = tl.sort_values("emotion", ascending=False)  # a readable row first where two identities cover one seat
+        return tl.groupby(["truth_person", "s"])["emotion"].first()
+
+    got = read(timeline)
+    keys = list(zip(ps["person"], ps["s"]))
+    ps["emotion"] = [got.get(k, np.nan) for k in keys]
+    if timeline_all is not None:
+        got_all = read(timeline_all)
+        ps["emotion_rule_off"] = [got_all.get(k, np.nan) for k in keys]
+    return {"detections": det, "recall": recall, "seconds": ps,
+            "ids": pd.DataFrame({"person": ids.index, "size": size_of.reindex(ids.index).to_numpy(), "ids": ids.to_numpy()}),
+            "n_detections": len(m), "false": int(len(rest)), "on_hidden_head": int((on_head["truth_person"] != "").sum()),
+            "phantom_boxes": int((on_head["truth_person"] == "").sum()), "identities": int(faces["person"].nunique()),
+            "phantom_identities": int(majority_none.sum()), "people": int(truth["person"].nunique())}
+
+
+def summarise(scored: list[dict]) -> dict:
+    det = pd.concat([s["detections"] for s in scored])
+    rec = pd.concat([s["recall"] for s in scored])
+    sec = pd.concat([s["seconds"] for s in scored])
+    ids = pd.concat([s["ids"] for s in scored])
+    rows = []
+
+    def acc(pred: pd.Series, truth: pd.Series) -> float | None:
+        ok = pred.notna() & (pred != "")
+        return round(float((pred[ok] == truth[ok]).mean()), 4) if ok.any() else None
+
+    for size in SIZES + ("all",):
+        pick = (lambda d: d) if size == "all" else (lambda d: d[d["size"] == size])
+        d, r, s, i = pick(det), pick(rec), pick(sec), pick(ids)
+        seen = s[s["emotion"].notna()]
+        readable = seen[seen["emotion"] != ""]
+        unread = s[s["emotion"].isna() | (s["emotion"] == "")]
+        row = {"size": size, "face_frames": int(len(r)), "recall": round(float(r["found"].mean()), 4),
+               "precision_on_faces": round(float(1 - d["duplicate"].mean()), 4) if len(d) else None,
+               "seats": int(len(i)), "ids_per_person": round(float(i["ids"].mean()), 3),
+               "person_seconds": int(len(s)), "readable_share": round(len(readable) / max(1, len(s)), 4),
+               "accuracy_readable": acc(readable["emotion"], readable["truth"]), "n_readable": int(len(readable))}
+        if "emotion_rule_off" in s:
+            row["accuracy_unread_rule_off"] = acc(unread["emotion_rule_off"], unread["truth"])
+            row["n_unread_read_rule_off"] = int((unread["emotion_rule_off"].notna() & (unread["emotion_rule_off"] != "")).sum())
+            row["accuracy_all_rule_off"] = acc(s["emotion_rule_off"], s["truth"])
+        rows.append(row)
+    by_cond = []
+    groups = [(f"degradation: {c}", g) for c, g in sec.groupby("condition")]
+    groups += [("looking down (some frames of the second)", sec[sec["down"] == 1]), ("frontal", sec[sec["down"] == 0])]
+    groups += [("FER2013 stills", sec[sec["cremad"] == 0]), ("CREMA-D actor (clips, label changes every 5 s)", sec[sec["cremad"] == 1])]
+    for cond, s in groups:
+        readable = s[s["emotion"].notna() & (s["emotion"] != "")]
+        by_cond.append({"condition": cond, "person_seconds": int(len(s)), "readable_share": round(len(readable) / max(1, len(s)), 4),
+                        "accuracy_readable": acc(readable["emotion"], readable["truth"]),
+                        "accuracy_all_rule_off": acc(s["emotion_rule_off"], s["truth"]) if "emotion_rule_off" in s else None})
+    recall_pose = {str(k): round(float(v), 4) for k, v in rec.groupby("pose")["found"].mean().items()}
+    totals = {k: int(sum(s[k] for s in scored)) for k in ("n_detections", "false", "on_hidden_head", "phantom_boxes", "identities",
+                                                         "phantom_identities", "people")}
+    tp = int((det["duplicate"] == 0).sum())
+    totals["precision"] = round(tp / max(1, totals["n_detections"]), 4)
+    return {"per_size": rows, "per_condition": by_cond, "recall_by_pose": recall_pose, "totals": totals}
+
+
+def markdown(res: dict) -> str:
+    head = ("| face size (px) | recall | precision on faces | identities per seat | readable person-seconds | accuracy of the read "
+            "| accuracy the rule left unread (read anyway) | accuracy, rule off |\n|---|---|---|---|---|---|---|---|")
+    pct = lambda v: "–" if v is None else f"{100 * v:.1f} %"
+    lines = [head]
+    for r in res["per_size"]:
+        lines.append(f"| {r['size']} | {pct(r['recall'])} ({r['face_frames']}) | {pct(r['precision_on_faces'])} | {r['ids_per_person']:.2f} "
+                     f"({r['seats']} seats) | {pct(r['readable_share'])} of {r['person_seconds']} | {pct(r['accuracy_readable'])} "
+                     f"({r['n_readable']}) | {pct(r.get('accuracy_unread_rule_off'))} ({r.get('n_unread_read_rule_off', 0)}) "
+                     f"| {pct(r.get('accuracy_all_rule_off'))} |")
+    lines += ["", "| condition | person-seconds | readable | accuracy of the read | accuracy, rule off |", "|---|---|---|---|---|"]
+    for r in res["per_condition"]:
+        lines.append(f"| {r['condition']} | {r['person_seconds']} | {pct(r['readable_share'])} | {pct(r['accuracy_readable'])} "
+                     f"| {pct(r['accuracy_all_rule_off'])} |")
+    t = res["totals"]
+    lines += ["", f"Detections {t['n_detections']}, precision {pct(t['precision'])}; false boxes {t['false']} "
+                  f"({t['on_hidden_head']} on a bowed head, {t['phantom_boxes']} on no one); identities {t['identities']} for "
+                  f"{t['people']} seats, {t['phantom_identities']} phantom identities (most sightings on no visible face). "
+                  f"Recall by pose: " + ", ".join(f"{k} {pct(v)}" for k, v in res["recall_by_pose"].items()) + "."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lessons", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--fps", type=float, default=10.0)
+    ap.add_argument("--keep", help="write the composite lessons and analyses here (else a temporary folder)")
+    ap.add_argument("--no-rule-off", action="store_true", help="skip the second analysis with the readability rule off")
+    ap.add_argument("--markdown", action="store_true", help="print the tables of benchmarks/results/composites.json and exit")
+    args = ap.parse_args()
+    from _common import OUT, save
+
+    if args.markdown:
+        import json
+
+        print(markdown(json.loads((OUT / "composites.json").read_text())))
+        return
+    data = shared_data()
+    fer, cremad = data / "fer2013" / "validation", data / "real_video" / "cremad_av"
+    if not fer.is_dir() or not cremad.is_dir():
+        raise SystemExit(f"needs FER2013 validation and the CREMA-D clips under {data} (set EMOLAB_SHARED_DATA); not found")
+    import torch
+
+    from emolab.models.lesson import load_lesson_models
+    from emolab.preprocessing.quality import ReadabilityRule
+    from emolab.timeline import AnalysisConfig, analyze_lesson
+
+    torch.set_num_threads(2)
+    actor = cremad_faces(cremad)
+    cfg = AnalysisConfig(model="pretrained")
+    cfg_off = AnalysisConfig(model="pretrained", readability=ReadabilityRule(min_face_px=0, min_frontal=0, min_sharpness=0),
+                             min_readable_share=0.0)
+    models = load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision, cfg.face_frame_step)
+    keep = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="composites-"))
+    scored, runs = [], []
+    for seed in range(args.lessons):
+        faces = fer_faces(fer, 11, seed) + actor
+        folder = keep / f"composite_{seed}"
+        t0 = time.perf_counter()
+        composite_lesson(folder, faces, seconds=args.seconds, fps=args.fps, width=1280, height=720, sizes=SIZES, n_seats=12,
+                         seed=seed, overwrite=True)
+        t1 = time.perf_counter()
+        res = analyze_lesson(folder, config=cfg, progress=False, models=models, thumbnails=False)
+        t2 = time.perf_counter()
+        res_off = None if args.no_rule_off else analyze_lesson(folder, config=cfg_off, progress=False, models=models, thumbnails=False)
+        t3 = time.perf_counter()
+        truth = pd.read_csv(folder / "truth.csv", keep_default_na=False)
+        s = score_lesson(truth, res.faces, res.timeline, None if res_off is None else res_off.timeline)
+        scored.append(s)
+        runs.append({"seed": seed, "generate_s": round(t1 - t0, 1), "analyse_s": round(t2 - t1, 1), "analyse_rule_off_s": round(t3 - t2, 1),
+                     "identities": s["identities"], "phantom_identities": s["phantom_identities"]})
+        print(runs[-1], flush=True)
+    out = summarise(scored)
+    payload = {"command": "python benchmarks/bench_composites.py " + " ".join(sys.argv[1:]),
+               "settings": {"lessons": args.lessons, "seconds": args.seconds, "fps": args.fps, "width": 1280, "height": 720,
+                            "sizes": list(SIZES), "seats": 12, "faces": "11 FER2013 validation images (classes in turn) + CREMA-D actor 1001",
+                            "model": "pretrained", "degradations": "per size, every second seat: blur sigma 1 / JPEG 30 / gain 0.45 in turn; "
+                                                                     "a third of seats look down 2-4 s; one seat empty 2-4 s"},
+               "runs": runs, **out}
+    save("composites", payload)
+    print(markdown(payload))
+
+
+if __name__ == "__main__":
+    main()
