@@ -61,19 +61,13 @@ def cremad_faces(folder: Path) -> list[FaceSource]:
     import cv2
 
     from emolab.preprocessing.detection import FaceDetector
+    from emolab.preprocessing.video import iter_frames, video_info
 
     out = []
     with FaceDetector() as det:
         for path in sorted(folder.glob("1001_DFA_*_XX.flv")):
-            cap = cv2.VideoCapture(str(path))
-            fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-            frames = []
-            while True:
-                ok, fr = cap.read()
-                if not ok:
-                    break
-                frames.append(fr)
-            cap.release()
+            fps = video_info(path).fps
+            frames = [fr for _, _, fr in iter_frames(path, sample_fps=None)]
             dets = det.detect(frames[len(frames) // 2])
             if not dets:
                 raise SystemExit(f"{path.name}: no face found on the middle frame")

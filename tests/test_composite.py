@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from emolab.errors import EmolabError
+from emolab.preprocessing.video import iter_frames
 from emolab.synth.composite import COMPOSITE_TRUTH_COLUMNS, FaceSource, composite_lesson, visible_truth
 from emolab.taxonomy import EMOTIONS
 
@@ -28,15 +29,7 @@ def faces():
 
 
 def _frames(path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        out.append(frame)
-    cap.release()
-    return out
+    return [frame for _, _, frame in iter_frames(path, sample_fps=None)]
 
 
 @pytest.fixture(scope="module")
