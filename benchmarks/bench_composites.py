@@ -93,8 +93,8 @@ def person_seconds(truth: pd.DataFrame) -> pd.DataFrame:
                          "condition": g["condition"].first(), "down": g["down"].max(), "cremad": g["cremad"].first()}).reset_index()
 
 
-def direct_readings(sources: list[FaceSource]) -> dict[str, str]:
-    """The bundled face model on each source itself, grey at 48 px (a clip: its middle frame): what it reads unpasted."""
+def read48(images: list[np.ndarray]) -> list[str]:
+    """The bundled face model (fp32) on grey images scaled to 48 px: the label it gives each."""
     import cv2
     import torch
 
@@ -102,17 +102,47 @@ def direct_readings(sources: list[FaceSource]) -> dict[str, str]:
 
     model, _ = pretrained("face")
     x = []
-    for src in sources:
-        img = np.asarray(src.frames[len(src.frames) // 2])
+    for img in images:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
         x.append(cv2.resize(img, (48, 48), interpolation=cv2.INTER_AREA if img.shape[0] > 48 else cv2.INTER_LINEAR))
     with torch.inference_mode():
         z = model(torch.from_numpy(np.stack(x).astype(np.float32) / 255.0)[:, None]).float().numpy()
-    return {src.name: EMOTIONS[int(k)] for src, k in zip(sources, z.argmax(1))}
+    return [EMOTIONS[int(k)] for k in z.argmax(1)]
+
+
+def direct_readings(sources: list[FaceSource]) -> dict[str, str]:
+    """What the face model reads on each source itself, unpasted (a clip: its middle frame)."""
+    return dict(zip([s.name for s in sources], read48([np.asarray(s.frames[len(s.frames) // 2]) for s in sources])))
+
+
+CROPS = {"pasted square": (1.0, 0.0), "detector-like box, margin 0.2 (the pipeline's crop)": (FER_BOX, 0.2),
+         "detector-like box, margin 0.06": (FER_BOX, 0.06)}
+
+
+def crop_readings(video: Path, truth: pd.DataFrame) -> pd.DataFrame:
+    """The face model on crops cut from the composite video at the truth box, one frontal frame per seat (its first).
+
+    Separates what pasting and video coding cost (``pasted square``: exactly the pasted face) from what the pipeline's
+    crop framing costs (a box of 0.887 x the pasted side, as a detector draws on a FER face, cut with a margin)."""
+    from emolab.preprocessing.crops import crop_face
+    from emolab.preprocessing.video import iter_frames
+
+    pick = visible_truth(truth)
+    pick = pick[pick["pose"] == "frontal"].groupby("person").first().reset_index()
+    frames = {i: f for i, _, f in iter_frames(video, sample_fps=None) if i in set(pick["frame"])}
+    rows = []
+    for name, (shrink, margin) in CROPS.items():
+        crops = []
+        for r in pick.itertuples():
+            side = r.w * shrink
+            box = (r.x + (r.w - side) / 2, r.y + (r.h - side) / 2, side, side)
+            crops.append(crop_face(frames[r.frame], box, size=48, margin=margin))
+        rows.append(pick.assign(crop=name, read=read48(crops))[["person", "size", "source", "emotion", "crop", "read"]])
+    return pd.concat(rows)
 
 
 def score_lesson(truth: pd.DataFrame, faces: pd.DataFrame, timeline: pd.DataFrame, timeline_all: pd.DataFrame | None,
-                 direct: dict[str, str]) -> dict:
+                 direct: dict[str, str], crops: pd.DataFrame) -> dict:
     """Detections, identities and per-second readings of one analysed composite, as tidy tables to pool."""
     vis = visible_truth(truth)
     frames = set(faces["frame"])
@@ -144,7 +174,7 @@ def score_lesson(truth: pd.DataFrame, faces: pd.DataFrame, timeline: pd.DataFram
     if timeline_all is not None:
         got_all = read(timeline_all)
         ps["emotion_rule_off"] = [got_all.get(k, np.nan) for k in keys]
-    return {"detections": det, "recall": recall, "seconds": ps,
+    return {"detections": det, "recall": recall, "seconds": ps, "crops": crops.assign(direct=crops["source"].map(direct)),
             "ids": pd.DataFrame({"person": ids.index, "size": size_of.reindex(ids.index).to_numpy(), "ids": ids.to_numpy()}),
             "n_detections": len(m), "false": int(len(rest)), "on_hidden_head": int((on_head["truth_person"] != "").sum()),
             "phantom_boxes": int((on_head["truth_person"] == "").sum()), "identities": int(faces["person"].nunique()),
@@ -189,12 +219,19 @@ def summarise(scored: list[dict]) -> dict:
         by_cond.append({"condition": cond, "person_seconds": int(len(s)), "readable_share": round(len(readable) / max(1, len(s)), 4),
                         "accuracy_readable": acc(readable["emotion"], readable["truth"]),
                         "accuracy_unpasted": acc(s["direct"], s["truth"]), "accuracy_all_rule_off": acc(s["emotion_rule_off"], s["truth"]) if "emotion_rule_off" in s else None})
+    cr = pd.concat([s["crops"] for s in scored])
+    crop_rows = []
+    for size in SIZES + ("all",):
+        c = cr if size == "all" else cr[cr["size"] == size]
+        one = c[c["crop"] == next(iter(CROPS))]
+        crop_rows.append({"size": size, "seats": int(len(one)), "unpasted": acc(one["direct"], one["emotion"]),
+                          **{name: acc(g["read"], g["emotion"]) for name, g in c.groupby("crop", sort=False)}})
     recall_pose = {str(k): round(float(v), 4) for k, v in rec.groupby("pose")["found"].mean().items()}
     totals = {k: int(sum(s[k] for s in scored)) for k in ("n_detections", "false", "on_hidden_head", "phantom_boxes", "identities",
                                                          "phantom_identities", "people")}
     tp = int((det["duplicate"] == 0).sum())
     totals["precision"] = round(tp / max(1, totals["n_detections"]), 4)
-    return {"per_size": rows, "per_condition": by_cond, "recall_by_pose": recall_pose, "totals": totals}
+    return {"per_size": rows, "per_condition": by_cond, "per_size_crops": crop_rows, "recall_by_pose": recall_pose, "totals": totals}
 
 
 def markdown(res: dict) -> str:
@@ -214,6 +251,11 @@ def markdown(res: dict) -> str:
     for r in res["per_condition"]:
         lines.append(f"| {r['condition']} | {r['person_seconds']} | {pct(r['readable_share'])} | {pct(r['accuracy_readable'])} "
                      f"| {pct(r['accuracy_all_rule_off'])} | {pct(r['accuracy_unpasted'])} |")
+    if "per_size_crops" in res:
+        names = list(CROPS)
+        lines += ["", "| face size (px) | seats | unpasted, 48 px | " + " | ".join(names) + " |", "|---" * (3 + len(names)) + "|"]
+        for r in res["per_size_crops"]:
+            lines.append(f"| {r['size']} | {r['seats']} | {pct(r['unpasted'])} | " + " | ".join(pct(r.get(n)) for n in names) + " |")
     t = res["totals"]
     lines += ["", f"Detections {t['n_detections']}, precision {pct(t['precision'])}; false boxes {t['false']} "
                   f"({t['on_hidden_head']} on a bowed head, {t['phantom_boxes']} on no one); identities {t['identities']} for "
@@ -272,7 +314,8 @@ def main() -> None:
         res_off = None if args.no_rule_off else analyze_lesson(folder, config=cfg_off, progress=False, models=models, thumbnails=False)
         t3 = time.perf_counter()
         truth = pd.read_csv(folder / "truth.csv", keep_default_na=False)
-        s = score_lesson(truth, res.faces, res.timeline, None if res_off is None else res_off.timeline, direct)
+        crops = crop_readings(folder / "lesson.mp4", truth)
+        s = score_lesson(truth, res.faces, res.timeline, None if res_off is None else res_off.timeline, direct, crops)
         scored.append(s)
         runs.append({"seed": seed, "generate_s": round(t1 - t0, 1), "analyse_s": round(t2 - t1, 1), "analyse_rule_off_s": round(t3 - t2, 1),
                      "identities": s["identities"], "phantom_identities": s["phantom_identities"]})
