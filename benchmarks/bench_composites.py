@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from emolab.scoring import match_to_truth  # noqa: E402
-from emolab.synth.composite import FaceSource, composite_lesson, visible_truth  # noqa: E402
+from emolab.synth.composite import FaceSource, composite_lesson, iter_composite, visible_truth  # noqa: E402
 from emolab.taxonomy import EMOTIONS, canonical_label  # noqa: E402
 
 SIZES = (16, 24, 32, 48, 64, 96)
@@ -115,20 +115,21 @@ def direct_readings(sources: list[FaceSource]) -> dict[str, str]:
     return dict(zip([s.name for s in sources], read48([np.asarray(s.frames[len(s.frames) // 2]) for s in sources])))
 
 
-CROPS = {"pasted square": (1.0, 0.0), "detector-like box, margin 0.2 (the pipeline's crop)": (FER_BOX, 0.2),
+CROPS = {"pasted square, before video coding": (1.0, 0.0), "pasted square": (1.0, 0.0), "detector-like box, margin 0.2 (the pipeline's crop)": (FER_BOX, 0.2),
          "detector-like box, margin 0.06": (FER_BOX, 0.06)}
 
 
-def crop_readings(video: Path, truth: pd.DataFrame) -> pd.DataFrame:
-    """The face model on crops cut from the composite video at the truth box, one frontal frame per seat (its first).
+def crop_readings(video: Path, truth: pd.DataFrame, rendered: dict[int, np.ndarray]) -> pd.DataFrame:
+    """The face model on crops cut from the composite at the truth box, one frontal frame per seat (its first).
 
-    Separates what pasting and video coding cost (``pasted square``: exactly the pasted face) from what the pipeline's
-    crop framing costs (a box of 0.887 x the pasted side, as a detector draws on a FER face, cut with a margin)."""
+    Separates what pasting costs (``pasted square, before video coding``: the pasted face cut from the rendered frame),
+    what the video coding adds (``pasted square``: the same from the decoded video) and what the pipeline's crop framing
+    costs (a box of 0.887 x the pasted side, as a detector draws on a FER face, cut with a margin). ``rendered``: frame
+    index -> the frame before coding."""
     from emolab.preprocessing.crops import crop_face
     from emolab.preprocessing.video import iter_frames
 
-    pick = visible_truth(truth)
-    pick = pick[pick["pose"] == "frontal"].groupby("person").first().reset_index()
+    pick = first_frontal(truth)
     frames = {i: f for i, _, f in iter_frames(video, sample_fps=None) if i in set(pick["frame"])}
     rows = []
     for name, (shrink, margin) in CROPS.items():
@@ -136,9 +137,16 @@ def crop_readings(video: Path, truth: pd.DataFrame) -> pd.DataFrame:
         for r in pick.itertuples():
             side = r.w * shrink
             box = (r.x + (r.w - side) / 2, r.y + (r.h - side) / 2, side, side)
-            crops.append(crop_face(frames[r.frame], box, size=48, margin=margin))
-        rows.append(pick.assign(crop=name, read=read48(crops))[["person", "size", "source", "emotion", "crop", "read"]])
+            crops.append(crop_face((rendered if "before" in name else frames)[r.frame], box, size=48, margin=margin))
+        clean = ((pick["blur"] == 0) & (pick["jpeg"] == 0) & (pick["light"] == 1)).to_numpy()
+        rows.append(pick.assign(crop=name, read=read48(crops), clean=clean)[["person", "size", "source", "emotion", "crop", "read", "clean"]])
     return pd.concat(rows)
+
+
+def first_frontal(truth: pd.DataFrame) -> pd.DataFrame:
+    """Each seat's first truth row with its face shown frontally."""
+    pick = visible_truth(truth)
+    return pick[pick["pose"] == "frontal"].groupby("person").first().reset_index()
 
 
 def score_lesson(truth: pd.DataFrame, faces: pd.DataFrame, timeline: pd.DataFrame, timeline_all: pd.DataFrame | None,
@@ -221,8 +229,8 @@ def summarise(scored: list[dict]) -> dict:
                         "accuracy_unpasted": acc(s["direct"], s["truth"]), "accuracy_all_rule_off": acc(s["emotion_rule_off"], s["truth"]) if "emotion_rule_off" in s else None})
     cr = pd.concat([s["crops"] for s in scored])
     crop_rows = []
-    for size in SIZES + ("all",):
-        c = cr if size == "all" else cr[cr["size"] == size]
+    for size in SIZES + ("all", "all, clean seats only"):
+        c = cr if size == "all" else cr[cr["clean"]] if size != "all" and not isinstance(size, int) else cr[cr["size"] == size]
         one = c[c["crop"] == next(iter(CROPS))]
         crop_rows.append({"size": size, "seats": int(len(one)), "unpasted": acc(one["direct"], one["emotion"]),
                           **{name: acc(g["read"], g["emotion"]) for name, g in c.groupby("crop", sort=False)}})
@@ -306,7 +314,7 @@ def main() -> None:
         direct = direct_readings(faces)
         folder = keep / f"composite_{seed}"
         t0 = time.perf_counter()
-        composite_lesson(folder, faces, seconds=args.seconds, fps=args.fps, width=1280, height=720, sizes=SIZES, n_seats=12,
+        made = composite_lesson(folder, faces, seconds=args.seconds, fps=args.fps, width=1280, height=720, sizes=SIZES, n_seats=12,
                          seed=seed, overwrite=True)
         t1 = time.perf_counter()
         res = analyze_lesson(folder, config=cfg, progress=False, models=models, thumbnails=False)
@@ -314,7 +322,10 @@ def main() -> None:
         res_off = None if args.no_rule_off else analyze_lesson(folder, config=cfg_off, progress=False, models=models, thumbnails=False)
         t3 = time.perf_counter()
         truth = pd.read_csv(folder / "truth.csv", keep_default_na=False)
-        crops = crop_readings(folder / "lesson.mp4", truth)
+        want = set(first_frontal(truth)["frame"])
+        rendered = {i: f for i, _, f, _ in iter_composite(made.seats, faces, seconds=args.seconds, fps=args.fps, width=1280, height=720,
+                                                          seed=seed) if i in want}
+        crops = crop_readings(folder / "lesson.mp4", truth, rendered)
         s = score_lesson(truth, res.faces, res.timeline, None if res_off is None else res_off.timeline, direct, crops)
         scored.append(s)
         runs.append({"seed": seed, "generate_s": round(t1 - t0, 1), "analyse_s": round(t2 - t1, 1), "analyse_rule_off_s": round(t3 - t2, 1),
