@@ -15,6 +15,9 @@ images the caller supplies (FER2013 crops, frames of a CREMA-D clip, ...). The p
 Each seat is one person with one identity: the sources of that identity (a still image, or a clip) follow one
 another in segments of ``segment_seconds``, each with its own label. With FER2013, which has no identities, one
 image is one identity unless the caller groups images under one identity on purpose.
+
+``benchmarks/bench_composites.py`` builds composites from FER2013 and CREMA-D and scores an analysis against them
+(``docs/readability.md``, "Real-face composites").
 """
 
 from __future__ import annotations
