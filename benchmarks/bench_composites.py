@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from emolab.scoring import match_to_truth  # noqa: E402
 from emolab.synth.composite import FaceSource, composite_lesson, iter_composite, visible_truth  # noqa: E402
-from emolab.taxonomy import EMOTIONS, canonical_label  # noqa: E402
+from emolab.taxonomy import EMOTIONS  # noqa: E402
 
 SIZES = (16, 24, 32, 48, 64, 96)
 FER_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -89,7 +89,8 @@ def person_seconds(truth: pd.DataFrame) -> pd.DataFrame:
     cond = np.where(tr["blur"] > 0, "blur", np.where(tr["jpeg"] > 0, "jpeg", np.where(tr["light"] < 1, "dark", "clean")))
     tr = tr.assign(condition=cond, down=(tr["pose"] != "frontal").astype(int), cremad=tr["source"].str.startswith("cremad").astype(int))
     g = tr.groupby(["person", "s"])
-    return pd.DataFrame({"size": g["size"].first(), "source": g["source"].agg(lambda s: s.value_counts().index[0]), "truth": g["emotion"].agg(lambda s: s.value_counts().index[0]),
+    majority = lambda s: s.value_counts().index[0]  # noqa: E731
+    return pd.DataFrame({"size": g["size"].first(), "source": g["source"].agg(majority), "truth": g["emotion"].agg(majority),
                          "condition": g["condition"].first(), "down": g["down"].max(), "cremad": g["cremad"].first()}).reset_index()
 
 
@@ -115,7 +116,8 @@ def direct_readings(sources: list[FaceSource]) -> dict[str, str]:
     return dict(zip([s.name for s in sources], read48([np.asarray(s.frames[len(s.frames) // 2]) for s in sources])))
 
 
-CROPS = {"pasted square, before video coding": (1.0, 0.0), "pasted square": (1.0, 0.0), "detector-like box, margin 0.2 (the pipeline's crop)": (FER_BOX, 0.2),
+CROPS = {"pasted square, before video coding": (1.0, 0.0), "pasted square": (1.0, 0.0),
+         "detector-like box, margin 0.2 (the pipeline's crop)": (FER_BOX, 0.2),
          "detector-like box, margin 0.06": (FER_BOX, 0.06)}
 
 
@@ -226,7 +228,8 @@ def summarise(scored: list[dict]) -> dict:
         readable = s[s["emotion"].notna() & (s["emotion"] != "")]
         by_cond.append({"condition": cond, "person_seconds": int(len(s)), "readable_share": round(len(readable) / max(1, len(s)), 4),
                         "accuracy_readable": acc(readable["emotion"], readable["truth"]),
-                        "accuracy_unpasted": acc(s["direct"], s["truth"]), "accuracy_all_rule_off": acc(s["emotion_rule_off"], s["truth"]) if "emotion_rule_off" in s else None})
+                        "accuracy_unpasted": acc(s["direct"], s["truth"]),
+                        "accuracy_all_rule_off": acc(s["emotion_rule_off"], s["truth"]) if "emotion_rule_off" in s else None})
     cr = pd.concat([s["crops"] for s in scored])
     crop_rows = []
     for size in SIZES + ("all", "all, clean seats only"):

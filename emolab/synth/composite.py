@@ -268,7 +268,8 @@ def _face_image(src: FaceSource, t: float) -> np.ndarray:
     return np.ascontiguousarray(img[:, :, :3], dtype=np.uint8)
 
 
-def degrade_face(face: np.ndarray, size: int, *, blur: float = 0.0, jpeg: int = 0, light: float = 1.0, height: int | None = None) -> np.ndarray:
+def degrade_face(face: np.ndarray, size: int, *, blur: float = 0.0, jpeg: int = 0, light: float = 1.0,
+                 height: int | None = None) -> np.ndarray:
     """Resize a BGR face to ``size`` px wide (``height`` px high, default ``size``), then darken, blur and compress it.
 
     Parameters
