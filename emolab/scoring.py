@@ -140,9 +140,10 @@ def timeline_agreement(timeline: pd.DataFrame, faces: pd.DataFrame, truth: pd.Da
     Returns
     -------
     dict
-        ``agreement`` (share of matched person-seconds whose predicted emotion equals the truth),
-        ``n`` (person-seconds compared), ``per_emotion`` (recall per truth emotion),
-        ``identity`` (analysed person -> truth person).
+        ``agreement`` (share of matched, readable person-seconds whose predicted emotion equals the
+        truth), ``n`` (readable person-seconds compared), ``coverage`` (share of the matched
+        person-seconds that were readable, i.e. carry an emotion), ``per_emotion`` (recall per truth
+        emotion), ``identity`` (analysed person -> truth person).
     """
     m = match_to_truth(faces, truth)
     m = m[m.truth_person != ""]
@@ -154,8 +155,10 @@ def timeline_agreement(timeline: pd.DataFrame, faces: pd.DataFrame, truth: pd.Da
     keys = list(zip(tl["truth_person"], tl["t"].astype(int)))
     tl["truth"] = [per_sec.get(k, "") for k in keys]
     tl = tl[tl["truth"] != ""]
+    matched = len(tl)
+    tl = tl[tl["emotion"].astype(str) != ""]
     if tl.empty:
-        return {"agreement": float("nan"), "n": 0, "per_emotion": {}, "identity": identity}
+        return {"agreement": float("nan"), "n": 0, "coverage": 0.0, "per_emotion": {}, "identity": identity}
     ok = tl["emotion"] == tl["truth"]
     per = ok.groupby(tl["truth"]).mean().round(4).to_dict()
-    return {"agreement": float(ok.mean()), "n": int(len(tl)), "per_emotion": per, "identity": identity}
+    return {"agreement": float(ok.mean()), "n": int(len(tl)), "coverage": len(tl) / matched, "per_emotion": per, "identity": identity}
