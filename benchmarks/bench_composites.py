@@ -307,7 +307,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", message="no usable audio")  # composites have no audio track
     actor = cremad_faces(cremad)
     cfg = AnalysisConfig(model="pretrained")
-    cfg_off = AnalysisConfig(model="pretrained", readability=ReadabilityRule(min_face_px=0, min_frontal=0, min_sharpness=0),
+    cfg_off = AnalysisConfig(model="pretrained", readability=ReadabilityRule(min_face_px=0, min_frontal=0, min_sharpness=0, min_score=0),
                              min_readable_share=0.0)
     models = load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision, cfg.face_frame_step)
     keep = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="composites-"))
