@@ -114,7 +114,8 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
 
     T, stride = models.clip_frames, cfg.clip_stride
     perception = Perception(video, sample_fps=cfg.sample_fps, keyframe_interval=cfg.keyframe_interval, max_side=cfg.max_side,
-                            tiles=cfg.detector_tiles, face_size=models.face_size, align=cfg.align_faces, progress=progress)
+                            tiles=cfg.detector_tiles, face_size=models.face_size, margin=models.face_margin,
+                            align=cfg.align_faces, progress=progress)
     buffers: dict[int, deque] = {}
     last_clip: dict[int, float] = {}
     pending: list[tuple[int, float, bool, float, np.ndarray]] = []
