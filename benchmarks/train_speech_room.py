@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch-size", type=int, default=32, help="utterances per batch (default 32)")
     ap.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate, cosine schedule (default 1e-3)")
     ap.add_argument("--pooling", choices=("mean", "attention"), default="attention", help="pooling over time (default attention)")
-    ap.add_argument("--no-cmvn", action="store_true", help="do not normalise each utterance's features (default: CMVN on)")
+    ap.add_argument("--cmvn", choices=("none", "mean", "meanvar"), default="meanvar",
+                    help="per-utterance normalisation of each feature row: none, mean (subtract), meanvar (and divide by std) (default meanvar)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     ap.add_argument("--seed", type=int, default=0, help="seed of weights, batches and augmentation draws (default 0)")
     a = ap.parse_args(argv)
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
     ytr = np.tile(y[tr], a.copies + 1)
     print(f"{len(ytr)} training inputs ({a.copies} augmented copies, {t_feat:.0f} s of features), {len(va)} validation", flush=True)
 
-    model = build_model("speech", cmvn=not a.no_cmvn, pooling=a.pooling)
+    model = build_model("speech", cmvn=a.cmvn, pooling=a.pooling)
     tcfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, patience=0, monitor="val_balanced_accuracy")
     trainer = Trainer(model, tcfg, progress=False,
                       callbacks=[lambda t, r: print(f"epoch {r['epoch']}: train {r['train_accuracy']:.3f}  val {r['val_accuracy']:.3f} "
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
     seconds = time.perf_counter() - t0
     best = int(history["epoch"].iloc[history["val_balanced_accuracy"].to_numpy().argmax()])
     cmd = (f"python benchmarks/train_speech_room.py PATH --copies {a.copies} --epochs {a.epochs} --batch-size {a.batch_size} "
-           f"--lr {a.lr:g} --pooling {a.pooling}{' --no-cmvn' if a.no_cmvn else ''} --seed {a.seed}")
+           f"--lr {a.lr:g} --pooling {a.pooling} --cmvn {a.cmvn} --seed {a.seed}")
     metrics = {**ev.metrics, "seconds": seconds, "feature_seconds": t_feat, "dataset": "ravdess", "kind": "speech", "seed": a.seed,
                "n_train": int(len(tr)), "n_train_inputs": int(len(ytr)), "n_val": int(len(va)), "torch_threads": torch.get_num_threads(),
                "augment": "room", "copies": a.copies, "best_epoch": best, "epochs_run": int(len(history)), "labels": "canonical",

@@ -111,16 +111,19 @@ def test_per_utterance_cmvn_gives_zero_mean_unit_std():
     assert torch.allclose(z.mean(-1), torch.zeros(3, 1, 60), atol=1e-4)
     assert torch.allclose(z.std(-1, unbiased=False), torch.ones(3, 1, 60), atol=1e-3)
     assert torch.allclose(utterance_cmvn(x * 10 + 3), z, atol=1e-3)  # gain and offset of a feature row drop out
+    centred = utterance_cmvn(x, variance=False)
+    assert torch.allclose(centred.mean(-1), torch.zeros(3, 1, 60), atol=1e-3)
+    assert torch.allclose(centred, x - x.mean(-1, keepdim=True))
 
 
-@pytest.mark.parametrize("pooling", ["mean", "attention"])
-def test_speech_cnn_options_and_old_configs(pooling, tmp_path):
+@pytest.mark.parametrize("pooling,cmvn", [("mean", "meanvar"), ("attention", "mean"), ("attention", "none")])
+def test_speech_cnn_options_and_old_configs(pooling, cmvn, tmp_path):
     import torch
 
     from emolab.errors import EmolabError
     from emolab.models import SpeechCNN, SpeechCNNConfig, load_model, save_model
 
-    model = SpeechCNN(SpeechCNNConfig(widths=(8, 16), cmvn=True, pooling=pooling)).eval()
+    model = SpeechCNN(SpeechCNNConfig(widths=(8, 16), cmvn=cmvn, pooling=pooling)).eval()
     x = torch.randn(2, 1, 60, 101)
     assert model(x).shape == (2, 7)
     assert model.embed(x).shape == (2, 16)
@@ -128,6 +131,8 @@ def test_speech_cnn_options_and_old_configs(pooling, tmp_path):
     again, _ = load_model(tmp_path / "m.safetensors")
     assert torch.allclose(again(x), model(x), atol=1e-5)
     old = SpeechCNNConfig.from_dict({"widths": [8, 16]})  # a file written before the options existed
-    assert (old.cmvn, old.pooling) == (False, "mean")
+    assert (old.cmvn, old.pooling) == ("none", "mean")
     with pytest.raises(EmolabError):
         SpeechCNN(SpeechCNNConfig(pooling="max"))
+    with pytest.raises(EmolabError):
+        SpeechCNN(SpeechCNNConfig(cmvn="yes"))

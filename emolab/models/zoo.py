@@ -191,16 +191,16 @@ class SpeechCNNConfig(Config):
     n_features: int = 60
     feature: str = "mfcc"  # "mfcc" (MFCC + deltas) or "logmel"
     seconds: float = 3.0
-    cmvn: bool = False  # normalise each utterance's features: per row, subtract its mean over time, divide by its std
+    cmvn: str = "none"  # per-utterance normalisation of each feature row over time: "none", "mean" (subtract), "meanvar" (and divide by std)
     pooling: str = "mean"  # "mean" (global average) or "attention" (learned weights over time)
 
 
-def utterance_cmvn(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Cepstral mean and variance normalisation of each utterance: every feature row of ``x``
-    [..., F, N] minus its mean over the N frames, divided by its standard deviation (+ ``eps``)."""
-    mean = x.mean(dim=-1, keepdim=True)
-    std = x.std(dim=-1, keepdim=True, unbiased=False)
-    return (x - mean) / (std + eps)
+def utterance_cmvn(x: torch.Tensor, variance: bool = True, eps: float = 1e-5) -> torch.Tensor:
+    """Cepstral mean (and variance) normalisation of each utterance: every feature row of ``x``
+    [..., F, N] minus its mean over the N frames, and with ``variance`` divided by its standard
+    deviation (+ ``eps``)."""
+    x = x - x.mean(dim=-1, keepdim=True)
+    return x / (x.std(dim=-1, keepdim=True, unbiased=False) + eps) if variance else x
 
 
 class SpeechCNN(nn.Module):
@@ -212,6 +212,8 @@ class SpeechCNN(nn.Module):
     def __init__(self, config: SpeechCNNConfig | None = None):
         super().__init__()
         self.config = c = config or SpeechCNNConfig()
+        if c.cmvn not in ("none", "mean", "meanvar"):
+            raise EmolabError(f"cmvn must be 'none', 'mean' or 'meanvar', got {c.cmvn!r}")
         if c.pooling not in ("mean", "attention"):
             raise EmolabError(f"pooling must be 'mean' or 'attention', got {c.pooling!r}")
         self.norm = nn.BatchNorm2d(1)
@@ -222,8 +224,8 @@ class SpeechCNN(nn.Module):
         self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, c.n_classes))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        if self.config.cmvn:
-            x = utterance_cmvn(x)
+        if self.config.cmvn != "none":
+            x = utterance_cmvn(x, variance=self.config.cmvn == "meanvar")
         h = self.features(self.norm(x))
         if self.config.pooling == "mean":
             return h.mean(dim=(2, 3))
