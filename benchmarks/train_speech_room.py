@@ -30,6 +30,8 @@ def augmented_inputs(waves: list[np.ndarray], copies: int, pool: list[np.ndarray
     from emolab.preprocessing.inputs import speech_input
 
     rng = np.random.default_rng(seed)
+    if copies == 0 or not waves:
+        return np.zeros((0, 1, 60, 301), np.float32)
     return np.stack([speech_input(room_augment(w, rng=rng, babble_pool=pool)) for _ in range(copies) for w in waves])
 
 
