@@ -52,7 +52,7 @@ def accuracy(fer_python: str, fer2013: Path, limit: int | None) -> dict:
     import numpy as np
 
     from emolab.data import read_corpus
-    from emolab.recipes import load_face_images
+    from emolab.preprocessing.inputs import load_face_images
     from emolab.taxonomy import EMOTIONS
     from emolab.models.lesson import load_lesson_models
 

@@ -2,7 +2,7 @@
 
 The core package is headless: it never imports ipywidgets, Voila or Jupyter, and heavy
 libraries (torch, mediapipe, librosa, flwr) are imported where they are used, so that
-``import emolab`` is quick. The interactive layer lives in the separate ``widgets`` package.
+``import emolab`` is quick. The interactive layer lives in the separate ``emolab_widgets`` package (``widgets/`` folder).
 
 Stages, one module (or subpackage) each, in pipeline order:
 

@@ -89,14 +89,15 @@ def _cmd_audit_leakage(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from .recipes import train_recipe
 
-    metrics = train_recipe(args.model, args.dataset, args.path, args.out, epochs=args.epochs, batch_size=args.batch_size,
-                           lr=args.lr, seed=args.seed, resume=args.resume, progress=not args.quiet, balance=args.balance,
-                           patience=args.patience, max_samples=args.max_samples, class_weights=not args.no_class_weights,
-                           label_smoothing=args.label_smoothing, init=args.init, monitor=args.monitor, labels=args.labels,
-                           model_config=json.loads(args.config) if args.config else None, augment=args.augment)
+    result = train_recipe(args.model, args.dataset, args.path, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                          lr=args.lr, seed=args.seed, resume=args.resume, progress=not args.quiet, balance=args.balance,
+                          patience=args.patience, max_samples=args.max_samples, class_weights=not args.no_class_weights,
+                          label_smoothing=args.label_smoothing, init=args.init, monitor=args.monitor, labels=args.labels,
+                          model_config=json.loads(args.config) if args.config else None, augment=args.augment)
+    metrics = result.metrics
     keys = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "n", "seconds")
     print(json.dumps({k: metrics[k] for k in keys}, indent=2) if args.json else
-          "validation: " + ", ".join(f"{k} {metrics[k]:.4g}" for k in keys) + f"\nmodel written to {args.out}/model.safetensors")
+          "validation: " + ", ".join(f"{k} {metrics[k]:.4g}" for k in keys) + f"\nmodel written to {result.model_path}")
     return 0
 
 
@@ -165,7 +166,8 @@ def _cmd_federate(args: argparse.Namespace) -> int:
 def _cmd_federate_split(args: argparse.Namespace) -> int:
     from .recipes import split_clients_recipe
 
-    for f in split_clients_recipe(args.model, args.dataset, args.path, args.clients, args.out, args.partition, args.seed):
+    for f in split_clients_recipe(args.model, args.dataset, args.path, args.out, n_clients=args.clients,
+                                  partition=args.partition, seed=args.seed):
         print(f)
     return 0
 

@@ -50,6 +50,7 @@ def offline_detectors() -> dict[str, bool]:
         cv_root = Path(list(cv_spec.submodule_search_locations)[0])
         haar = (cv_root / "data" / "haarcascade_frontalface_default.xml").exists()
     found["opencv_haar_cascade"] = haar
+    found["yunet"] = (Path(__file__).parent / "pretrained" / "face_detection_yunet.onnx").exists()  # the default detector
     return found
 
 

@@ -1,4 +1,5 @@
-"""Checks against the ground truth of synthetic lessons: detection recall, identity purity.
+"""Checks against ground truth: synthetic lessons (detection recall, identity purity) and hand-annotated
+real keyframes (detection precision and recall, :func:`detection_scores`).
 
 These are the figures the tracking and timeline stages are held to (identity purity >= 99 %,
 >= 95 % of visible face-frames detected); tests, docs and benchmarks all compute them here.
@@ -31,6 +32,70 @@ def match_to_truth(faces: pd.DataFrame, truth: pd.DataFrame, min_iou: float = 0.
         best = m.argmax(1)
         ok = m[np.arange(len(g)), best] >= min_iou
         out.loc[g.index[ok], "truth_person"] = t["person"].to_numpy()[best[ok]]
+    return out
+
+
+def detection_scores(boxes, scores, truth: pd.DataFrame, min_iou: float = 0.3, match: str = "iou") -> dict:
+    """Score one frame's face detections against hand annotations (``benchmarks/annotations/``).
+
+    Parameters
+    ----------
+    boxes : array [n, 4]
+        Detected ``(x, y, w, h)`` in pixels; ``scores`` [n]: their scores (matched highest first).
+    truth : pandas.DataFrame
+        The frame's annotated people: ``x, y, w, h`` and ``face_visible`` (``yes``: a face box; ``no``: the
+        head of someone seen from behind), optionally ``readable`` (``yes``/``no``).
+    min_iou : float
+        ``match="iou"``: a detection matches a face when their IoU is at least this.
+    match : {"iou", "centre"}
+        ``"centre"``: a detection matches when its centre lies inside the face box or the face's centre inside
+        it (kinder to detectors whose box style differs from the annotation's).
+
+    Returns
+    -------
+    dict
+        ``tp`` (faces found, each at most once), ``detections``, ``faces`` (visible faces), ``readable`` and
+        ``readable_found``, and the false detections split into ``duplicate`` (a second box on a found face),
+        ``back_of_head`` (on someone whose face is not visible) and ``phantom`` (on no person).
+    """
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    visible = truth[truth["face_visible"] == "yes"]
+    heads = truth[truth["face_visible"] != "yes"][["x", "y", "w", "h"]].to_numpy(float).reshape(-1, 4)
+    faces = visible[["x", "y", "w", "h"]].to_numpy(float).reshape(-1, 4)
+    readable = (visible["readable"] == "yes").to_numpy() if "readable" in visible else np.zeros(len(visible), bool)
+
+    def hits(targets: np.ndarray) -> np.ndarray:  # [n detections, m targets]: does each pair match, and how well
+        if match == "iou":
+            m = iou_matrix(boxes, targets)
+            return np.where(m >= min_iou, m, -1.0)
+        if match != "centre":
+            raise ValueError(f"match must be 'iou' or 'centre', got {match!r}")
+        if len(boxes) == 0 or len(targets) == 0:
+            return -np.ones((len(boxes), len(targets)))
+        dc, tc = boxes[:, :2] + boxes[:, 2:] / 2, targets[:, :2] + targets[:, 2:] / 2
+        inside = lambda c, b: ((c[:, None, 0] >= b[None, :, 0]) & (c[:, None, 0] <= b[None, :, 0] + b[None, :, 2])
+                               & (c[:, None, 1] >= b[None, :, 1]) & (c[:, None, 1] <= b[None, :, 1] + b[None, :, 3]))
+        ok = inside(dc, targets) | inside(tc, boxes).T
+        closeness = 1.0 / (1.0 + np.hypot(dc[:, None, 0] - tc[None, :, 0], dc[:, None, 1] - tc[None, :, 1]))
+        return np.where(ok, closeness, -1.0)
+
+    on_face, on_head = hits(faces), hits(heads)
+    found = np.zeros(len(faces), bool)
+    out = dict(tp=0, detections=len(boxes), faces=len(faces), readable=int(readable.sum()), readable_found=0,
+               duplicate=0, back_of_head=0, phantom=0)
+    for i in np.argsort(-np.asarray(scores, float).reshape(-1), kind="stable"):
+        row = np.where(found, -1.0, on_face[i]) if len(faces) else on_face[i]
+        if len(faces) and row.max() >= 0:
+            j = int(row.argmax())
+            found[j] = True
+            out["tp"] += 1
+            out["readable_found"] += int(readable[j])
+        elif len(faces) and on_face[i].max() >= 0:
+            out["duplicate"] += 1
+        elif len(heads) and on_head[i].max() >= 0:
+            out["back_of_head"] += 1
+        else:
+            out["phantom"] += 1
     return out
 
 
@@ -75,9 +140,10 @@ def timeline_agreement(timeline: pd.DataFrame, faces: pd.DataFrame, truth: pd.Da
     Returns
     -------
     dict
-        ``agreement`` (share of matched person-seconds whose predicted emotion equals the truth),
-        ``n`` (person-seconds compared), ``per_emotion`` (recall per truth emotion),
-        ``identity`` (analysed person -> truth person).
+        ``agreement`` (share of matched, readable person-seconds whose predicted emotion equals the
+        truth), ``n`` (readable person-seconds compared), ``coverage`` (share of the matched
+        person-seconds that were readable, i.e. carry an emotion), ``per_emotion`` (recall per truth
+        emotion), ``identity`` (analysed person -> truth person).
     """
     m = match_to_truth(faces, truth)
     m = m[m.truth_person != ""]
@@ -89,8 +155,10 @@ def timeline_agreement(timeline: pd.DataFrame, faces: pd.DataFrame, truth: pd.Da
     keys = list(zip(tl["truth_person"], tl["t"].astype(int)))
     tl["truth"] = [per_sec.get(k, "") for k in keys]
     tl = tl[tl["truth"] != ""]
+    matched = len(tl)
+    tl = tl[tl["emotion"].astype(str) != ""]
     if tl.empty:
-        return {"agreement": float("nan"), "n": 0, "per_emotion": {}, "identity": identity}
+        return {"agreement": float("nan"), "n": 0, "coverage": 0.0, "per_emotion": {}, "identity": identity}
     ok = tl["emotion"] == tl["truth"]
     per = ok.groupby(tl["truth"]).mean().round(4).to_dict()
-    return {"agreement": float(ok.mean()), "n": int(len(tl)), "per_emotion": per, "identity": identity}
+    return {"agreement": float(ok.mean()), "n": int(len(tl)), "coverage": len(tl) / matched, "per_emotion": per, "identity": identity}

@@ -113,7 +113,7 @@ def test_cache_reuses_and_keys_on_content(tmp_path):
 def test_overlapping_speech_windows_share_their_features(tiny_lesson):
     """Windows cut from one feature pass equal per-window features away from their edges, in any order,
     including a window that runs past the end of the track; log-mel too; no windows -> empty."""
-    from emolab.recipes import speech_inputs_at, speech_inputs_from_waves
+    from emolab.preprocessing.inputs import speech_inputs_at, speech_inputs_from_waves
 
     y = load_audio(tiny_lesson / "lesson.wav")
     win = 16000  # 1-s windows, every 0.25 s, shuffled, the last one past the end (4 s track)

@@ -79,8 +79,8 @@ def dashboard(notebook: str, tmp_path: Path, viewport: dict):
 
 def test_lesson_dashboard(tmp_path):
     with dashboard("notebooks/dashboards/lesson.ipynb", tmp_path, {"width": 1280, "height": 1400}) as page:
-        page.wait_for_selector(".emolab-analyse", timeout=180_000)
-        page.click(".emolab-analyse")
+        page.wait_for_selector(".emolab-analyze", timeout=180_000)
+        page.click(".emolab-analyze")
         page.wait_for_selector(".emolab-timeline-chart svg", timeout=420_000)
         status = page.inner_text(".emolab-status")
         assert "synthetic-domain model" in status

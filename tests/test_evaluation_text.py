@@ -52,19 +52,19 @@ def test_text_model_fine_tuning_starts_from_the_trained_weights(tmp_path):
     import torch
 
     from emolab.models import build_model, save_model
-    from emolab.recipes import _load_text_weights, _text_init
+    from emolab.recipes.warm_start import load_text_weights, text_start
 
     v = Vocabulary(min_count=1, max_len=8).fit(["happy joy", "sad day"])
     start = build_model("text", vocab_size=v.size, embedding=16, hidden=8, max_len=8)
     save_model(tmp_path / "go.safetensors", start, preprocessing={"vocabulary": v.to_dict()})
-    model0, vocab = _text_init(tmp_path / "go.safetensors", pd.Series(["a new day", "new words"]))
+    model0, vocab = text_start(tmp_path / "go.safetensors", pd.Series(["a new day", "new words"]))
     assert vocab.size == v.size + 3 and vocab.vocabulary_["happy"] == v.vocabulary_["happy"]
     model = build_model("text", **{**model0.config.to_dict(), "vocab_size": vocab.size})
-    _load_text_weights(model, model0)
+    load_text_weights(model, model0)
     emb, emb0 = model.embedding.weight.detach(), start.embedding.weight.detach()
     assert torch.equal(emb[: v.size], emb0) and not torch.equal(emb[v.size:], torch.zeros_like(emb[v.size:]))
     assert torch.equal(model.head.weight, start.head.weight)
     face = build_model("face2d")
     save_model(tmp_path / "face.safetensors", face)
     with pytest.raises(Exception, match="text model"):
-        _text_init(tmp_path / "face.safetensors", pd.Series(["x"]))
+        text_start(tmp_path / "face.safetensors", pd.Series(["x"]))

@@ -153,6 +153,7 @@ def test_cli_info_reports_offline_detectors():
     assert report["packages"]["numpy"]
     assert report["detectors"]["mediapipe_face_detection_full"] is True
     assert report["detectors"]["mediapipe_face_mesh"] is True
+    assert report["detectors"]["yunet"] is True  # the default face detector ships in the package
     assert "device:" in run_cli("info").stdout
 
 

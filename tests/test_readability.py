@@ -18,29 +18,40 @@ def _astronaut() -> np.ndarray:
 
 
 def test_reasons_follow_the_rule_in_order():
-    q = pd.DataFrame({"face_px": [60, 14, 60, 60, 14], "frontal": [0.9, 0.9, 0.1, np.nan, 0.1],
-                      "sharpness": [0.5, 0.5, 0.5, 0.01, 0.01]})
-    r = ReadabilityRule(min_face_px=24, min_frontal=0.45, min_sharpness=0.05)
-    assert list(unreadable_reason(q, r)) == ["", "too_small", "turned_away", "blurred", "too_small"]
+    q = pd.DataFrame({"face_px": [60, 14, 60, 60, 14, 60], "frontal": [0.9, 0.9, 0.1, np.nan, 0.1, 0.9],
+                      "sharpness": [500, 500, 500, 50, 50, 500], "score": [0.9, 0.9, 0.9, 0.9, 0.5, 0.7]})
+    r = ReadabilityRule(min_face_px=24, min_frontal=0.6, min_sharpness=200, min_score=0.85)
+    assert list(unreadable_reason(q, r)) == ["", "too_small", "turned_away", "blurred", "too_small", "unclear"]
+    assert list(unreadable_reason(q.drop(columns="score"), r)) == ["", "too_small", "turned_away", "blurred", "too_small", ""]
     assert list(unreadable_reason(q.iloc[:0], r)) == []
 
 
-def test_frontalness_drops_when_the_nose_moves_towards_an_eye():
+def test_frontalness_drops_when_the_head_turns_or_bows():
     box = (0, 0, 100, 100)
-    eyes = (30, 40, 70, 40)
-    assert frontalness(eyes, box, nose=(50, 60)) == pytest.approx(1.0)
-    assert frontalness(eyes, box, nose=(68, 60)) < 0.2
-    assert frontalness(eyes, box) == pytest.approx(1.0)  # 40 px apart on a 100-px box: frontal
-    assert frontalness((45, 40, 55, 40), box) < 0.3  # eyes close together: a profile
+    frontal = np.array([[30, 40], [70, 40], [50, 62], [35, 80], [65, 80]], float)  # eyes, nose, mouth corners
+    assert frontalness(frontal, box) == pytest.approx(1.0)
+    turned = frontal.copy()
+    turned[2, 0] = 68  # nose towards one eye: yaw
+    assert frontalness(turned, box) < 0.6
+    bowed = frontal.copy()
+    bowed[2, 1] = 78  # nose tip down at the mouth: a bowed head
+    assert frontalness(bowed, box) < 0.3
+    profile = frontal.copy()
+    profile[:2, 0] = [45, 55]  # eyes close together
+    assert frontalness(profile, box) < 0.3
+    assert frontalness(eyes=(30, 40, 70, 40), box=box) == pytest.approx(1.0)  # eyes only: their spacing
     assert np.isnan(frontalness(None, box))
 
 
-def test_sharpness_falls_with_blur():
-    face = _astronaut()[0:300, 100:400]
-    sharp = sharpness(face, (0, 0, 300, 300))
-    blurred = sharpness(cv2.GaussianBlur(face, (0, 0), 6), (0, 0, 300, 300))
-    assert blurred < 0.2 * sharp
-    assert np.isnan(sharpness(np.full((50, 50), 7, np.uint8), (0, 0, 50, 50)))  # flat: unknown, never "sharp"
+def test_sharpness_falls_with_blur_and_size():
+    face = cv2.cvtColor(_astronaut()[20:220, 150:350], cv2.COLOR_BGR2GRAY)
+    crop = cv2.resize(face, (48, 48), interpolation=cv2.INTER_AREA)
+    sharp = sharpness(crop)
+    assert sharpness(cv2.GaussianBlur(crop, (0, 0), 1.5)) < 0.3 * sharp
+    tiny = cv2.resize(cv2.resize(face, (12, 12), interpolation=cv2.INTER_AREA), (48, 48), interpolation=cv2.INTER_LINEAR)
+    assert sharpness(tiny) < 0.3 * sharp
+    assert sharpness(np.full((48, 48), 7, np.uint8)) == 0.0
+    assert sharpness(face) == pytest.approx(sharpness(cv2.resize(face, (48, 48), interpolation=cv2.INTER_AREA)))
 
 
 def test_face_quality_has_one_row_per_detection():

@@ -25,10 +25,13 @@ def test_every_kind_trains_on_synthetic_data(kind, trainset, tmp_path, monkeypat
     monkeypatch.setenv("EMOLAB_CACHE", str(tmp_path / "cache"))
     cfg = {"fused": {"face": {"widths": [4, 8], "frames": 4, "size": 32}, "speech": {"widths": [8, 16]}},
            "face3d": {"widths": [4, 8]}, "speech": {"widths": [8, 16]}, "cnn_lstm": {}, "text": {}, "face2d": {"widths": [8, 16]}}[kind]
-    m = train_recipe(kind, "synthetic", trainset, tmp_path / kind, epochs=2, batch_size=16, progress=False, model_config=cfg)
+    res = train_recipe(kind, "synthetic", trainset, tmp_path / kind, epochs=2, batch_size=16, progress=False, model_config=cfg)
+    m = res.metrics
     assert m["n_train"] + m["n_val"] == 56 and 0 <= m["accuracy"] <= 1 and m["epochs_run"] == 2
     for f in ("model.safetensors", "history.csv", "metrics.json", "confusion.csv", "per_class.csv"):
         assert (tmp_path / kind / f).is_file()
+    assert res.model_path == tmp_path / kind / "model.safetensors" and len(res.history) == 2
+    assert res.evaluation.metrics["accuracy"] == m["accuracy"] and res.evaluation.confusion["count"].sum() == m["n_val"]
     model, meta = load_model(tmp_path / kind / "model.safetensors")
     assert meta["kind"] == kind and meta["metrics"]["n_val"] == m["n_val"]
     ev = evaluate_recipe(tmp_path / kind, "synthetic", trainset, progress=False)
@@ -45,7 +48,7 @@ def test_same_seed_same_model(trainset, tmp_path, monkeypatch):
     w = [load_model(tmp_path / f"r{i}" / "model.safetensors")[0].state_dict() for i in range(3)]
     assert all(torch.equal(w[0][k], w[1][k]) for k in w[0])
     assert not all(torch.equal(w[0][k], w[2][k]) for k in w[0])  # another seed, another model
-    assert runs[0]["accuracy"] == runs[1]["accuracy"] and runs[0]["augment"] is True
+    assert runs[0].metrics["accuracy"] == runs[1].metrics["accuracy"] and runs[0].metrics["augment"] is True
 
 
 def test_held_out_identities_never_train(trainset, tmp_path, monkeypatch):
@@ -97,7 +100,7 @@ def test_native_label_set_trains_and_evaluates_eight_ravdess_classes(tmp_path, m
         for emo in range(1, 9):
             write_wav(root / f"Actor_{actor:02d}" / f"03-01-{emo:02d}-01-01-01-{actor:02d}.wav")
     m = train_recipe("speech", "ravdess", root, tmp_path / "sp8", epochs=1, batch_size=8, progress=False,
-                     model_config={"widths": [4, 8]}, labels="native")
+                     model_config={"widths": [4, 8]}, labels="native").metrics
     model, meta = load_model(tmp_path / "sp8" / "model.safetensors")
     assert meta["labels"] == ["angry", "calm", "disgust", "fearful", "happy", "neutral", "sad", "surprised"]
     assert model.config.n_classes == 8 and m["n_train"] == 16 and m["n_val"] == 8 and m["labels"] == "native"
@@ -108,7 +111,7 @@ def test_native_label_set_trains_and_evaluates_eight_ravdess_classes(tmp_path, m
 
 
 def test_augmented_spectra_shift_and_mask_repeatably():
-    from emolab.recipes import AugmentedSpectra
+    from emolab.augmentation import AugmentedSpectra
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((4, 1, 60, 301)).astype(np.float32)

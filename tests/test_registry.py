@@ -49,8 +49,8 @@ def test_cli_and_dashboard_offer_the_registered_names():
     for command in ("train", "federate", "federate-split", "federate-server", "federate-client"):
         model = next(a for a in sub[command]._actions if a.dest == "model")
         assert list(model.choices) == list(registry.MODEL_KINDS), command
-    import widgets
+    import emolab_widgets
 
-    dash = widgets.TrainingDashboard()
+    dash = emolab_widgets.TrainingDashboard()
     assert list(dash.kind.options) == list(registry.MODEL_KINDS)
     assert list(dash.corpus.options) == list(registry.TRAINABLE_CORPORA)

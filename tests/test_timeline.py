@@ -62,8 +62,10 @@ def test_analysis_tables_and_truth(analysed, lesson):
     res, _ = analysed
     tl = res.timeline
     assert list(tl.columns) == ["person", "t", *EMOTIONS, "emotion", "confidence", "valence", "modalities", "visible", "speaking", "reason"]
-    np.testing.assert_allclose(tl[list(EMOTIONS)].sum(1), 1, atol=1e-4)
-    assert tl["valence"].between(-1, 1).all() and set(tl["emotion"]) <= set(EMOTIONS)
+    read = tl[tl["emotion"] != ""]
+    assert len(read) > 0.9 * len(tl) and (tl.loc[tl["emotion"] == "", "reason"] != "").all()  # synthetic faces are readable
+    np.testing.assert_allclose(read[list(EMOTIONS)].sum(1), 1, atol=1e-4)
+    assert read["valence"].between(-1, 1).all() and set(read["emotion"]) <= set(EMOTIONS)
     assert not tl.duplicated(["person", "t"]).any()
     truth = pd.read_csv(lesson / "truth.csv")
     tr = tracking_scores(res.faces, truth)
@@ -74,7 +76,9 @@ def test_analysis_tables_and_truth(analysed, lesson):
     # every 1.0 / 1.2 / 1.4 s 0.899 / 0.869 / 0.882 (which moments the keyframes fall on moves this score over 135 person-seconds by
     # ~2 points), 0.900 detecting on every frame; the 60-s sample lesson: 0.932. The bar guards against real losses (a broken
     # branch or tracker costs far more than 2 points); a change of tracking settings can cross it by chance: re-measure.
-    assert ag["agreement"] >= 0.88, ag
+    # Re-measured for issue 21 (YuNet the default detector): 0.8797 here (mediapipe 0.8815); over the four lessons of
+    # docs/tracking.md the mean agreement moved by -0.2 points (+0.8 to -1.0 per lesson), so the bar is now 0.87.
+    assert ag["agreement"] >= 0.87 and ag["coverage"] >= 0.9, ag
     assert ag["identity"].get("T") == "T"  # the teacher is told apart by speaking time
     assert (res.students.role == "teacher").sum() == 1
     assert {"face", "face+speech", "face+speech+text"} & set(tl.modalities)
@@ -282,7 +286,9 @@ def test_pretrained_real_models_run_on_a_recording(lesson, tmp_path):
     res = analyze_lesson(lesson, config=AnalysisConfig(model="pretrained", sample_fps=2.5), out=tmp_path / "o", progress=False)
     assert res.info["model"] == "pretrained" and len(res.timeline) > 50
     assert "face" in set("+".join(res.timeline.modalities).split("+"))
-    np.testing.assert_allclose(res.timeline[list(EMOTIONS)].sum(1), 1, atol=1e-4)
+    read = res.timeline[res.timeline["emotion"] != ""]
+    np.testing.assert_allclose(read[list(EMOTIONS)].sum(1), 1, atol=1e-4)
+    assert res.timeline.loc[res.timeline["emotion"] == "", list(EMOTIONS)].isna().all().all()
     assert "synthetic-domain" not in (tmp_path / "o" / "report.html").read_text()
 
 
@@ -348,12 +354,12 @@ def test_face_model_errors_surface_and_torch_threads_are_restored(lesson):
     try:
         seen = []
         real_face = models.face
-        models.face = lambda clips: seen.append(torch.get_num_threads()) or real_face(clips)
+        models.face = lambda clips, **kw: seen.append(torch.get_num_threads()) or real_face(clips, **kw)
         res = analyze_lesson(lesson, config=AnalysisConfig(model="synthetic", sample_fps=2.5), models=models, progress=False)
         assert seen and set(seen) == {1} and len(res.timeline) > 0
         assert torch.get_num_threads() == 2
 
-        def broken(clips):
+        def broken(clips, **kw):
             raise RuntimeError("face model exploded")
 
         models.face = broken
@@ -376,3 +382,26 @@ def test_analysis_json_names_inputs_by_file_name_and_hash(tmp_path):
     assert portable_info(info) == info  # a loaded analysis written again keeps its hashes
     assert portable_config({"model": str(tmp_path / "m.safetensors"), "sample_fps": 5.0}) == {"model": "m.safetensors", "sample_fps": 5.0}
     assert portable_config({"model": "pretrained"})["model"] == "pretrained"
+
+
+@pytest.mark.slow
+def test_a_lesson_whose_audio_holds_no_speech_gets_no_turns_and_no_teacher(tiny_lesson, tmp_path):
+    """Classroom noise (pink-ish noise and knocks) instead of the voices: no speaking turn, nobody named teacher."""
+    import shutil
+
+    import soundfile as sf
+
+    folder = tmp_path / "noisy"
+    folder.mkdir()
+    shutil.copy(tiny_lesson / "lesson.mp4", folder / "lesson.mp4")
+    rng = np.random.default_rng(0)
+    sr = 16000
+    noise = np.cumsum(rng.normal(0, 1, 4 * sr)).astype(np.float32)  # brown noise: rumble
+    noise = 0.3 * (noise - np.convolve(noise, np.ones(400) / 400, "same")) / 40
+    for k in range(0, 4 * sr, sr // 2):  # knocks
+        noise[k:k + 200] += rng.normal(0, 0.5, 200)
+    sf.write(folder / "lesson.wav", np.clip(noise, -1, 1), sr)
+    res = analyze_lesson(folder, config=AnalysisConfig(model="synthetic", use_transcript=False), progress=False)
+    assert res.speech.empty and not res.timeline["speaking"].any()
+    assert (res.students["role"] == "student").all() and res.info["teacher"].startswith("teacher not identified")
+    assert len(res.timeline) > 0  # the faces are still read

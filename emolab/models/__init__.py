@@ -7,8 +7,8 @@ from .. import registry
 from .blocks import conv_stack, inflate_conv_stack
 from .fusion import MODALITIES, FusedConfig, FusedModel
 from .io import load_model, read_metadata, save_model
-from .zoo import (CNNLSTM, ClassroomCNN, ClassroomCNNConfig, CNNLSTMConfig, Face3DCNN, Face3DConfig, FaceCNN2D, FaceCNNConfig,
-                  SpeechCNN, SpeechCNNConfig, TextLSTM, TextLSTMConfig)
+from .zoo import (CNNLSTM, ClassroomCNN, ClassroomCNNConfig, CNNLSTMConfig, Face3DCNN, Face3DCNNConfig, Face3DConfig, FaceCNN2D,
+                  FaceCNN2DConfig, FaceCNNConfig, SpeechCNN, SpeechCNNConfig, TextLSTM, TextLSTMConfig)
 
 _BY_KIND = {cls.kind: (cls, cfg) for cls, cfg in ((FaceCNN2D, FaceCNNConfig), (ClassroomCNN, ClassroomCNNConfig), (CNNLSTM, CNNLSTMConfig),
                                                  (Face3DCNN, Face3DConfig), (SpeechCNN, SpeechCNNConfig), (TextLSTM, TextLSTMConfig),
@@ -29,4 +29,5 @@ def build_model(kind: str, **config):
 
 __all__ = ["MODEL_KINDS", "MODALITIES", "build_model", "load_model", "read_metadata", "save_model", "conv_stack",
            "inflate_conv_stack", "FusedModel", "FusedConfig", "FaceCNN2D", "FaceCNNConfig", "ClassroomCNN", "ClassroomCNNConfig",
-           "CNNLSTM", "CNNLSTMConfig", "Face3DCNN", "Face3DConfig", "SpeechCNN", "SpeechCNNConfig", "TextLSTM", "TextLSTMConfig"]
+           "CNNLSTM", "CNNLSTMConfig", "Face3DCNN", "Face3DConfig", "SpeechCNN", "SpeechCNNConfig", "TextLSTM", "TextLSTMConfig",
+           "FaceCNN2DConfig", "Face3DCNNConfig"]

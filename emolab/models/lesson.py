@@ -41,8 +41,11 @@ class LessonModels:
     speech_seconds: float = 1.6
     available: tuple[str, ...] = ()
 
-    def face(self, clips: np.ndarray) -> np.ndarray:
-        """Features of face clips uint8 [n, clip_frames, size, size] -> [n, d]."""
+    def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None) -> np.ndarray:
+        """Features of face clips uint8 [n, clip_frames, size, size] -> [n, d].
+
+        ``face_px`` [n]: face box height (px, in the analysed frame) of each clip, for models whose
+        calibration depends on the face's size (:func:`emolab.calibration.temperature_for`)."""
         raise NotImplementedError
 
     def speech(self, windows: np.ndarray) -> np.ndarray:
@@ -53,7 +56,7 @@ class LessonModels:
         """Features of the ``speech_seconds`` windows of one 16 kHz track ``y`` that begin at
         ``starts`` (samples; zero-padded past the end) -> [n, d]. Same as :meth:`speech` on the cut
         windows; the shipped models share the feature work of overlapping windows
-        (:func:`emolab.recipes.speech_inputs_at`)."""
+        (:func:`emolab.preprocessing.inputs.speech_inputs_at`)."""
         from ..preprocessing.audio import SAMPLE_RATE
 
         win = int(self.speech_seconds * SAMPLE_RATE)
@@ -143,7 +146,7 @@ class FusedLessonModels(LessonModels):
             return np.zeros((0, br.embed_dim), np.float32)
         return self._run(br.embed, br, x, 64)
 
-    def face(self, clips: np.ndarray) -> np.ndarray:
+    def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None) -> np.ndarray:
         return self._embed("face", clips[:, None])
 
     def speech(self, windows: np.ndarray) -> np.ndarray:
@@ -180,6 +183,10 @@ class LateFusionLessonModels(LessonModels):
     The face model is a per-frame CNN: a clip's face probabilities are the mean over every
     ``frame_step``-th frame of it (default 2: frames 1, 3 and 5 of a 1-s clip at 5 frames/s; the
     frames of one second are nearly alike, and this saves 40 % of the face model's time; 1 = all).
+
+    Every model's probabilities are calibrated by temperature scaling
+    (:func:`emolab.calibration.temperature_for`; the face model's temperature grows as faces get
+    smaller, as fitted on shrunk FER2013 faces), so ``confidence`` in a timeline means what it says.
     """
 
     def __init__(self, weights: Optional[dict[str, float]] = None, folder: str | Path = PRETRAINED_DIR, device: str = "cpu",
@@ -211,20 +218,30 @@ class LateFusionLessonModels(LessonModels):
         tx = self.metas.get("text")
         self.vocab = Vocabulary.from_dict(tx["preprocessing"]["vocabulary"]) if tx else None
 
-    def _probs(self, m: str, x: np.ndarray) -> np.ndarray:
+    def _probs(self, m: str, x: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarray:
+        """Calibrated probabilities: softmax(logits / temperature), one temperature or one per row."""
         if not len(x):
             return np.zeros((0, len(EMOTIONS)), np.float32)
         model = self.models[m]
-        return self._run(lambda t: torch.softmax(model(t).float(), 1), model, x, 128)
+        logits = self._run(lambda t: model(t).float(), model, x, 128).astype(np.float64)
+        t = np.asarray(temperature, np.float64)
+        z = logits / (t[:, None] if t.ndim else t)
+        z -= z.max(1, keepdims=True)
+        p = np.exp(z)
+        return (p / p.sum(1, keepdims=True)).astype(np.float32)
 
-    def face(self, clips: np.ndarray) -> np.ndarray:
+    def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None) -> np.ndarray:
+        """Face probabilities of clips, each frame calibrated for the face's size (``face_px``), then averaged."""
+        from ..calibration import temperature_for
+
         if "face" not in self.models:
             return np.zeros((len(clips), len(EMOTIONS)), np.float32)
+        t = temperature_for("face") if face_px is None else np.asarray(temperature_for("face", face_px=np.asarray(face_px, float)))
         if self.models["face"].kind == "face3d":
-            return self._probs("face", clips[:, None])
+            return self._probs("face", clips[:, None], t)
         clips = clips[:, ::self.frame_step]  # per-frame model: average over (every frame_step-th frame of) the clip
         frames = clips.reshape(-1, clips.shape[-2], clips.shape[-1])
-        p = self._probs("face", frames[:, None])
+        p = self._probs("face", frames[:, None], np.repeat(t, clips.shape[1]) if np.ndim(t) else t)
         return p.reshape(len(clips), -1, p.shape[-1]).mean(1)
 
     def speech(self, windows: np.ndarray) -> np.ndarray:
@@ -232,19 +249,27 @@ class LateFusionLessonModels(LessonModels):
 
         if "speech" not in self.models or not len(windows):
             return np.zeros((len(windows), len(EMOTIONS)), np.float32)
-        return self._probs("speech", speech_inputs_from_waves(windows, self.speech_seconds, self.models["speech"].config.feature))
+        return self._probs("speech", speech_inputs_from_waves(windows, self.speech_seconds, self.models["speech"].config.feature),
+                           self._temperature("speech"))
 
     def speech_at(self, y: np.ndarray, starts: np.ndarray) -> np.ndarray:
         from ..preprocessing.inputs import speech_inputs_at
 
         if "speech" not in self.models or not len(starts):
             return np.zeros((len(starts), len(EMOTIONS)), np.float32)
-        return self._probs("speech", speech_inputs_at(y, starts, self.speech_seconds, self.models["speech"].config.feature))
+        return self._probs("speech", speech_inputs_at(y, starts, self.speech_seconds, self.models["speech"].config.feature),
+                           self._temperature("speech"))
 
     def text(self, texts: list[str]) -> np.ndarray:
         if "text" not in self.models:
             return np.zeros((len(texts), len(EMOTIONS)), np.float32)
-        return self._probs("text", self.vocab.transform(texts))
+        return self._probs("text", self.vocab.transform(texts), self._temperature("text"))
+
+    @staticmethod
+    def _temperature(name: str) -> float:
+        from ..calibration import temperature_for
+
+        return float(temperature_for(name))
 
     def fuse(self, features: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
         n = len(mask)

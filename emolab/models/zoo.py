@@ -44,6 +44,10 @@ class FaceCNNConfig(Config):
     size: int = 48
 
 
+FaceCNN2DConfig = FaceCNNConfig
+"""The same class under the name every other model's settings follow (``<Model>Config``)."""
+
+
 class FaceCNN2D(nn.Module):
     """VGG-style 2D CNN over one grayscale face with global average pooling."""
 
@@ -111,6 +115,10 @@ class Face3DConfig(Config):
     dropout: float = 0.4
     frames: int = 16
     size: int = 96
+
+
+Face3DCNNConfig = Face3DConfig
+"""The same class under the name every other model's settings follow (``<Model>Config``)."""
 
 
 class Face3DCNN(nn.Module):

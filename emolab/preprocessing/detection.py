@@ -1,25 +1,39 @@
-"""Face detection: every face, including small distant ones in a classroom.
+"""Face detection: every face that is there, including small distant ones in a classroom, and nothing else.
 
-:class:`FaceDetector` runs mediapipe's BlazeFace (full-range model by default, shipped inside the
-mediapipe 0.10.21 wheel, no download) on the whole frame and, for small faces, on overlapping
-tiles (a grid with 50 % overlap sized to the faces, ``tiles="auto"``), then merges the boxes with
-non-maximum suppression. On the synthetic gallery lessons the tiled mode finds 99.9-100 % of
-visible faces where the whole frame alone finds 68-89 % (``docs/synthetic.md``). When mediapipe is
-not installed, OpenCV's Haar cascade (shipped with opencv) is the fallback.
+:class:`FaceDetector` runs OpenCV Zoo's YuNet by default (``model="yunet"``, MIT licence, shipped in
+``emolab/pretrained/face_detection_yunet.onnx``, run by OpenCV's ``FaceDetectorYN``, no download) on the
+whole frame. YuNet finds faces of ~10-300 px (upstream's range; here a 14-px face is found, an 8-px one
+not); frames whose faces are all large are downscaled for speed,
+and ``tiles=n`` adds magnified tiles for faces under ~10 px. mediapipe's BlazeFace (``"full"`` /
+``"short"``, run on the whole frame plus overlapping tiles sized to the faces) and OpenCV's Haar cascade
+remain available. On 11 hand-annotated keyframes of real classroom clips YuNet finds 89 % of visible
+faces at 97 % precision where tiled BlazeFace finds 63 % at 94 % (``docs/tracking.md``,
+``benchmarks/RESULTS.md``).
 
-Detections are a tidy list of :class:`Detection` (pixels, top-left origin).
+Boxes are merged by :func:`nms`, which also removes a box lying mostly inside another (a second box on
+part of a face); YuNet's boxes must also pass :func:`plausible_face` (eyes above the mouth, nose between,
+landmarks near the box) and keep their 5 landmarks (``Detection.landmarks``). Detections are a tidy list of :class:`Detection` (pixels, top-left origin).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
 import cv2
 import numpy as np
 
 from ..errors import EmolabError
+
+YUNET_MODEL = Path(__file__).resolve().parents[1] / "pretrained" / "face_detection_yunet.onnx"
+YUNET_SCORE = 0.6
+"""Default YuNet score threshold, chosen on the precision/recall curve measured on the annotated real keyframes
+(``benchmarks/RESULTS.md``): 0.5 keeps 3.8 points more recall (none of it on readable faces) but lets in 2.4x the
+false faces."""
+NESTED = 0.6
+"""A box whose intersection with a higher-scoring box covers this share of its own (the smaller) area is a duplicate."""
 
 
 @dataclass
@@ -31,10 +45,22 @@ class Detection:
     score: float
     eyes: Optional[tuple[float, float, float, float]] = None  # (right x, right y, left x, left y) in pixels, when known
     followed: bool = False  # True: carried from the previous frame by template matching (not a detector's finding)
+    # [5, 2] pixels (x, y): right eye, left eye, nose tip, right and left mouth corner (the subject's right and left);
+    # YuNet gives them, mediapipe and Haar do not (None)
+    landmarks: Optional[np.ndarray] = None
 
     @property
     def box(self) -> tuple[float, float, float, float]:
         return (self.x, self.y, self.w, self.h)
+
+    def shifted(self, dx: float, dy: float, **changes) -> "Detection":
+        """This detection moved by ``(dx, dy)`` pixels, eyes and landmarks with it (``changes``: other fields to set)."""
+        eyes = None if self.eyes is None else (self.eyes[0] + dx, self.eyes[1] + dy, self.eyes[2] + dx, self.eyes[3] + dy)
+        landmarks = None if self.landmarks is None else self.landmarks + np.array([dx, dy], np.float32)
+        fields = dict(x=self.x + dx, y=self.y + dy, w=self.w, h=self.h, score=self.score, eyes=eyes, followed=self.followed,
+                      landmarks=landmarks)
+        fields.update(changes)
+        return Detection(**fields)
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -62,13 +88,50 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
-def nms(dets: list[Detection], threshold: float = 0.3) -> list[Detection]:
-    """Keep the highest-scoring box of every group overlapping by more than ``threshold`` IoU."""
+def overlap_of_smaller(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection of two ``(x, y, w, h)`` boxes over the area of the smaller one (1: one lies inside the other)."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def nms(dets: list[Detection], threshold: float = 0.3, nested: float | None = NESTED) -> list[Detection]:
+    """Keep the highest-scoring box of every group of duplicates.
+
+    A box is a duplicate of a higher-scoring one when their IoU exceeds ``threshold`` or, with ``nested``, when
+    their intersection covers at least ``nested`` of the smaller box's area (a small box on part of a face, or a
+    large box around a small one, which IoU alone lets through). ``nested=None`` turns that second test off.
+    """
     keep: list[Detection] = []
     for d in sorted(dets, key=lambda d: -d.score):
-        if all(iou(d.box, k.box) < threshold for k in keep):
+        if all(iou(d.box, k.box) < threshold and (nested is None or overlap_of_smaller(d.box, k.box) < nested)
+               for k in keep):
             keep.append(d)
     return keep
+
+
+def plausible_face(d: Detection) -> bool:
+    """Whether a detection's landmarks are shaped like a face (True when it has none to check).
+
+    Checked: both eyes above both mouth corners, the nose between the eye line and the mouth line (with a
+    margin of a tenth of the face height), the eyes at most 0.8 box widths apart, every landmark inside the box
+    widened by a quarter. Upright and tilted faces, profiles (eyes 0.11-0.15 box widths apart on the annotated
+    real keyframes) and faces looking down pass. A guard against boxes whose "landmarks" lie anywhere: on the
+    annotated real keyframes YuNet's landmarks are face-shaped even on the back of a head, so this removes
+    none of its false faces there (the score threshold does that work).
+    """
+    if d.landmarks is None:
+        return True
+    p = np.asarray(d.landmarks, float)
+    (rex, rey), (lex, ley), (nx, ny), (rmx, rmy), (lmx, lmy) = p
+    eye_y, mouth_y = (rey + ley) / 2, (rmy + lmy) / 2
+    margin = 0.1 * d.h
+    eye_dist = float(np.hypot(lex - rex, ley - rey))
+    inside = ((p[:, 0] >= d.x - 0.25 * d.w) & (p[:, 0] <= d.x + 1.25 * d.w)
+              & (p[:, 1] >= d.y - 0.25 * d.h) & (p[:, 1] <= d.y + 1.25 * d.h)).all()
+    return bool(max(rey, ley) < min(rmy, lmy) and eye_y - margin <= ny <= mouth_y + margin
+                and eye_dist <= 0.8 * d.w and inside)
 
 
 def tile_grid(height: int, width: int, n: int) -> list[tuple[int, int, int, int]]:
@@ -84,52 +147,70 @@ class FaceDetector:
 
     Parameters
     ----------
-    model : {"full", "short", "haar"}
-        mediapipe's full-range (faces up to ~5 m, default) or short-range model, or OpenCV's Haar
-        cascade.
+    model : {"yunet", "full", "short", "haar"}
+        OpenCV Zoo's YuNet (default; shipped, 5 landmarks per face), mediapipe's full-range (faces up to
+        ~5 m) or short-range BlazeFace, or OpenCV's Haar cascade. Without mediapipe, ``"full"`` and
+        ``"short"`` fall back to Haar.
     tiles : int or "auto"
-        Also run on an ``tiles`` x ``tiles`` grid of overlapping tiles (0 or 1: whole
-        frame only). Costs ``tiles**2`` extra inferences per frame. ``"auto"`` (default) uses a
-        4x4 grid on the first ``calibration`` frames, then the coarsest grid whose tiles are about
-        eight times the smallest face seen (small classroom faces get finer tiles).
+        Also run on an ``tiles`` x ``tiles`` grid of overlapping tiles (0 or 1: whole frame only; costs
+        ``tiles**2`` extra inferences per frame). BlazeFace: ``"auto"`` (default) uses a 4x4 grid on the first
+        ``calibration`` frames, then the coarsest grid whose tiles are about eight times the smallest face
+        seen. YuNet: each tile is magnified to the frame's size, ``(tiles + 1) / 2`` times, for faces under
+        its ~10 px floor; ``"auto"`` runs the whole frame alone, at full size on the first ``calibration``
+        frames, then downscaled for speed so the smallest face seen becomes ~48 px (:meth:`choose_scale`; never
+        below 0.375; frames whose smallest face is under 48 px stay full size).
     calibration : int
-        Frames used to choose the grid in ``"auto"`` mode.
-    min_confidence : float
-        Detection score threshold (mediapipe).
+        Frames used to choose the grid (BlazeFace) or the scale (YuNet) in ``"auto"`` mode.
+    min_confidence : float, optional
+        Detection score threshold; default :data:`YUNET_SCORE` (0.6) for YuNet, 0.5 for BlazeFace.
     min_size : int
-        Ignore boxes smaller than this many pixels.
+        Ignore boxes narrower or shorter than this many pixels (default 8 for YuNet, 12 otherwise).
+    nested : float or None
+        Passed to :func:`nms`: a box whose intersection with a higher-scoring one covers this share of its
+        own area is dropped (None: IoU alone).
+    check_landmarks : bool
+        Drop YuNet boxes whose landmarks fail :func:`plausible_face`.
 
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, model: str = "full", tiles: int | str = "auto", min_confidence: float = 0.5, min_size: int = 12,
-                 calibration: int = 10):
+    def __init__(self, model: str = "yunet", tiles: int | str = "auto", min_confidence: float | None = None,
+                 min_size: int | None = None, calibration: int = 10, nested: float | None = NESTED,
+                 check_landmarks: bool = True):
         self.model = model
         self.tiles = tiles
         self.calibration = calibration
+        self.nested = nested
+        self.check_landmarks = check_landmarks
         self._calls = 0
         self._heights: list[float] = []
         self.grid_: int | None = None if tiles == "auto" else int(tiles)
-        self.min_confidence = min_confidence
-        self.min_size = min_size
+        self.scale_: float = 1.0  # YuNet: frames are detected at this scale (auto mode, after calibration)
+        self.min_confidence = min_confidence if min_confidence is not None else (YUNET_SCORE if model == "yunet" else 0.5)
+        self.min_size = min_size if min_size is not None else (8 if model == "yunet" else 12)
         self._mp = None
         self._haar = None
-        if model in ("full", "short"):
+        self._yunet = None
+        if model == "yunet":
+            if not YUNET_MODEL.is_file():
+                raise EmolabError(f"YuNet model missing: {YUNET_MODEL}", hint="reinstall emolab (the .onnx ships in the package)")
+            self._yunet = cv2.FaceDetectorYN.create(str(YUNET_MODEL), "", (320, 320), float(self.min_confidence), 0.3, 5000)
+        elif model in ("full", "short"):
             try:
                 import mediapipe as mp
             except ImportError:
                 self.model = "haar"
             else:
                 self._mp = mp.solutions.face_detection.FaceDetection(model_selection=1 if model == "full" else 0,
-                                                                     min_detection_confidence=min_confidence)
+                                                                     min_detection_confidence=self.min_confidence)
         if self.model == "haar":
             path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
             self._haar = cv2.CascadeClassifier(path)
             if self._haar.empty():
                 raise EmolabError("no face detector available: mediapipe is missing and OpenCV ships no Haar cascade",
                                   hint="install the pinned environment (make setup)")
-        elif self._mp is None:
-            raise EmolabError(f"unknown detector model {model!r}; choose full, short or haar")
+        elif self._mp is None and self._yunet is None:
+            raise EmolabError(f"unknown detector model {model!r}; choose yunet, full, short or haar")
 
     def __enter__(self) -> "FaceDetector":
         return self
@@ -141,11 +222,27 @@ class FaceDetector:
         if self._mp is not None:
             self._mp.close()
             self._mp = None
+        self._yunet = None
 
     def _run(self, img: np.ndarray, x0: float = 0, y0: float = 0, scale: float = 1.0) -> list[Detection]:
+        """Detections in ``img`` (a crop whose top-left corner is ``(x0, y0)`` of the frame), in frame pixels.
+
+        ``scale``: YuNet runs on ``img`` resized by this factor (BlazeFace resizes every input itself).
+        """
         H, W = img.shape[:2]
         out = []
-        if self._mp is not None:
+        if self._yunet is not None:
+            if scale != 1.0:
+                size = (max(1, int(round(W * scale))), max(1, int(round(H * scale))))
+                img = cv2.resize(img, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+            self._yunet.setInputSize((img.shape[1], img.shape[0]))
+            _, res = self._yunet.detect(np.ascontiguousarray(img))
+            for r in [] if res is None else res:
+                pts = (r[4:14].reshape(5, 2) / scale + np.array([x0, y0])).astype(np.float32)
+                out.append(Detection(x0 + r[0] / scale, y0 + r[1] / scale, r[2] / scale, r[3] / scale, float(r[14]),
+                                     (float(pts[0, 0]), float(pts[0, 1]), float(pts[1, 0]), float(pts[1, 1])),
+                                     landmarks=pts))
+        elif self._mp is not None:
             res = self._mp.process(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
             for d in res.detections or []:
                 b = d.location_data.relative_bounding_box
@@ -163,20 +260,32 @@ class FaceDetector:
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """Faces in one BGR frame [H, W, 3] uint8, highest score first."""
-        if self._mp is None and self._haar is None:
+        if self._mp is None and self._haar is None and self._yunet is None:
             raise EmolabError("the detector was closed")
-        dets = self._run(frame)
         H, W = frame.shape[:2]
-        n = self.grid_ if self.grid_ is not None else 4
-        for (x0, y0, tw, th) in tile_grid(H, W, n):
-            # no upscaling: mediapipe resizes every input to its 192 px input anyway (measured: same recall, ~14 % faster)
-            dets += self._run(frame[y0:y0 + th, x0:x0 + tw], x0, y0, 1.0)
-        dets = nms([d for d in dets if d.w >= self.min_size and d.h >= self.min_size])
+        if self._yunet is not None:
+            dets = self._run(frame, scale=self.scale_)
+            n = self.grid_ if self.grid_ is not None else 1
+            for (x0, y0, tw, th) in tile_grid(H, W, n):  # tiles magnified to the frame's size
+                dets += self._run(frame[y0:y0 + th, x0:x0 + tw], x0, y0, (n + 1) / 2)
+            if self.check_landmarks:
+                dets = [d for d in dets if plausible_face(d)]
+        else:
+            dets = self._run(frame)
+            n = self.grid_ if self.grid_ is not None else 4
+            for (x0, y0, tw, th) in tile_grid(H, W, n):
+                # no upscaling: mediapipe resizes every input to its 192 px input anyway (measured: same recall, ~14 % faster)
+                dets += self._run(frame[y0:y0 + th, x0:x0 + tw], x0, y0, 1.0)
+        dets = nms([d for d in dets if d.w >= self.min_size and d.h >= self.min_size], nested=self.nested)
         if self.grid_ is None:
             self._calls += 1
             self._heights += [d.h for d in dets]
             if self._calls >= self.calibration:
-                self.grid_ = self.choose_grid(H, W, min(self._heights) if self._heights else None)
+                smallest = min(self._heights) if self._heights else None
+                if self._yunet is not None:
+                    self.grid_, self.scale_ = 1, self.choose_scale(smallest)
+                else:
+                    self.grid_ = self.choose_grid(H, W, smallest)
         return dets
 
     @staticmethod
@@ -187,6 +296,19 @@ class FaceDetector:
         tile = 8.0 * smallest_face
         n = int(np.ceil(2 * max(height, width) / tile - 1))
         return int(np.clip(n, 1, 4))
+
+    @staticmethod
+    def choose_scale(smallest_face: float | None, target: float = 48.0, lowest: float = 0.375) -> float:
+        """YuNet's frame scale that brings ``smallest_face`` (px) to about ``target`` px: 1/8 steps in
+        [``lowest``, 1] (1 if unknown or already small).
+
+        Measured on two synthetic lessons (tracking recall at fixed scales, ``docs/tracking.md``): 0.375-1 stay
+        within 3 points of full size, 0.25 loses 4.5 points on 125-px faces at 1280x720 and half the faces of a
+        640x360 gallery, hence the floor; the 48-px target keeps a margin for faces smaller than those seen.
+        """
+        if not smallest_face or smallest_face <= target:
+            return 1.0
+        return float(np.clip(np.floor(8.0 * target / smallest_face) / 8.0, lowest, 1.0))
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -281,7 +403,7 @@ class KeyframeDetector:
                 f = self._agrees(d, followed)
                 # a face already followed keeps its followed box (no jump at every keyframe: mouth and expression
                 # measurements stay continuous); the detector's box resets it when the two part ways
-                box = d if f is None else Detection(f.x, f.y, f.w, f.h, d.score, d.eyes)
+                box = d if f is None else Detection(f.x, f.y, f.w, f.h, d.score, d.eyes, landmarks=d.landmarks)
                 out.append(box)
                 face = self._template(frame, box)
                 if face is not None:
@@ -307,9 +429,9 @@ class KeyframeDetector:
 
         With ``lookahead``, the full detection of each scheduled keyframe runs in one worker thread as
         soon as the frame arrives, up to ``every`` frames ahead, while the caller works on the frames
-        before it (mediapipe releases the GIL: on 2 cores the detector and the rest of a lesson
-        analysis overlap). Results are identical to calling :meth:`detect` on each frame: look-ahead
-        starts only once the tile grid is calibrated, after which the full detector has no state.
+        before it (mediapipe and OpenCV's YuNet release the GIL: on 2 cores the detector and the rest of a
+        lesson analysis overlap). Results are identical to calling :meth:`detect` on each frame: look-ahead
+        starts only once the tile grid (YuNet: the scale) is calibrated, after which the full detector has no state.
         """
         if not lookahead or self.every == 1:
             for item in frames:
@@ -365,7 +487,7 @@ class KeyframeDetector:
         if float(patch.std()) < 2.0:  # flat: nothing to match
             return None
         # the detection's box may stick out of the frame: remember where the template starts inside it
-        return (Detection(float(x0), float(y0), float(x1 - x0), float(y1 - y0), d.score, d.eyes), patch, s)
+        return (Detection(float(x0), float(y0), float(x1 - x0), float(y1 - y0), d.score, d.eyes, landmarks=d.landmarks), patch, s)
 
     def _follow(self, frame: np.ndarray, d: Detection, tmpl: np.ndarray, s: float) -> Detection | None:
         H, W = frame.shape[:2]
@@ -382,7 +504,4 @@ class KeyframeDetector:
         _, best, _, loc = cv2.minMaxLoc(res)
         if not np.isfinite(best) or best < self.min_match:
             return None
-        nx, ny = wx0 + loc[0] / s, wy0 + loc[1] / s
-        dx, dy = nx - d.x, ny - d.y
-        eyes = None if d.eyes is None else (d.eyes[0] + dx, d.eyes[1] + dy, d.eyes[2] + dx, d.eyes[3] + dy)
-        return Detection(nx, ny, d.w, d.h, d.score, eyes, followed=True)
+        return d.shifted(wx0 + loc[0] / s - d.x, wy0 + loc[1] / s - d.y, followed=True)

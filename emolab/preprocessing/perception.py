@@ -141,7 +141,7 @@ class Perception:
                          if tracked else np.zeros((0, S, S), np.uint8))
                 mouths = (np.column_stack([mouth_openness(crops), mouth_contrast(crops)]) if len(crops)
                           else np.zeros((0, 2), np.float32))
-                quality = face_quality(frame, [d for _, d in tracked])
+                quality = face_quality(frame, [d for _, d in tracked], crops)
                 self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m[0]), float(m[1]), *q)
                                for (tid, d), m, q in zip(tracked, mouths, quality.itertuples(index=False))]
                 yield Glimpse(index, t, frame, scale, tracked, crops, mouths, quality)

@@ -5,14 +5,14 @@ overconfident exactly there. Every sighting therefore gets measurable qualities:
 
 * ``face_px`` - face box height in the analysed frame, in pixels (what the model really gets);
 * ``frontal`` - 1 for a face looking at the camera, towards 0 for a profile or a bowed head
-  (from the detector's landmarks; NaN when the detector gives none);
-* ``sharpness`` - variance of the Laplacian of the face region at its own resolution, divided by
-  the region's variance (so contrast and lighting cancel out);
-* ``score`` - the detector's confidence;
+  (from the detector's five landmarks, :func:`frontalness`; NaN when the detector gives none);
+* ``sharpness`` - variance of the Laplacian of the 48-px grayscale crop the face model reads
+  (:func:`sharpness`): it falls with blur and with size, as the model's accuracy does;
 
 and :func:`unreadable_reason` turns them into ``""`` (readable) or the first reason that fails:
-``too_small``, ``turned_away``, ``blurred``. The thresholds of :class:`ReadabilityRule` were chosen
-from measured accuracy curves (``docs/readability.md``).
+``too_small``, ``turned_away``, ``blurred``, ``unclear``. The thresholds of :class:`ReadabilityRule` were chosen
+from measured curves: the face model's accuracy on degraded FER2013 faces, and a person's
+readability calls on real classroom frames (``docs/readability.md``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ import pandas as pd
 
 from ..config import Config
 
-REASONS = ("too_small", "turned_away", "blurred", "not_visible")
-"""Why an emotion is not given: the face is too small, turned away, blurred, or not seen at all."""
+REASONS = ("too_small", "turned_away", "blurred", "unclear", "not_visible")
+"""Why an emotion is not given: the face is too small, turned away, blurred, unclear to the detector
+(low detector confidence: often a partly hidden or shadowed face), or not seen at all."""
 
 QUALITY_COLUMNS = ("face_px", "frontal", "sharpness")
 
@@ -35,70 +36,85 @@ QUALITY_COLUMNS = ("face_px", "frontal", "sharpness")
 class ReadabilityRule(Config):
     """When a face sighting is readable (see ``docs/readability.md`` for the curves behind each value)."""
 
-    min_face_px: float = 24.0  # face box height in the analysed frame, pixels
-    min_frontal: float = 0.45  # 0 (profile / bowed) .. 1 (facing the camera); NaN (unknown) passes
-    min_sharpness: float = 0.05  # normalised Laplacian variance; below: blurred
+    min_face_px: float = 24.0  # face box height in the analysed frame, px (FER curve: >= 45 % accuracy from ~18 px; annotator: < ~24 px too small)
+    min_frontal: float = 0.4  # 0 (profile / bowed) .. 1 (facing the camera); NaN (unknown) passes
+    min_sharpness: float = 200.0  # Laplacian variance of the 48-px crop; below: blurred (FER curve: >= 45 % accuracy)
+    min_score: float = 0.85  # detector confidence; below: unclear (annotated real frames: AUC 0.90 for readable)
 
 
-def frontalness(eyes: tuple[float, float, float, float] | None, box: tuple[float, float, float, float],
-                nose: tuple[float, float] | None = None) -> float:
-    """How much a face looks at the camera, 0 (profile) .. 1 (frontal), from its landmarks.
+def frontalness(landmarks: np.ndarray | None = None, box: tuple[float, float, float, float] | None = None,
+                eyes: tuple[float, float, float, float] | None = None) -> float:
+    """How much a face looks at the camera, 0 (profile, bowed) .. 1 (frontal), from its landmarks.
 
-    With a nose point: 1 minus the nose's horizontal offset from the eyes' midpoint, in half
-    inter-eye distances (a turned head moves the nose towards one eye). Eyes only: the inter-eye
-    distance over 0.4 box widths (it shrinks as the head turns), capped at 1.
+    With five landmarks (eyes, nose tip, mouth corners, as YuNet gives them) it is the smallest of
+    three scores, each 1 on a frontal face:
+
+    * eye spacing: the distance between the eyes over 0.4 box widths (it shrinks as the head
+      turns), capped at 1;
+    * yaw: 1 minus the nose tip's distance from the eye-mouth axis, in eye distances;
+    * pitch: 1 minus the distance of the nose tip's position along the eye-mouth axis from 0.55
+      (frontal faces: 0.52-0.63 on CREMA-D), in units of 0.2 (a bowed or raised head moves it).
+
+    With eyes only, the eye-spacing score.
 
     Parameters
     ----------
-    eyes : (x1, y1, x2, y2) or None
-        Eye centres in pixels.
+    landmarks : np.ndarray [shape=(5, 2)] or None
+        Right eye, left eye, nose tip, right and left mouth corner, in pixels.
     box : (x, y, w, h)
         Face box in pixels.
-    nose : (x, y), optional
-        Nose tip in pixels.
+    eyes : (x1, y1, x2, y2), optional
+        Eye centres in pixels, used when there are no landmarks.
 
     Returns
     -------
     float
-        In [0, 1]; NaN without eyes.
+        In [0, 1]; NaN when neither landmarks nor eyes are known.
     """
-    if eyes is None:
+    if landmarks is not None:
+        re_, le, nose, rm, lm = np.asarray(landmarks, float)[:5]
+    elif eyes is not None:
+        re_, le, nose = np.array(eyes[:2], float), np.array(eyes[2:4], float), None
+    else:
         return float("nan")
-    ex, ey = (eyes[0] + eyes[2]) / 2, (eyes[1] + eyes[3]) / 2
-    dist = float(np.hypot(eyes[2] - eyes[0], eyes[3] - eyes[1]))
-    if nose is not None and dist > 0:
-        return float(np.clip(1.0 - abs(nose[0] - ex) / (0.5 * dist), 0.0, 1.0))
-    return float(np.clip(dist / (0.4 * max(box[2], 1e-6)), 0.0, 1.0))
+    dist = float(np.hypot(*(le - re_)))
+    w = max(float(box[2]) if box is not None else dist / 0.4, 1e-6)
+    spacing = min(1.0, dist / (0.4 * w))
+    if nose is None or dist <= 0:
+        return float(np.clip(spacing, 0.0, 1.0))
+    em, mm = (re_ + le) / 2, (rm + lm) / 2
+    axis = mm - em
+    length = max(float(np.hypot(*axis)), 1e-6)
+    u = axis / length
+    rel = nose - em
+    yaw = 1.0 - abs(float(u[0] * rel[1] - u[1] * rel[0])) / dist
+    pitch = 1.0 - abs(float(rel @ u) / length - 0.55) / 0.2
+    return float(np.clip(min(spacing, yaw, pitch), 0.0, 1.0))
 
 
-def sharpness(frame: np.ndarray, box: tuple[float, float, float, float]) -> float:
-    """Normalised sharpness of a face region: var(Laplacian) / var(region), at the region's own size.
+def sharpness(crop: np.ndarray) -> float:
+    """Sharpness of a face crop: the variance of its Laplacian.
+
+    Measured on the 48-px grayscale crop the face model reads (:func:`~emolab.preprocessing.crops.crop_face`;
+    other sizes are resized to 48 px first), so it falls both with blur and with the face's size
+    in the frame, as the model's accuracy does (``docs/readability.md``).
 
     Parameters
     ----------
-    frame : np.ndarray [shape=(H, W, 3) BGR or (H, W), dtype=uint8]
-    box : (x, y, w, h)
-        Face box in pixels of ``frame``.
+    crop : np.ndarray [shape=(S, S) or (S, S, 3), dtype=uint8]
 
     Returns
     -------
     float
-        >= 0; NaN for an empty or flat region.
+        >= 0 (0 for a flat crop).
     """
-    H, W = frame.shape[:2]
-    x, y, w, h = box
-    x0, y0, x1, y1 = int(max(0, x)), int(max(0, y)), int(min(W, x + w)), int(min(H, y + h))
-    if x1 - x0 < 3 or y1 - y0 < 3:
-        return float("nan")
-    patch = frame[y0:y1, x0:x1]
-    g = (cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch).astype(np.float32)
-    v = float(g.var())
-    if v < 1e-6:
-        return float("nan")
-    return float(cv2.Laplacian(g, cv2.CV_32F).var() / v)
+    g = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    if g.shape[:2] != (48, 48):
+        g = cv2.resize(g, (48, 48), interpolation=cv2.INTER_AREA if g.shape[0] > 48 else cv2.INTER_LINEAR)
+    return float(cv2.Laplacian(g, cv2.CV_64F).var())
 
 
-def face_quality(frame: np.ndarray, detections: list) -> pd.DataFrame:
+def face_quality(frame: np.ndarray, detections: list, crops: np.ndarray | None = None) -> pd.DataFrame:
     """The qualities of every detection on one frame.
 
     Parameters
@@ -107,17 +123,21 @@ def face_quality(frame: np.ndarray, detections: list) -> pd.DataFrame:
         The analysed (possibly downscaled) BGR frame.
     detections : list of Detection
         In ``frame`` pixels.
+    crops : np.ndarray [shape=(n, S, S), dtype=uint8], optional
+        The grayscale crops of the detections (:func:`~emolab.preprocessing.crops.crop_face`, margin
+        0.2), when already cut; else they are cut here at 48 px.
 
     Returns
     -------
     pandas.DataFrame
         :data:`QUALITY_COLUMNS`, one row per detection.
     """
+    from .crops import crop_face
+
     rows = []
-    for d in detections:
-        lm = getattr(d, "landmarks", None)
-        nose = (float(lm[2][0]), float(lm[2][1])) if lm is not None and len(lm) >= 3 else None
-        rows.append((float(d.h), frontalness(d.eyes, d.box, nose), sharpness(frame, d.box)))
+    for k, d in enumerate(detections):
+        crop = crops[k] if crops is not None else crop_face(frame, d.box, size=48)
+        rows.append((float(d.h), frontalness(getattr(d, "landmarks", None), d.box, d.eyes), sharpness(crop)))
     return pd.DataFrame(rows, columns=list(QUALITY_COLUMNS))
 
 
@@ -127,13 +147,15 @@ def unreadable_reason(quality: pd.DataFrame, rule: ReadabilityRule | None = None
     Parameters
     ----------
     quality : pandas.DataFrame
-        :data:`QUALITY_COLUMNS` (e.g. from :func:`face_quality`).
+        :data:`QUALITY_COLUMNS` (e.g. from :func:`face_quality`), and ``score`` (detector confidence)
+        when known.
     rule : ReadabilityRule
 
     Returns
     -------
     np.ndarray [shape=(n,), dtype=object]
-        ``""``, ``"too_small"``, ``"turned_away"`` or ``"blurred"`` (the first that applies, in that order).
+        ``""``, ``"too_small"``, ``"turned_away"``, ``"blurred"`` or ``"unclear"`` (the first that
+        applies, in that order).
     """
     r = rule or ReadabilityRule()
     out = np.full(len(quality), "", dtype=object)
@@ -142,10 +164,9 @@ def unreadable_reason(quality: pd.DataFrame, rule: ReadabilityRule | None = None
     px = quality["face_px"].to_numpy(float)
     fr = quality["frontal"].to_numpy(float)
     sh = quality["sharpness"].to_numpy(float)
-    blurred = np.nan_to_num(sh, nan=0.0) < r.min_sharpness
-    turned = ~np.isnan(fr) & (fr < r.min_frontal)
-    small = px < r.min_face_px
-    out[blurred] = "blurred"
-    out[turned] = "turned_away"
-    out[small] = "too_small"
+    sc = quality["score"].to_numpy(float) if "score" in quality else np.ones(len(quality))
+    out[np.nan_to_num(sc, nan=1.0) < r.min_score] = "unclear"
+    out[np.nan_to_num(sh, nan=0.0) < r.min_sharpness] = "blurred"
+    out[~np.isnan(fr) & (fr < r.min_frontal)] = "turned_away"
+    out[px < r.min_face_px] = "too_small"
     return out

@@ -23,6 +23,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..config import KEYFRAME_INTERVAL, Config
 from .detection import Detection, iou_matrix
+from .quality import frontalness
 
 
 @dataclass
@@ -33,10 +34,14 @@ class TrackerConfig(Config):
     revive_distance: float = 0.35  # appearance distance (0..1) under which a lost track is revived
     revive_radius: float = 2.5  # ... if within this many face heights of where it was last seen
     merge_distance: float = 0.25  # appearance distance under which non-overlapping fragments merge
-    min_detections: int = 3  # tracks with fewer sightings are dropped as false positives
-    min_found: int = 1  # ... and identities the detector itself found (not only followed) on fewer keyframes
-    min_seconds: float = 0.0  # ... and identities seen over a shorter span (s)
-    min_score: float = 0.0  # ... and identities whose mean detector score is lower
+    # Evidence an identity needs to be a person (else it is dropped as a false detection); chosen on the real
+    # classroom clips and synthetic lessons (docs/tracking.md, "Nobody invented"):
+    min_detections: int = 3  # sightings
+    min_found: int = 2  # keyframes on which the detector itself found the face (not only followed it)
+    min_seconds: float = 1.0  # span between first and last sighting (s)
+    min_score: float = 0.7  # mean detector score of those keyframe findings
+    min_frontal_found: int = 1  # keyframe findings that look at the camera (frontalness >= frontal_evidence; unknown counts)
+    frontal_evidence: float = 0.4
     signature_momentum: float = 0.9
 
 
@@ -83,6 +88,7 @@ class _Track:
     times: list = field(default_factory=list)
     found: int = 0  # detections by the detector itself (keyframes), not carried by template matching
     score: float = 0.0  # sum of the detector scores of those
+    frontal: int = 0  # those that look at the camera (or whose frontalness is unknown)
 
 
 class FaceTracker:
@@ -161,6 +167,8 @@ class FaceTracker:
             if not d.followed:
                 tr.found += 1
                 tr.score += d.score
+                f = frontalness(d.landmarks, d.box, d.eyes)
+                tr.frontal += int(not f < c.frontal_evidence)  # NaN (no landmarks) counts
             tr.missed = 0
             tr.last = t
             tr.times.append(t)
@@ -177,7 +185,8 @@ class FaceTracker:
         found = sum(x.found for x in members)
         span = max(x.last for x in members) - min(x.first for x in members)
         return (sum(x.hits for x in members) >= c.min_detections and found >= c.min_found and span >= c.min_seconds - 1e-9
-                and (not found or sum(x.score for x in members) / found >= c.min_score))
+                and (not found or sum(x.score for x in members) / found >= c.min_score)
+                and sum(x.frontal for x in members) >= c.min_frontal_found)
 
     def finish(self) -> dict[int, str]:
         """Merge fragments, drop short tracks, and name identities.

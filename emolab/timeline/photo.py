@@ -85,7 +85,8 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
     ok = np.flatnonzero(faces["unreadable"].to_numpy() == "")
     if len(ok) and "face" in models.available:
         crops = np.stack([crop_face(frame, dets[i].box, size=models.face_size) for i in ok])
-        readings = Readings(models.face(np.repeat(crops[:, None], models.clip_frames, axis=1)), {(people[i], 0): j for j, i in enumerate(ok)})
+        clips = np.repeat(crops[:, None], models.clip_frames, axis=1)
+        readings = Readings(models.face(clips, face_px=np.array([dets[i].h for i in ok])), {(people[i], 0): j for j, i in enumerate(ok)})
     turns = pd.DataFrame(columns=["start", "end", "person", "attribution", "speaker", "text"])
     timeline = smooth_timeline(fuse_seconds(models, faces, turns, {"face": readings}), method="none")
     students = student_table(timeline, faces, turns, {p: "student" for p in people})
@@ -96,7 +97,7 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
                             empty(columns=["kind", "person", "start", "end", "seconds", "value", "message"]),
                             faces.drop(columns=["track"]), {}, cfg)
     result.info = {"video": Path(image).name, "transcript": "", "duration": 0.0, "fps": 0.0, "width": W, "height": H,
-                   "frames_analysed": 1, "model": models.name, "modalities_available": ["face"] if "face" in models.available else [],
+                   "frames_analyzed": 1, "model": models.name, "modalities_available": ["face"] if "face" in models.available else [],
                    "seconds": time.perf_counter() - t0, "detector_grid": detector.grid_, "n_people": len(people), "photo": True,
                    "readability": readability_summary(timeline, students)}
     if thumbnails:

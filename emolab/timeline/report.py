@@ -38,7 +38,7 @@ table.t{border-collapse:collapse;font-size:.9em}table.t td,table.t th{padding:.2
 def render_report(analysis) -> str:
     """The HTML text of the report of a :class:`~emolab.timeline.result.LessonAnalysis`."""
     from .charts import class_summary_chart, teacher_students_chart, timeline_chart, to_svg, valence_chart
-    from .summary import class_over_time, class_summary, readability_summary, readable, valence_summary
+    from .summary import READABLE_FROM, class_over_time, class_summary, readability_summary, readable, valence_summary
 
     a = analysis
     info = a.info
@@ -52,9 +52,8 @@ def render_report(analysis) -> str:
         parts.append("<p class='note'>This analysis used the <b>synthetic-domain</b> model, trained on emolab's synthetic lessons. "
                      "It is meant for synthetic demo lessons only; its output on real recordings is meaningless.</p>")
     coverage = readability_summary(a.timeline, a.students)
-    parts.append(f"<p class='note'><b>How much could be read:</b> {html.escape(coverage['sentence'])}. Emotions are read only from "
-                 "faces large, sharp and frontal enough (and from speech and words); every figure below counts readable "
-                 "person-seconds only.</p>")
+    parts.append(f"<p class='note'><b>How much could be read:</b> {html.escape(coverage['sentence'])}. {READABLE_FROM}; "
+                 "every figure below counts readable person-seconds only.</p>")
     if info.get("teacher"):
         parts.append(f"<p><b>Teacher:</b> {html.escape(str(info['teacher']))}.</p>")
     if not len(readable(a.timeline)):

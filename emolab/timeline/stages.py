@@ -117,7 +117,7 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                             tiles=cfg.detector_tiles, face_size=models.face_size, align=cfg.align_faces, progress=progress)
     buffers: dict[int, deque] = {}
     last_clip: dict[int, float] = {}
-    pending: list[tuple[int, float, bool, np.ndarray]] = []
+    pending: list[tuple[int, float, bool, float, np.ndarray]] = []
     clip_rows: list[tuple[int, float, bool]] = []
     clip_feats: list[np.ndarray] = []
     thumbs: dict[int, tuple[float, np.ndarray]] = {}
@@ -127,7 +127,8 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
 
     def flush(final: bool = False) -> None:
         if pending and "face" in models.available:
-            jobs.append(([r[:3] for r in pending], pool.submit(models.face, np.stack([r[3] for r in pending]))))
+            job = pool.submit(models.face, np.stack([r[4] for r in pending]), face_px=np.array([r[3] for r in pending]))
+            jobs.append(([r[:3] for r in pending], job))
         pending.clear()
         while jobs and (final or len(jobs) > 3 or jobs[0][1].done()):
             rows, job = jobs.popleft()
@@ -149,10 +150,11 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                 buf = buffers.setdefault(tid, deque(maxlen=T))
                 if buf and g.t - buf[-1][0] > 2.5 / cfg.sample_fps:
                     buf.clear()  # a gap: do not join crops across it
-                buf.append((g.t, crop, ok))
+                buf.append((g.t, crop, ok, d.h))
                 if len(buf) == T and g.t - last_clip.get(tid, -1e9) >= stride - 1e-6:
                     share = np.mean([b[2] for b in buf])
-                    pending.append((tid, float(np.mean([b[0] for b in buf])), share >= cfg.min_readable_share, np.stack([b[1] for b in buf])))
+                    pending.append((tid, float(np.mean([b[0] for b in buf])), share >= cfg.min_readable_share,
+                                    float(np.median([b[3] for b in buf])), np.stack([b[1] for b in buf])))
                     last_clip[tid] = g.t
             if len(pending) >= 64:
                 flush()

@@ -1,8 +1,10 @@
-"""Small building blocks shared by the widgets: offline charts, images, device badge, progress."""
+"""Small building blocks shared by the widgets: offline charts, images, device badge, progress, notebook setup."""
 
 from __future__ import annotations
 
 import base64
+import os
+from pathlib import Path
 
 import ipywidgets as W
 import numpy as np
@@ -44,6 +46,33 @@ def device_badge() -> W.HTML:
     dev = choose_device()
     colour = "#2ca02c" if dev.startswith("cuda") else "#666"
     return W.HTML(f"<span style='background:{colour};color:white;padding:2px 8px;border-radius:10px;font-size:85%'>device: {dev}</span>")
+
+
+def setup_notebook(data: str | os.PathLike | None = None, work: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """The first cell of every tutorial notebook: where the corpora are, where to write, and the device.
+
+    Shows the device badge (see :func:`device_badge`). Warnings are left as they are: emolab's own say
+    something about your data (a skipped file, a missing audio track), so a notebook shows them.
+
+    Parameters
+    ----------
+    data : path, optional
+        Folder of the real corpora. Default: ``$EMOLAB_DATA``, else ``../../shared/data`` (beside
+        the repository). It may not exist (e.g. on Binder): notebooks check before they read it.
+    work : path, optional
+        Folder the notebooks write to, created. Default: ``$EMOLAB_WORK``, else ``../data/generated/notebooks``.
+
+    Returns
+    -------
+    data, work : pathlib.Path, pathlib.Path
+    """
+    from IPython.display import display
+
+    data = Path(data or os.environ.get("EMOLAB_DATA", "../../shared/data"))
+    work = Path(work or os.environ.get("EMOLAB_WORK", "../data/generated/notebooks"))
+    work.mkdir(parents=True, exist_ok=True)
+    display(device_badge())
+    return data, work
 
 
 def download_link(data: bytes, filename: str, label: str, mime: str = "text/html") -> W.HTML:

@@ -1,10 +1,11 @@
-"""The lesson dashboard: pick the sample lesson or upload a recording, analyse it, explore timelines.
+"""The lesson dashboard: pick the sample lesson or upload a recording, analyze it, explore timelines.
 
 All analysis is :func:`emolab.timeline.analyze_lesson`; this module only arranges widgets.
 """
 
 from __future__ import annotations
 
+import html
 import tempfile
 from pathlib import Path
 
@@ -12,13 +13,29 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
+from emolab.timeline.summary import READABLE_FROM, readability_summary, readable
+
 from .common import Progress, chart_widget, device_badge, download_link, image_widget, set_chart, set_image, table_html
 
 MAX_UPLOAD_MB = 200
 
 
+def _readability(analysis) -> dict:
+    """The analysis's readability summary (recomputed for an analysis written before it was recorded)."""
+    return analysis.info.get("readability") or readability_summary(analysis.timeline, analysis.students)
+
+
+def _any_readable(timeline: pd.DataFrame) -> bool:
+    return bool(len(readable(timeline)))
+
+
 class TimelineExplorer:
-    """Explore one analysed lesson: students, a time range, the frame and transcript at a moment."""
+    """Explore one analyzed lesson: students, a time range, the frame and transcript at a moment.
+
+    Above the charts it says how much of the lesson could be read (``analysis.info["readability"]``,
+    see :func:`emolab.timeline.readability_summary`); when nothing could be read it shows that
+    sentence instead of the charts.
+    """
 
     def __init__(self, analysis, video: str | Path, report_html: str | None = None):
         self.a = analysis
@@ -45,6 +62,10 @@ class TimelineExplorer:
         self.alerts = W.HTML()
         self.summary = W.HTML()
         self.summary.add_class("emolab-summary")
+        self.coverage = _readability(analysis)
+        self.readability = W.HTML(f"<p><b>How much could be read:</b> {html.escape(self.coverage['sentence'], quote=False)}. {READABLE_FROM}; "
+                                  "the charts show readable person-seconds only.</p>")
+        self.readability.add_class("emolab-readability")
         for w in (self.people, self.range):
             w.observe(lambda _: self.refresh_chart(), names="value")
         for w in (self.moment, self.blur, self.people):
@@ -56,7 +77,7 @@ class TimelineExplorer:
         controls = W.VBox([self.people, self.blur])
         self.widget = W.VBox([
             W.HBox([controls, W.VBox([self.range, self.moment])]),
-            self.chart, self.valence,
+            self.readability, self.chart, self.valence,
             W.HBox([self.frame, W.VBox([W.HTML("<b>Being said</b>"), self.said, W.HTML("<b>Alerts</b>"), self.alerts],
                                        layout=W.Layout(width="380px"))]),
             W.HTML("<h4>People</h4>"), self.summary, W.HBox(downloads),
@@ -74,8 +95,10 @@ class TimelineExplorer:
 
         sel = self.selected()
         self.moment.min, self.moment.max = self.range.value[0], max(self.range.value[1], self.range.value[0] + 1)
-        if sel.empty:
-            self.chart.value = "<p>No data for this selection.</p>"
+        if not _any_readable(self.a.timeline):  # the readability sentence above says why; no empty charts
+            self.chart.value = self.valence.value = ""
+        elif not _any_readable(sel):
+            self.chart.value = "<p>Nothing readable in this selection.</p>"
             self.valence.value = ""
         else:
             set_chart(self.chart, timeline_chart(sel, width=620))
@@ -107,7 +130,7 @@ class TimelineExplorer:
 
 
 class LessonDashboard:
-    """Choose the sample lesson or upload a recording; analyse; explore.
+    """Choose the sample lesson or upload a recording; analyze; explore.
 
     The widget carries no heading: the page (the notebook's first cell) gives the title.
 
@@ -127,14 +150,14 @@ class LessonDashboard:
         self.source = W.ToggleButtons(options=["Sample lesson", "Upload a recording"], value="Sample lesson", description="Lesson")
         self.upload = W.FileUpload(accept="video/*,.mp4,.avi,.mkv,.mov,.webm", multiple=False, description="Choose video")
         self.upload.layout.display = "none"
-        self.run = W.Button(description="Analyse", button_style="primary", icon="play")
-        self.run.add_class("emolab-analyse")
-        self.progress = Progress("analysing")
+        self.run = W.Button(description="Analyze", button_style="primary", icon="play")
+        self.run.add_class("emolab-analyze")
+        self.progress = Progress("analyzing")
         self.status = W.HTML()
         self.status.add_class("emolab-status")
         self.out = W.VBox()
         self.source.observe(self._on_source, names="value")
-        self.run.on_click(lambda _: self.analyse())
+        self.run.on_click(lambda _: self.analyze())
         note = ("<p style='color:#555'>Emotion estimates are uncertain and are about children: keep results confidential. "
                 "On public Binder sessions never upload real classroom video.</p>")
         self.widget = W.VBox([device_badge(), W.HTML(note), self.source, self.upload,
@@ -163,7 +186,8 @@ class LessonDashboard:
         video_info(path)  # checks by content that it is a readable video, whatever its extension
         return path
 
-    def analyse(self) -> None:
+    def analyze(self) -> None:
+        """Analyze the chosen lesson (or reload its earlier analysis) and show the explorer below."""
         from emolab.errors import EmolabError
         from emolab.samples import sample_lesson
         from emolab.timeline import AnalysisConfig, analyze_lesson, load_analysis
@@ -176,13 +200,13 @@ class LessonDashboard:
                 folder = sample_lesson(self.sample_folder)
                 video, model = folder / "lesson.mp4", "synthetic"
                 target = folder / "analysis"
-                self.status.value = ("This is a <b>synthetic</b> lesson, so it is analysed with the <b>synthetic-domain model</b> "
+                self.status.value = ("This is a <b>synthetic</b> lesson, so it is analyzed with the <b>synthetic-domain model</b> "
                                      "(trained on synthetic lessons only).")
             else:
                 video = self._uploaded_video()
                 folder, model = video, "pretrained"
                 target = self.work / "analysis" / video.stem
-                self.status.value = "Analysing your recording with the <b>pretrained real models</b>."
+                self.status.value = "Analyzing your recording with the <b>pretrained real models</b>."
             try:
                 analysis = load_analysis(target) if model == "synthetic" else None
             except EmolabError:
@@ -195,6 +219,6 @@ class LessonDashboard:
             self.out.children = (self.explorer.widget,)
             self.status.value += f" Found {analysis.info.get('n_people', '?')} people."
         except EmolabError as exc:
-            self.status.value = f"<span style='color:#a00'>Could not analyse: {exc}</span>"
+            self.status.value = f"<span style='color:#a00'>Could not analyze: {exc}</span>"
         finally:
             self.run.disabled = False

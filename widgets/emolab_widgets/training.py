@@ -61,18 +61,13 @@ class TrainingDashboard:
                 dataset, path = self.corpus.value, Path(self.path.value).expanduser()
             self.status.value = f"Training <b>{self.kind.value}</b> on {dataset} (held-out subjects for validation)…"
             out = self.work / f"{self.kind.value}-{dataset}"
-            metrics = train_recipe(self.kind.value, dataset, path, out, epochs=self.epochs.value, batch_size=16, progress=False,
-                                   callbacks=[self.monitor])
+            result = train_recipe(self.kind.value, dataset, path, out, epochs=self.epochs.value, batch_size=16, progress=False,
+                                  callbacks=[self.monitor])
+            metrics = result.evaluation.metrics
             self.status.value = (f"Validation: accuracy <b>{metrics['accuracy']:.1%}</b>, balanced accuracy "
                                  f"{metrics['balanced_accuracy']:.1%}, macro-F1 {metrics['macro_f1']:.3f} (n={metrics['n']}). "
-                                 f"Model saved to <code>{out}/model.safetensors</code>.")
-            import pandas as pd
-
-            conf = pd.read_csv(out / "confusion.csv")
-            per = pd.read_csv(out / "per_class.csv")
-            from emolab.evaluation import Evaluation
-
-            set_chart(self.result, Evaluation(metrics, per, conf, pd.DataFrame()).confusion_chart())
+                                 f"Model saved to <code>{result.model_path}</code>.")
+            set_chart(self.result, result.evaluation.confusion_chart())
         except EmolabError as exc:
             self.status.value = f"<span style='color:#a00'>{exc}</span>"
         finally:

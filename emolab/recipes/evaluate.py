@@ -1,0 +1,72 @@
+"""The evaluation recipe: score a saved or bundled model on a corpus (``emolab evaluate``)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import DataError
+from ..evaluation import Evaluation
+from ..registry import FRAME_FACE_KINDS
+from ..taxonomy import EMOTIONS
+from .inputs import prepare, read_labelled, resolve_model_path
+from .splits import rows_to_score
+
+
+def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.PathLike, *, split: str | None = None,
+                    progress: bool = True, max_samples: int | None = None) -> Evaluation:
+    """Evaluate a saved or bundled model on a corpus; ``scored`` of the result says which rows and why.
+
+    Parameters
+    ----------
+    model_path : path or str
+        A ``.safetensors`` file, a training output folder, or a bundled model's name.
+    dataset : str
+        Corpus name (or ``"synthetic"``), read from ``path``.
+    split : str, optional
+        ``"all"``: every labelled row; ``"val"`` (or ``"actors15-18"``): the split the recipes select
+        models on; else an official split name of the corpus (``validation``, ``dev``, ``test``, ...).
+        Default: the model-selection split when the model was trained on this corpus (its file
+        records the corpus), otherwise every labelled row.
+    progress : bool
+    max_samples : int, optional
+        Score a random subsample (seed 0) of at most this many of the chosen rows.
+
+    Returns
+    -------
+    Evaluation
+        Metrics over the scored rows; ``scored`` is ``{"split", "n", "of", "reason"}``: the split's
+        name, how many rows were scored, of how many labelled rows, and why these.
+    """
+    from ..augmentation import AugmentedFaces
+    from ..evaluation import evaluate
+    from ..models import load_model
+    from ..preprocessing.text import Vocabulary
+    from ..training import TrainConfig, Trainer, make_dataset
+
+    model, meta = load_model(resolve_model_path(model_path))
+    m = read_labelled(dataset, path)
+    rows, scored = rows_to_score(m, dataset, split, meta.get("metrics", {}).get("dataset"))
+    if max_samples and len(rows) > max_samples:
+        scored["reason"] += f"; a random {max_samples} of its {len(rows)} rows (max_samples)"
+        rows = np.random.default_rng(0).choice(rows, max_samples, replace=False)
+    sub = m.iloc[rows].reset_index(drop=True)
+    vocab = Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]) if meta["preprocessing"].get("vocabulary") else None
+    data, _ = prepare(meta["kind"], dataset, path, sub, np.arange(len(sub)), progress, vocab=vocab)
+    X = data["X"]
+    labels = list(meta.get("labels") or EMOTIONS)
+    col = "label" if labels == list(EMOTIONS) else "raw_label"  # a model trained on the corpus's own labels
+    if col not in sub.columns or not set(sub[col].astype(str)) <= set(labels):
+        raise DataError(f"this model predicts {labels}, which the {dataset} labels do not match")
+    y = np.array([labels.index(v) for v in sub[col].astype(str)], np.int64)
+    if meta["kind"] in FRAME_FACE_KINDS:
+        if X.ndim == 4:  # synthetic clips: the middle frame
+            X = X[:, X.shape[1] // 2]
+        ds = AugmentedFaces(X, y, augment=False)
+    else:
+        ds = make_dataset(X, y)
+    proba = Trainer(model, TrainConfig(), progress=False).predict_proba(ds)
+    result = evaluate(sub[col], proba=proba, labels=labels)
+    result.scored = {**scored, "n": int(len(sub)), "of": int(len(m))}
+    return result

@@ -1,0 +1,135 @@
+"""From a corpus manifest to model inputs: one place decides how each kind of model reads each kind of data.
+
+* face images (FER2013, CK+48, folders) -> uint8 [n, 48, 48] -> ``face2d`` / ``classroom_cnn``;
+* speech (RAVDESS, CREMA-D, TESS, Emo-DB) -> MFCC+deltas [n, 1, 60, frames] of a fixed-length
+  centred window -> ``speech``;
+* text (MELD, GoEmotions) -> token ids [n, max_len] with a vocabulary fitted on the training
+  split only -> ``text``;
+* synthetic training sets -> face clips, MFCCs and tokens -> ``face3d``, ``cnn_lstm``,
+  ``speech``, ``text`` or ``fused``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, EmolabError
+from ..preprocessing.inputs import SPEECH_SECONDS, load_face_images, load_speech_inputs, speech_inputs_from_waves
+from ..registry import BUNDLED_MODELS, FRAME_FACE_KINDS, MODEL_KINDS, PRETRAINED_DIR, SYNTHETIC_DATASETS
+from ..taxonomy import EMOTIONS
+
+
+def read_labelled(dataset: str, path: str | os.PathLike) -> pd.DataFrame:
+    """The manifest of a corpus (or a synthetic training set), its labelled rows only."""
+    from ..data import read_corpus
+
+    if dataset in SYNTHETIC_DATASETS:
+        from ..synth.trainset import load_trainset
+
+        return load_trainset(path)[0]
+    m = read_corpus(dataset, path)
+    return m[m["label"].astype(str) != ""].reset_index(drop=True)
+
+
+def label_set(manifest: pd.DataFrame, labels: str) -> tuple[str, list[str]]:
+    """The label column and class names: emolab's 7 emotions, or the corpus's own (``raw_label``), sorted."""
+    if labels == "canonical":
+        return "label", list(EMOTIONS)
+    if labels != "native":
+        raise EmolabError(f"labels must be 'canonical' or 'native', got {labels!r}")
+    if "raw_label" not in manifest.columns or (manifest["raw_label"].astype(str) == "").any():
+        raise DataError("this corpus's manifest has no native labels (raw_label) for every sample; use labels='canonical'")
+    return "raw_label", sorted(set(manifest["raw_label"].astype(str)))
+
+
+def synthetic_inputs(folder: str | os.PathLike, manifest: pd.DataFrame, vocab=None, feature: str = "mfcc") -> dict[str, np.ndarray]:
+    """Face clips [n,1,T,S,S] uint8, speech inputs and token ids of a synthetic training set."""
+    from ..cache import FeatureCache
+    from ..synth.trainset import TrainsetConfig, load_trainset
+
+    folder = Path(folder)
+    _, faces, audio = load_trainset(folder)
+    cfg = TrainsetConfig.load(folder / "trainset.json")
+    idx = manifest["index"].to_numpy()
+    speech = FeatureCache("synthetic_speech").get_or_compute(
+        folder / "audio.npy", {"feature": feature, "seconds": cfg.audio_seconds, "version": 1},
+        lambda: speech_inputs_from_waves(np.asarray(audio, np.float32), cfg.audio_seconds, feature))
+    out = {"face": np.asarray(faces[idx])[:, None], "speech": speech[idx]}
+    if vocab is not None:
+        out["text"] = vocab.transform(manifest["text"].astype(str))
+    return out
+
+
+def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataFrame, train_idx: np.ndarray,
+            progress: bool = True, vocab=None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Inputs for ``kind`` of every manifest row, and the preprocessing parameters to save.
+
+    Returns
+    -------
+    inputs : dict with ``"X"`` (array or dict of arrays, row-aligned with the manifest)
+    preprocessing : dict (JSON-able), stored in the model file
+    """
+    from ..preprocessing.text import Vocabulary
+
+    if dataset in SYNTHETIC_DATASETS:
+        if kind in ("text", "fused") and vocab is None:
+            vocab = Vocabulary(min_count=1, max_len=24).fit(manifest["text"].iloc[train_idx])
+        inp = synthetic_inputs(path, manifest, vocab)
+        prep = {"source": "synthetic", "vocabulary": vocab.to_dict() if vocab is not None else None}
+        if kind == "fused":
+            return {"X": inp}, prep
+        if kind in FRAME_FACE_KINDS:  # every frame for training (train_recipe), the middle one for validation
+            return {"X": inp["face"][:, 0]}, prep
+        if MODEL_KINDS.get(kind) in inp:  # the clip face kinds, speech, text: their modality's inputs
+            return {"X": inp[MODEL_KINDS[kind]]}, prep
+        raise EmolabError(f"model {kind!r} cannot be trained on a synthetic training set")
+    if kind in FRAME_FACE_KINDS:
+        return {"X": load_face_images(manifest, progress=progress)}, {"input": "gray48"}
+    if kind == "speech":
+        return {"X": load_speech_inputs(manifest, progress=progress)}, {"input": "mfcc+deltas", "seconds": SPEECH_SECONDS, "sample_rate": 16000}
+    if kind == "text":
+        vocab = vocab or Vocabulary(min_count=2, max_size=8000, max_len=50).fit(manifest["text"].iloc[train_idx])
+        return {"X": vocab.transform(manifest["text"].astype(str))}, {"vocabulary": vocab.to_dict()}
+    raise EmolabError(f"model {kind!r} cannot be trained on {dataset}; see 'emolab train --help'")
+
+
+def model_config_for(kind: str, dataset: str, path: str | os.PathLike, prep: dict, X: Any, overrides: dict | None = None) -> dict:
+    """Model settings that follow from the data (vocabulary size, speech window, clip shape), plus ``overrides``."""
+    cfg = dict(overrides or {})
+    if kind == "text":
+        cfg.setdefault("vocab_size", len(prep["vocabulary"]["tokens"]) + 2)
+    if dataset in SYNTHETIC_DATASETS and kind in ("fused", "speech"):  # the speech window the inputs were cut with
+        from ..synth.trainset import TrainsetConfig
+
+        secs = TrainsetConfig.load(Path(path) / "trainset.json").audio_seconds
+        if kind == "speech":
+            cfg.setdefault("seconds", secs)
+        else:
+            cfg.setdefault("speech", {})
+            cfg["speech"] = {**cfg["speech"], "seconds": secs}
+    if kind == "fused" and prep.get("vocabulary"):
+        cfg.setdefault("text", {"vocab_size": len(prep["vocabulary"]["tokens"]) + 2, "embedding": 64, "hidden": 64, "max_len": 24})
+    if kind in ("face3d", "cnn_lstm") and isinstance(X, np.ndarray):
+        cfg.setdefault("frames", X.shape[2])
+        cfg.setdefault("size", X.shape[-1])
+    return cfg
+
+
+def resolve_model_path(name: str | os.PathLike) -> Path:
+    """A model file from a path, or a bundled pretrained model's name (``face``, ``speech``, ...)."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    if p.is_dir() and (p / "model.safetensors").is_file():
+        return p / "model.safetensors"
+    bundled = PRETRAINED_DIR / f"{name}.safetensors"
+    if bundled.is_file():
+        return bundled
+    from ..errors import ModelError
+
+    raise ModelError(f"no model file or bundled model named {str(name)!r}", hint=f"give a .safetensors path or one of {', '.join(BUNDLED_MODELS)}")

@@ -1,0 +1,69 @@
+"""Which rows a recipe trains on, selects models on, scores, or gives to each federated client.
+
+Default splits are subject-independent where the corpus has subjects (RAVDESS actors 1-14 / 15-18,
+MELD and GoEmotions official train/dev, FER2013 train/validation, synthetic identities held out).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, EmolabError
+from ..registry import SYNTHETIC_DATASETS
+
+
+def default_split(manifest: pd.DataFrame, dataset: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The standard training / model-selection split of a corpus (subject-independent where possible)."""
+    from ..data import group_holdout, split_by_column
+
+    ds = dataset.lower()
+    if ds in ("ravdess", "ravdess_speech"):
+        actor = manifest["actor"].astype(int)
+        tr, va = np.flatnonzero(actor <= 14), np.flatnonzero(actor >= 15)
+        if len(tr) and len(va):
+            return tr, va
+    splits = set(manifest["split"].astype(str))
+    for a, b in (("train", "validation"), ("train", "dev"), ("train", "test")):
+        if {a, b} <= splits:
+            return split_by_column(manifest, a, b)
+    return group_holdout(manifest, test_size=0.25, seed=seed, allow_unknown_subjects=not manifest["subject_known"].all())
+
+
+def rows_to_score(manifest: pd.DataFrame, dataset: str, split: str | None, trained_on: str | None) -> tuple[np.ndarray, dict]:
+    """The manifest rows :func:`~emolab.recipes.evaluate_recipe` scores, and ``{"split", "reason"}`` saying why those."""
+    from ..data import ALIASES
+
+    corpus = lambda name: ALIASES.get(str(name).lower(), str(name).lower())
+    if split is None:
+        if trained_on is None:
+            split, why = "val", "the model's file does not record its training corpus, so its model-selection split"
+        elif corpus(trained_on) == corpus(dataset) or {dataset, trained_on} <= set(SYNTHETIC_DATASETS):
+            split, why = "val", f"the model was trained on {trained_on}: its model-selection split, held out from training"
+        else:
+            split, why = "all", f"the model was trained on {trained_on}, not on {dataset}: every labelled row"
+    else:
+        why = f"asked for (split {split!r})"
+    if split == "all":
+        return np.arange(len(manifest)), {"split": "all", "reason": why}
+    if split in ("val", "actors15-18"):
+        return default_split(manifest, dataset)[1], {"split": "val", "reason": why}
+    rows = np.flatnonzero(manifest["split"].astype(str).to_numpy() == split)
+    if not len(rows):
+        known = sorted(set(manifest["split"].astype(str)) - {""}) + ["all", "val"]
+        raise DataError(f"split {split!r} not found; available: {', '.join(known)}")
+    return rows, {"split": split, "reason": why}
+
+
+def client_partition(manifest: pd.DataFrame, spec: str, n_clients: int, seed: int) -> list[np.ndarray]:
+    """``groups`` (subject groups dealt round-robin), ``dirichlet:ALPHA`` (non-IID), or ``column:NAME``."""
+    from ..federated import dirichlet_partition, group_partition, natural_partition
+
+    if spec == "groups":
+        return group_partition(manifest, n_clients, seed)
+    if spec.startswith("dirichlet"):
+        alpha = float(spec.split(":", 1)[1]) if ":" in spec else 0.5
+        return dirichlet_partition(manifest, n_clients, alpha, seed)
+    if spec.startswith("column:"):
+        return natural_partition(manifest, spec.split(":", 1)[1])
+    raise EmolabError(f"unknown partition {spec!r}; use groups, dirichlet:ALPHA or column:NAME")

@@ -1,0 +1,153 @@
+"""The training recipe: train one model kind on a corpus with its default split (``emolab train``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..evaluation import Evaluation
+from ..registry import FRAME_FACE_KINDS
+from .inputs import label_set, model_config_for, prepare, read_labelled
+from .splits import default_split
+from .warm_start import inflate_face_branch, load_text_weights, text_start
+
+if TYPE_CHECKING:
+    from ..training import TrainConfig
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_recipe` made: the model file, its validation scores and how it learned.
+
+    Attributes
+    ----------
+    model_path : Path
+        The saved model (``out/model.safetensors``).
+    evaluation : Evaluation
+        Scores on the validation split (metrics, per-class table, confusion matrix, ROC curves).
+    history : pd.DataFrame
+        One row per epoch (``epoch``, ``loss``, ``val_*``, ...), as ``history.csv``.
+    metrics : dict
+        What ``metrics.json`` holds: the validation metrics plus the run's settings and sizes
+        (``n_train``, ``n_val``, ``epochs_run``, ``seconds``, ...).
+    model_config : dict
+        The settings the model was built with.
+    train_config : TrainConfig
+        The trainer's settings.
+    seconds : float
+        Wall-clock time of the whole recipe, in seconds.
+    """
+
+    model_path: Path
+    evaluation: Evaluation
+    history: pd.DataFrame
+    metrics: dict = field(default_factory=dict)
+    model_config: dict = field(default_factory=dict)
+    train_config: TrainConfig | None = None
+    seconds: float = 0.0
+
+
+def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os.PathLike, *, epochs: int = 20, batch_size: int = 64,
+                 lr: float = 1e-3, seed: int = 0, resume: bool = False, progress: bool = True, balance: str | None = None,
+                 model_config: dict | None = None, patience: int = 8, max_samples: int | None = None,
+                 class_weights: bool = True, label_smoothing: float = 0.0, init: str | os.PathLike | None = None,
+                 callbacks: tuple = (), monitor: str | None = None, labels: str = "canonical", augment: bool = False) -> TrainResult:
+    """Train ``kind`` on a corpus with its default split; write ``model.safetensors``, ``history.csv``,
+    ``metrics.json``, ``confusion.csv`` and ``per_class.csv`` to ``out`` (and checkpoints to
+    ``out/checkpoints`` for ``resume``).
+
+    Face models are always trained with image augmentation; ``augment=True`` adds SpecAugment-style
+    augmentation to the speech model (:class:`~emolab.augmentation.AugmentedSpectra`).
+
+    ``labels="canonical"`` trains on emolab's 7 emotions (``docs/taxonomy.md``); ``"native"`` on the
+    corpus's own label set (e.g. RAVDESS's 8, with calm apart from neutral), stored in the model file.
+
+    Returns
+    -------
+    TrainResult
+        The model's path, its validation :class:`~emolab.evaluation.Evaluation`, the training history
+        and ``metrics`` (the validation metrics plus ``seconds`` and the run's settings).
+    """
+    import torch
+
+    from ..atomic import write_csv, write_text
+    from ..augmentation import AugmentedFaces, AugmentedSpectra
+    from ..balancing import Balancer
+    from ..device import seed_everything
+    from ..evaluation import evaluate
+    from ..models import build_model, save_model
+    from ..training import TrainConfig, Trainer, make_dataset, take_rows
+
+    t0 = time.perf_counter()
+    seed_everything(seed)  # before the model is built: its initial weights come from this seed (reproducible runs)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    m = read_labelled(dataset, path)
+    if max_samples and len(m) > max_samples:
+        m = m.sample(max_samples, random_state=seed).reset_index(drop=True)
+    tr, va = default_split(m, dataset, seed)
+    start = text_start(init, m["text"].iloc[tr]) if init and kind == "text" else None
+    data, prep = prepare(kind, dataset, path, m, tr, progress, vocab=start[1] if start else None)
+    X = data["X"]
+    label_col, names = label_set(m, labels)
+    y = np.array([names.index(v) for v in m[label_col].astype(str)], np.int64)
+    if labels != "canonical":
+        model_config = {**(model_config or {}), "n_classes": len(names)}
+    if start:
+        model_config = {**start[0].config.to_dict(), **(model_config or {}), "vocab_size": start[1].size}
+    cfg = model_config_for(kind, dataset, path, prep, X, model_config)
+    model = build_model(kind, **cfg)
+    if start:
+        load_text_weights(model, start[0])
+    elif init:
+        inflate_face_branch(model, init)
+    Xtr, ytr = take_rows(X, tr), y[tr]
+    Xva = take_rows(X, va)
+    if kind in FRAME_FACE_KINDS and isinstance(Xtr, np.ndarray) and Xtr.ndim == 4:  # clips: frames as samples
+        t = Xtr.shape[1]
+        Xtr, ytr = Xtr.reshape(-1, *Xtr.shape[2:]), np.repeat(ytr, t)
+        Xva = Xva[:, t // 2]
+    if balance:
+        Xtr, ytr = Balancer(method=balance, target="median", random_state=seed).fit_resample(Xtr, ytr)
+    if kind in FRAME_FACE_KINDS:
+        train_ds = AugmentedFaces(Xtr, ytr, augment=True, seed=seed)
+        val_ds = AugmentedFaces(Xva, y[va], augment=False)
+    elif kind == "speech" and augment:
+        train_ds, val_ds = AugmentedSpectra(Xtr, ytr, seed=seed), make_dataset(Xva, y[va])
+    else:
+        train_ds, val_ds = make_dataset(Xtr, ytr), make_dataset(Xva, y[va])
+    tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience, class_weights=class_weights,
+                       label_smoothing=label_smoothing,
+                       monitor=monitor or ("val_accuracy" if not class_weights else "val_balanced_accuracy"))
+    trainer = Trainer(model, tcfg, callbacks=callbacks, checkpoint_dir=out / "checkpoints", progress=progress)
+    if progress:
+        print(f"training {kind} on {dataset}: {len(tr)} train / {len(va)} validation samples, device {trainer.device}", flush=True)
+    history = trainer.fit(train_ds, val_ds, resume=resume)
+    proba = trainer.predict_proba(val_ds)
+    ev = evaluate(m[label_col].iloc[va], proba=proba, labels=names)
+    seconds = time.perf_counter() - t0
+    metrics = {**ev.metrics, "seconds": seconds, "class_weights": class_weights, "label_smoothing": label_smoothing, "epochs_run": int(len(history)), "dataset": dataset, "kind": kind, "seed": seed,
+               "n_train": int(len(tr)), "n_val": int(len(va)), "torch_threads": torch.get_num_threads(), "balance": balance,
+               "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy.round(4)))}
+    if init:
+        metrics["init"] = Path(str(init)).name  # a name, not a path of the machine it was trained on
+    metrics["monitor"] = tcfg.monitor
+    metrics["labels"] = labels
+    if kind == "speech":
+        metrics["augment"] = bool(augment)
+    save_model(out / "model.safetensors", model.cpu(), labels=tuple(names), preprocessing=prep, metrics=metrics,
+               notes=f"trained with: emolab train --model {kind} --dataset {dataset} PATH --epochs {epochs} --seed {seed}"
+               + (" --augment" if augment and kind == "speech" else ""))
+    write_csv(out / "history.csv", history)
+    write_csv(out / "confusion.csv", ev.confusion)
+    write_csv(out / "per_class.csv", ev.per_class)
+    write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
+    return TrainResult(model_path=out / "model.safetensors", evaluation=ev, history=history, metrics=metrics, model_config=cfg,
+                       train_config=tcfg, seconds=seconds)

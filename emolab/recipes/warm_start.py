@@ -1,0 +1,58 @@
+"""Starting a training run from a trained model (``emolab train --init``).
+
+* a text model to fine-tune, its vocabulary extended with the new training texts;
+* a 2D face CNN inflated into a 3D face model or a fused model's face branch (I3D inflation).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from ..errors import EmolabError
+from .inputs import resolve_model_path
+
+
+def text_start(path: str | os.PathLike, train_texts: pd.Series):
+    """A trained text model to fine-tune, and its vocabulary extended with the new training texts."""
+    from ..models import load_model
+    from ..preprocessing.text import Vocabulary
+
+    start, meta = load_model(resolve_model_path(path))
+    if meta["kind"] != "text" or not meta.get("preprocessing", {}).get("vocabulary"):
+        raise EmolabError(f"init for a text model needs a trained text model with its vocabulary, got {meta['kind']!r}")
+    return start, Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]).extend(train_texts.astype(str))
+
+
+def load_text_weights(model, start) -> None:
+    """Copy a trained text model's weights into ``model`` (whose vocabulary extends the trained one)."""
+    import torch
+
+    state = model.state_dict()
+    for name, value in start.state_dict().items():
+        if name == "embedding.weight":
+            with torch.no_grad():
+                state[name][: value.shape[0]] = value
+        elif state[name].shape == value.shape:
+            state[name] = value
+        else:
+            raise EmolabError(f"cannot start from that text model: {name} has shape {tuple(value.shape)}, need {tuple(state[name].shape)}")
+    model.load_state_dict(state)
+
+
+def inflate_face_branch(model, path: str | os.PathLike) -> None:
+    """Start a 3D face model (or a fused model's face branch) from a trained 2D face CNN (I3D inflation)."""
+    from ..models import Face3DCNN, load_model
+
+    face2d, meta = load_model(resolve_model_path(path))
+    if meta["kind"] != "face2d":
+        raise EmolabError(f"init needs a face2d model, got {meta['kind']!r}")
+    target = model.branches["face"] if getattr(model, "kind", "") == "fused" else model
+    if getattr(target, "kind", "") != "face3d":
+        raise EmolabError("init inflates a face2d model into a face3d model or a fused model's face branch")
+    inflated = Face3DCNN.inflate(face2d, frames=target.config.frames, temporal_kernel=target.config.temporal_kernel)
+    if inflated.config.widths != target.config.widths or inflated.config.convs_per_block != target.config.convs_per_block:
+        raise EmolabError(f"the 2D model's layout {face2d.config.widths}x{face2d.config.convs_per_block} does not match the 3D "
+                          f"branch's {target.config.widths}x{target.config.convs_per_block}")
+    target.load_state_dict(inflated.state_dict())
