@@ -37,25 +37,13 @@ def logits_of(model, X: np.ndarray) -> np.ndarray:
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
+    from emolab.calibration import apply_temperature
 
-
-def fit_temperature(z: np.ndarray, y: np.ndarray) -> float:
-    """The T in [0.05, 20] minimising the NLL of ``softmax(z / T)``."""
-    from scipy.optimize import minimize_scalar
-
-    return float(minimize_scalar(lambda t: nll(z / t, y), bounds=(0.05, 20.0), method="bounded").x)
+    return apply_temperature(z, 1.0)
 
 
 def nll(z: np.ndarray, y: np.ndarray) -> float:
     return float(-np.log(np.clip(_softmax(z)[np.arange(len(y)), y], 1e-12, None)).mean())
-
-
-def ece(p: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
-    conf, right = p.max(1), p.argmax(1) == y
-    idx = np.minimum((conf * bins).astype(int), bins - 1)
-    return float(sum(abs(right[idx == b].mean() - conf[idx == b].mean()) * (idx == b).sum() for b in range(bins) if (idx == b).any()) / len(y))
 
 
 def by_confidence(p: np.ndarray, y: np.ndarray, edges=(0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)) -> list[dict]:
@@ -65,12 +53,6 @@ def by_confidence(p: np.ndarray, y: np.ndarray, edges=(0.0, 0.3, 0.4, 0.5, 0.6, 
         k = (conf >= lo) & (conf < hi)
         rows.append({"bin": f"{lo:.1f}-{min(hi, 1):.1f}", "n": int(k.sum()), "accuracy": float(right[k].mean()) if k.any() else None})
     return rows
-
-
-def coverage_curve(p: np.ndarray, y: np.ndarray, thresholds=(0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) -> list[dict]:
-    conf, right = p.max(1), p.argmax(1) == y
-    return [{"threshold": t, "coverage": float((conf >= t).mean()), "accuracy": float(right[conf >= t].mean()) if (conf >= t).any() else None}
-            for t in thresholds]
 
 
 def scores(z: np.ndarray, y: np.ndarray, names: list[str]) -> dict:
@@ -93,17 +75,19 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     from _common import save
+    from emolab.calibration import expected_calibration_error as ece
+    from emolab.calibration import fit_temperature, selective_accuracy
     from emolab.models import load_model
     from emolab.preprocessing.audio import load_audio
     from emolab.preprocessing.augment import room_augment
     from emolab.preprocessing.inputs import load_speech_inputs, speech_input
-    from emolab.recipes import _read, default_split, resolve_model_path
+    from emolab.recipes import default_split, read_labelled, resolve_model_path
     from emolab.taxonomy import EMOTIONS
 
     torch.set_num_threads(1)
     names = list(EMOTIONS)
     data = Path(a.shared) / "data"
-    m = _read("ravdess", data / "ravdess_speech")
+    m = read_labelled("ravdess", data / "ravdess_speech")
     va = default_split(m, "ravdess")[1]
     sub = m.iloc[va].reset_index(drop=True)
     y = np.array([names.index(v) for v in sub["label"]])
@@ -152,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
                             "nll_raw": nll(z, y), "nll_T": nll(z / T, y), "nll_crossfit": nll(zx, y),
                             "mean_confidence_raw": float(_softmax(z).max(1).mean()), "mean_confidence_T": float(_softmax(z / T).max(1).mean()),
                             "bins_raw": by_confidence(_softmax(z), y), "bins_T": by_confidence(_softmax(z / T), y),
-                            "coverage_T": coverage_curve(_softmax(z / T), y)},
+                            "coverage_T": selective_accuracy(_softmax(z / T), y).to_dict("records")},
             "cpu_ms_per_audio_second": {"model": model_ms / seconds, "features": feat_ms / seconds, "threads": 1, "batch": len(xb)},
         }
         r = result["models"][tag]

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
     from emolab.models import build_model, save_model
     from emolab.preprocessing.audio import load_audio
     from emolab.preprocessing.inputs import SPEECH_SECONDS, load_speech_inputs
-    from emolab.recipes import _read, default_split
+    from emolab.recipes import default_split, read_labelled
     from emolab.taxonomy import EMOTIONS
     from emolab.training import TrainConfig, Trainer, make_dataset
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
     seed_everything(a.seed)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    m = _read("ravdess", a.path)
+    m = read_labelled("ravdess", a.path)
     tr, va = default_split(m, "ravdess")
     y = np.array([EMOTIONS.index(v) for v in m["label"].astype(str)], np.int64)
     X = load_speech_inputs(m, progress=False)  # clean inputs, cached
