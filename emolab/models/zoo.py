@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..errors import EmolabError
 from ..taxonomy import EMOTIONS
 from .blocks import conv_stack, inflate_conv_stack, masked_mean
 
@@ -198,21 +199,47 @@ class SpeechCNNConfig(Config):
     n_features: int = 60
     feature: str = "mfcc"  # "mfcc" (MFCC + deltas) or "logmel"
     seconds: float = 3.0
+    cmvn: str = "none"  # per-utterance normalisation of each feature row over time: "none", "mean" (subtract), "meanvar" (and divide by std)
+    pooling: str = "mean"  # "mean" (global average) or "attention" (learned weights over time)
+
+
+def utterance_cmvn(x: torch.Tensor, variance: bool = True, eps: float = 1e-5) -> torch.Tensor:
+    """Cepstral mean (and variance) normalisation of each utterance: every feature row of ``x``
+    [..., F, N] minus its mean over the N frames, and with ``variance`` divided by its standard
+    deviation (+ ``eps``)."""
+    x = x - x.mean(dim=-1, keepdim=True)
+    return x / (x.std(dim=-1, keepdim=True, unbiased=False) + eps) if variance else x
 
 
 class SpeechCNN(nn.Module):
+    """CNN over [B, 1, F, N] speech features; optionally per-utterance CMVN first and attention
+    pooling over time last (``SpeechCNNConfig.cmvn`` / ``pooling``; the defaults are the original model)."""
+
     kind = "speech"
 
     def __init__(self, config: SpeechCNNConfig | None = None):
         super().__init__()
         self.config = c = config or SpeechCNNConfig()
+        if c.cmvn not in ("none", "mean", "meanvar"):
+            raise EmolabError(f"cmvn must be 'none', 'mean' or 'meanvar', got {c.cmvn!r}")
+        if c.pooling not in ("mean", "attention"):
+            raise EmolabError(f"pooling must be 'mean' or 'attention', got {c.pooling!r}")
         self.norm = nn.BatchNorm2d(1)
         self.features = conv_stack(1, c.widths, c.convs_per_block, dims=2)
         self.embed_dim = c.widths[-1]
+        if c.pooling == "attention":
+            self.attn = nn.Conv1d(self.embed_dim, 1, 1)
         self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, c.n_classes))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(self.norm(x)).mean(dim=(2, 3))
+        if self.config.cmvn != "none":
+            x = utterance_cmvn(x, variance=self.config.cmvn == "meanvar")
+        h = self.features(self.norm(x))
+        if self.config.pooling == "mean":
+            return h.mean(dim=(2, 3))
+        h = h.mean(dim=2)  # [B, C, N']: features pooled over frequency
+        w = torch.softmax(self.attn(h).float(), dim=-1).to(h.dtype)  # [B, 1, N'] weights over time
+        return (h * w).sum(dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(x))

@@ -79,6 +79,8 @@ class Perception:
         Detector tile grid (:class:`~emolab.preprocessing.detection.FaceDetector`).
     face_size : int
         Side of the square grayscale crops in pixels.
+    margin : float
+        Crop margin around the face box (:func:`~emolab.preprocessing.crops.square_box`).
     align : bool
         Rotate crops so the eyes are level.
     tracker_config : TrackerConfig, optional
@@ -105,7 +107,7 @@ class Perception:
     """
 
     def __init__(self, video: str | os.PathLike, *, sample_fps: float = 5.0, keyframe_interval: float = KEYFRAME_INTERVAL,
-                 max_side: int = 1280, tiles: int | str = "auto", face_size: int = 48, align: bool = False,
+                 max_side: int = 1280, tiles: int | str = "auto", face_size: int = 48, margin: float = 0.2, align: bool = False,
                  tracker_config=None, progress: bool = False, desc: str = "faces"):
         self.video = video
         self.sample_fps = sample_fps
@@ -113,6 +115,7 @@ class Perception:
         self.max_side = max_side
         self.tiles = tiles
         self.face_size = face_size
+        self.margin = margin
         self.align = align
         self.tracker_config = tracker_config
         self.progress = progress
@@ -125,7 +128,7 @@ class Perception:
     def __iter__(self) -> Iterator[Glimpse]:
         from .crops import crop_face
         from .detection import KeyframeDetector, keyframe_step
-        from .quality import face_quality
+        from .quality import QUALITY_MARGIN, face_quality
         from .speakers import mouth_contrast, mouth_openness
         from .tracking import FaceTracker, iter_tracked
 
@@ -137,11 +140,11 @@ class Perception:
             for index, t, frame, scale, tracked in iter_tracked(self.video, detector, tracker, self.sample_fps, self.max_side,
                                                                 self.progress, self.desc):
                 self.n_frames_ += 1
-                crops = (np.stack([crop_face(frame, d.box, size=S, eyes=d.eyes if self.align else None) for _, d in tracked])
+                crops = (np.stack([crop_face(frame, d.box, size=S, margin=self.margin, eyes=d.eyes if self.align else None) for _, d in tracked])
                          if tracked else np.zeros((0, S, S), np.uint8))
                 mouths = (np.column_stack([mouth_openness(crops), mouth_contrast(crops)]) if len(crops)
                           else np.zeros((0, 2), np.float32))
-                quality = face_quality(frame, [d for _, d in tracked], crops)
+                quality = face_quality(frame, [d for _, d in tracked], crops if (S, self.margin) == (48, QUALITY_MARGIN) else None)
                 self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m[0]), float(m[1]), *q)
                                for (tid, d), m, q in zip(tracked, mouths, quality.itertuples(index=False))]
                 yield Glimpse(index, t, frame, scale, tracked, crops, mouths, quality)

@@ -6,8 +6,9 @@ overconfident exactly there. Every sighting therefore gets measurable qualities:
 * ``face_px`` - face box height in the analysed frame, in pixels (what the model really gets);
 * ``frontal`` - 1 for a face looking at the camera, towards 0 for a profile or a bowed head
   (from the detector's five landmarks, :func:`frontalness`; NaN when the detector gives none);
-* ``sharpness`` - variance of the Laplacian of the 48-px grayscale crop the face model reads
-  (:func:`sharpness`): it falls with blur and with size, as the model's accuracy does;
+* ``sharpness`` - variance of the Laplacian of the 48-px grayscale crop in FER2013's framing
+  (:func:`sharpness`, margin :data:`QUALITY_MARGIN`): it falls with blur and with size, as the
+  model's accuracy does;
 
 and :func:`unreadable_reason` turns them into ``""`` (readable) or the first reason that fails:
 ``too_small``, ``turned_away``, ``blurred``, ``unclear``. The thresholds of :class:`ReadabilityRule` were chosen
@@ -30,6 +31,8 @@ REASONS = ("too_small", "turned_away", "blurred", "unclear", "not_visible")
 (low detector confidence: often a partly hidden or shadowed face), or not seen at all."""
 
 QUALITY_COLUMNS = ("face_px", "frontal", "sharpness")
+QUALITY_MARGIN = 0.06
+"""Crop margin of the 48-px crop whose sharpness is measured (FER2013's framing, where the threshold was measured)."""
 
 
 @dataclass
@@ -38,7 +41,7 @@ class ReadabilityRule(Config):
 
     min_face_px: float = 24.0  # face box height in the analysed frame, px (FER curve: >= 45 % accuracy from ~18 px; annotator: < ~24 px too small)
     min_frontal: float = 0.4  # 0 (profile / bowed) .. 1 (facing the camera); NaN (unknown) passes
-    min_sharpness: float = 200.0  # Laplacian variance of the 48-px crop; below: blurred (FER curve: >= 45 % accuracy)
+    min_sharpness: float = 100.0  # Laplacian variance of the 48-px crop (margin 0.06); below: blurred (annotated real frames)
     min_score: float = 0.85  # detector confidence; below: unclear (annotated real frames: AUC 0.90 for readable)
 
 
@@ -123,9 +126,9 @@ def face_quality(frame: np.ndarray, detections: list, crops: np.ndarray | None =
         The analysed (possibly downscaled) BGR frame.
     detections : list of Detection
         In ``frame`` pixels.
-    crops : np.ndarray [shape=(n, S, S), dtype=uint8], optional
-        The grayscale crops of the detections (:func:`~emolab.preprocessing.crops.crop_face`, margin
-        0.2), when already cut; else they are cut here at 48 px.
+    crops : np.ndarray [shape=(n, 48, 48), dtype=uint8], optional
+        The grayscale 48-px crops of the detections at margin :data:`QUALITY_MARGIN`, when already
+        cut; else they are cut here.
 
     Returns
     -------
@@ -136,7 +139,7 @@ def face_quality(frame: np.ndarray, detections: list, crops: np.ndarray | None =
 
     rows = []
     for k, d in enumerate(detections):
-        crop = crops[k] if crops is not None else crop_face(frame, d.box, size=48)
+        crop = crops[k] if crops is not None else crop_face(frame, d.box, size=48, margin=QUALITY_MARGIN)
         rows.append((float(d.h), frontalness(getattr(d, "landmarks", None), d.box, d.eyes), sharpness(crop)))
     return pd.DataFrame(rows, columns=list(QUALITY_COLUMNS))
 

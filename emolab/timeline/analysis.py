@@ -75,15 +75,17 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     info = video_info(files.video)
     tr_table = read_transcript(transcript) if transcript else None  # a bad transcript fails now, not after the video pass
     with ThreadPoolExecutor(1, thread_name_prefix="emolab-audio") as pool:  # the audio loads beside the video pass
-        audio_job = pool.submit(_load_track, audio or (files.audio if Path(video).is_dir() else None) or files.video)
+        audio_job = pool.submit(_load_track, audio or (files.audio if Path(video).is_dir() else None) or files.video,
+                                detect_speech=tr_table is None or not len(tr_table))
         models = models or load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision, cfg.face_frame_step)
         face = read_faces(files.video, models, cfg, progress=progress, thumbnails=thumbnails, report=report, duration=info.duration)
         report("faces", 1.0)
-        y = _usable_audio(*audio_job.result(), transcript=transcript)
+        y, audio_error, segments = audio_job.result()
+        y = _usable_audio(y, audio_error, transcript=transcript)
     _check_transcript_length(tr_table, info.duration)
     faces = face.sightings
     faces["rms"] = face_rms(faces["t"].to_numpy(), y, cfg.sample_fps)
-    turns = attribute_turns(speech_turns(tr_table, y, info.duration), faces)
+    turns = attribute_turns(speech_turns(tr_table, y, info.duration, vad=lambda a, sr: segments), faces)
     report("speech", 0.5)
     speech, text = read_speech(turns, y, models), read_text(turns, models)
     report("speech", 1.0)
@@ -122,19 +124,29 @@ def _tables(timeline, faces, turns, speech, text, models, cfg: AnalysisConfig, r
     return LessonAnalysis(timeline, students, speech_table, utter_table, alerts, faces.drop(columns=["track"]), {}, cfg)
 
 
-def _load_track(path: str | os.PathLike) -> tuple[Optional[np.ndarray], Optional[MediaError]]:
-    """The 16 kHz audio track, or the :class:`MediaError` that says why there is none.
+def _load_track(path: str | os.PathLike, *, detect_speech: bool = True):
+    """The 16 kHz audio track and its speech regions, or the :class:`MediaError` that says why there is none.
 
-    Runs in a thread beside the video pass; it also makes librosa's first call (which imports
-    scipy.signal and friends, ~2 s) there, so the speech features after the pass start warm."""
+    Runs in a thread beside the video pass: loading, speech detection (Silero, ~5 s of one core for a
+    10-minute lesson) and librosa's first call (which imports scipy.signal and friends, ~2 s) all
+    overlap the video pass, so the speech stages after it start warm.
+
+    Returns
+    -------
+    (np.ndarray or None, MediaError or None, pandas.DataFrame or None)
+        The track, the error, and :func:`~emolab.preprocessing.vad.speech_segments` of the track
+        (None when ``detect_speech`` is off or there is no track).
+    """
     from ..preprocessing.audio import load_audio, mfcc_features
+    from ..preprocessing.vad import speech_segments
 
     try:
         y = load_audio(path)
     except MediaError as exc:
-        return None, exc
+        return None, exc, None
+    segments = speech_segments(y) if detect_speech and len(y) else None
     mfcc_features(np.zeros(4000, np.float32))
-    return y, None
+    return y, None, segments
 
 
 def _usable_audio(y: Optional[np.ndarray], error: Optional[MediaError], *, transcript) -> Optional[np.ndarray]:

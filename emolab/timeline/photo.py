@@ -84,7 +84,7 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
     readings = Readings()
     ok = np.flatnonzero(faces["unreadable"].to_numpy() == "")
     if len(ok) and "face" in models.available:
-        crops = np.stack([crop_face(frame, dets[i].box, size=models.face_size) for i in ok])
+        crops = np.stack([crop_face(frame, dets[i].box, size=models.face_size, margin=models.face_margin) for i in ok])
         clips = np.repeat(crops[:, None], models.clip_frames, axis=1)
         readings = Readings(models.face(clips, face_px=np.array([dets[i].h for i in ok])), {(people[i], 0): j for j, i in enumerate(ok)})
     turns = pd.DataFrame(columns=["start", "end", "person", "attribution", "speaker", "text"])
