@@ -6,7 +6,7 @@ the face model); the audio is cut into speaking turns (the transcript's cues, or
 each attributed to the visible person whose mouth moves with it, and read by the speech model;
 transcript utterances go through the text model. For every person and second the modalities
 present are fused (a missing one simply does not contribute), smoothed over time and written as
-tidy tables. The teacher is told apart as the person who speaks most (when one clearly does).
+tidy tables. A person is named teacher only on evidence (:func:`~emolab.preprocessing.speakers.assign_roles`).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     from ..models.lesson import load_lesson_models
     from ..preprocessing.speakers import assign_roles, attribute_turns, face_rms, speech_turns
     from ..preprocessing.video import video_info
-    from .stages import fuse_seconds, read_faces, read_speech, read_text, smooth_timeline
+    from .stages import fuse_seconds, lesson_tables, read_faces, read_speech, read_text, smooth_timeline
     from .photo import analyze_photo, is_photo
     from .summary import readability_summary
 
@@ -96,7 +96,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     rename = {p: ("T" if r == "teacher" else p) for p, r in roles.items()}
     for df in (timeline, faces, turns):
         df["person"] = df["person"].map(lambda p: rename.get(p, p))
-    result = _tables(timeline, faces, turns, speech, text, models, cfg, {rename[p]: r for p, r in roles.items()}, info.duration)
+    result = lesson_tables(timeline, faces, turns, speech, text, models, cfg, {rename[p]: r for p, r in roles.items()}, info.duration)
     result.info = {"video": str(files.video), "transcript": str(transcript) if transcript else "", "duration": info.duration,
                    "fps": info.fps, "width": info.width, "height": info.height, "frames_analyzed": face.n_frames, "model": models.name,
                    "modalities_available": list(models.available), "seconds": time.perf_counter() - t_start,
@@ -110,18 +110,6 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
             _save_faces(Path(out), [(rename.get(p, p), t, img) for p, t, img in face.crops])
     report("done", 1.0)
     return result
-
-
-def _tables(timeline, faces, turns, speech, text, models, cfg: AnalysisConfig, roles: dict, duration: float) -> LessonAnalysis:
-    """The result tables from the fused timeline and the turns (``info`` is filled in by the caller)."""
-    from .alerts import find_alerts
-    from .summary import student_table
-    from .stages import speech_tables
-
-    students = student_table(timeline, faces, turns, roles)
-    speech_table, utter_table = speech_tables(turns, speech, text, models)
-    alerts = find_alerts(timeline, students, cfg.alerts, duration=duration)
-    return LessonAnalysis(timeline, students, speech_table, utter_table, alerts, faces.drop(columns=["track"]), {}, cfg)
 
 
 def _load_track(path: str | os.PathLike, *, detect_speech: bool = True):

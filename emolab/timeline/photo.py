@@ -58,8 +58,8 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
     from ..preprocessing.crops import crop_face
     from ..preprocessing.detection import FaceDetector
     from ..preprocessing.quality import face_quality, unreadable_reason
-    from .stages import Readings, fuse_seconds, smooth_timeline
-    from .summary import readability_summary, student_table
+    from .stages import Readings, fuse_seconds, lesson_tables, smooth_timeline
+    from .summary import readability_summary
 
     cfg = config or AnalysisConfig()
     t0 = time.perf_counter()
@@ -89,17 +89,11 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
         readings = Readings(models.face(clips, face_px=np.array([dets[i].h for i in ok])), {(people[i], 0): j for j, i in enumerate(ok)})
     turns = pd.DataFrame(columns=["start", "end", "person", "attribution", "speaker", "text"])
     timeline = smooth_timeline(fuse_seconds(models, faces, turns, {"face": readings}), method="none")
-    students = student_table(timeline, faces, turns, {p: "student" for p in people})
-    empty = pd.DataFrame
-    result = LessonAnalysis(timeline, students,
-                            empty(columns=["start", "end", "person", "attribution", "speaker_label", "emotion", "confidence"]),
-                            empty(columns=["start", "end", "person", "speaker_label", "text", "emotion", "confidence", "valence"]),
-                            empty(columns=["kind", "person", "start", "end", "seconds", "value", "message"]),
-                            faces.drop(columns=["track"]), {}, cfg)
+    result = lesson_tables(timeline, faces, turns, Readings(), Readings(), models, cfg, {p: "student" for p in people}, 0.0)
     result.info = {"video": Path(image).name, "transcript": "", "duration": 0.0, "fps": 0.0, "width": W, "height": H,
                    "frames_analyzed": 1, "model": models.name, "modalities_available": ["face"] if "face" in models.available else [],
                    "seconds": time.perf_counter() - t0, "detector_grid": detector.grid_, "n_people": len(people), "photo": True,
-                   "readability": readability_summary(timeline, students)}
+                   "readability": readability_summary(timeline, result.students)}
     if thumbnails:
         result.thumbnails = {p: crop_face(frame, d.box, size=96, margin=0.3, gray=False) for p, d in zip(people, dets)}
     if out is not None:

@@ -32,7 +32,7 @@ class AnalysisConfig(Config):
     align_faces: bool = False  # rotate crops so the eyes are level (off: the bundled models were trained on unaligned crops)
     save_faces: bool = False  # write unblurred face crops (faces/<person>/<t>.png) to the output folder; off by default (privacy)
     use_transcript: bool = True
-    teacher_share: float = 0.35  # a person with this share of all speech, and 1.5x the next, is the teacher
+    teacher_share: float = 0.35  # the teacher holds at least this share of all speech (off-camera included), 1.5x the next person, >= 5 s in >= 2 turns
     weights: Optional[dict] = None  # late-fusion weights for the pretrained models
     device: str = "cpu"
     precision: str = "auto"  # model inference: "auto" (bf16 on CPUs with native bf16, fp16 on CUDA), "fp32", "bf16", "fp16"

@@ -27,11 +27,6 @@ from ..models import MODALITIES
 from ..preprocessing.speakers import OFF_CAMERA
 from ..taxonomy import EMOTIONS, expected_valence
 
-SPEECH_ABSTAIN = 0.4
-"""Below this confidence the bundled speech model's emotion of a turn is not given: on unseen RAVDESS actors its
-accuracy is at chance under 0.3 and 29 % from 0.3 to 0.4; from 0.4 up it keeps 80 % of utterances at 68 % accuracy
-(``emolab/pretrained/speech.md``)."""
-
 TIMELINE_COLUMNS = ("person", "t", *EMOTIONS, "emotion", "confidence", "valence", "modalities", "visible", "speaking", "reason")
 """Columns of the timeline: ``emotion`` is "" (and the probabilities NaN) where nothing readable was
 seen or heard; ``reason`` then says why (:data:`~emolab.preprocessing.quality.REASONS`)."""
@@ -344,7 +339,7 @@ def speech_tables(turns: pd.DataFrame, speech: Readings, text: Readings, models)
         Per turn: ``start, end, person`` (a person id, ``"off-camera"`` or ""), ``attribution``
         (mouth-audio correlation), ``margin`` (its lead over the next face), ``speaker_label``,
         ``emotion, confidence`` (the mean of its speech windows; the emotion is left empty below
-        :data:`SPEECH_ABSTAIN`, where the speech model is near chance). Per utterance: ``start, end,
+        ``models.speech_abstain``, where the speech model is near chance). Per utterance: ``start, end,
         person, speaker_label, text, emotion, confidence, valence`` of the words, and
         ``speech_emotion, speech_confidence`` of the voice saying them, so a reader sees where the
         two disagree.
@@ -361,7 +356,7 @@ def speech_tables(turns: pd.DataFrame, speech: Readings, text: Readings, models)
         by_turn["turn"] = speech.turn
         for i, row in by_turn.groupby("turn")[cols].mean().iterrows():
             sp.at[i, "confidence"] = float(row.max())
-            if row.max() >= SPEECH_ABSTAIN or models.name != "pretrained":
+            if row.max() >= models.speech_abstain:
                 sp.at[i, "emotion"] = cols[int(np.argmax(row.to_numpy()))]
     ut = pd.DataFrame(columns=["start", "end", "person", "speaker_label", "text", "emotion", "confidence", "valence",
                                "speech_emotion", "speech_confidence"])
@@ -374,6 +369,27 @@ def speech_tables(turns: pd.DataFrame, speech: Readings, text: Readings, models)
                            "speech_emotion": sp.loc[text.turn, "emotion"].to_numpy(),
                            "speech_confidence": sp.loc[text.turn, "confidence"].to_numpy()})
     return sp.reset_index(drop=True), ut.reset_index(drop=True)
+
+
+def lesson_tables(timeline: pd.DataFrame, faces: pd.DataFrame, turns: pd.DataFrame, speech: Readings, text: Readings, models, cfg,
+                  roles: dict, duration: float):
+    """The result of a lesson analysis from its smoothed timeline, sightings and attributed turns.
+
+    Builds the students table, ``speech.csv`` and ``utterances.csv`` (:func:`speech_tables`) and the
+    alerts; ``info`` is left empty for the caller to fill.
+
+    Returns
+    -------
+    LessonAnalysis
+    """
+    from .alerts import find_alerts
+    from .result import LessonAnalysis
+    from .summary import student_table
+
+    students = student_table(timeline, faces, turns, roles)
+    speech_table, utter_table = speech_tables(turns, speech, text, models)
+    alerts = find_alerts(timeline, students, cfg.alerts, duration=duration)
+    return LessonAnalysis(timeline, students, speech_table, utter_table, alerts, faces.drop(columns=["track"]), {}, cfg)
 
 
 def _alone(models, modality: str, features: np.ndarray) -> np.ndarray:
