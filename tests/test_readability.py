@@ -113,3 +113,18 @@ def test_summaries_count_readable_seconds_only():
     cov = readability_summary(tl, st.reset_index())
     assert cov["readable_share"] == pytest.approx(2 / 6) and cov["never_readable"] == ["S02"]
     assert cov["sentence"] == "emotions readable for 33% of student-seconds; 1 of 2 students never readable"
+
+
+def test_vectorised_qualities_equal_the_per_face_functions():
+    """face_quality's batched frontalness and sharpness give the per-face functions' values."""
+    from emolab.preprocessing.quality import _frontal_many, _sharpness_many, frontalness, sharpness
+
+    rng = np.random.default_rng(7)
+    crops = rng.integers(0, 255, (9, 48, 48), np.uint8)
+    crops[0] = 128  # a flat crop: sharpness 0
+    np.testing.assert_allclose(_sharpness_many(crops), [sharpness(c) for c in crops], rtol=1e-12, atol=1e-9)
+    marks = rng.uniform(0, 60, (9, 5, 2))
+    marks[1, 1] = marks[1, 0]  # eyes on one point: the eye-spacing score alone
+    widths = rng.uniform(20, 60, 9)
+    want = [frontalness(m, (0, 0, w, w)) for m, w in zip(marks, widths)]
+    np.testing.assert_allclose(_frontal_many(marks, widths), want, rtol=0, atol=1e-12)

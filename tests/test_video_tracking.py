@@ -225,6 +225,11 @@ def test_keyframe_stream_looks_ahead_with_the_same_results(tiny_lesson):
         assert kd._pool is None  # the worker is gone once the stream ends
     assert [item[0] for item, _ in out] == [i for i, _, _ in frames]  # in order, none lost
     assert [[d.box for d in dets] for _, dets in out] == [[d.box for d in dets] for dets in plain]
+    with KeyframeDetector(every=3) as kd:  # templates matched in a gray frame given along: the same boxes
+        import cv2
+
+        grayed = [(i, t, f, cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)) for i, t, f in frames]
+        assert [[d.box for d in dets] for _, dets in kd.stream(iter(grayed), gray=True)] == [[d.box for d in dets] for dets in plain]
     assert any(d.followed for dets in plain for d in dets) and not all(d.followed for d in plain[0])
     with KeyframeDetector(every=3) as kd:  # stopping early shuts the worker down
         for k, _ in enumerate(kd.stream(iter(frames))):

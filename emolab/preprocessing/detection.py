@@ -385,10 +385,12 @@ class KeyframeDetector:
     def close(self) -> None:
         self.detector.close()
 
-    def detect(self, frame: np.ndarray, full: "list[Detection] | None" = None) -> list[Detection]:
+    def detect(self, frame: np.ndarray, full: "list[Detection] | None" = None, gray: np.ndarray | None = None) -> list[Detection]:
         """Faces in one BGR frame [H, W, 3] uint8 (full detection on keyframes, tracked in between).
 
         ``full``: the full detector's result for this frame when it was computed ahead (:meth:`stream`).
+        ``gray``: the frame in grayscale [H, W] uint8 when already converted (templates are matched in
+        gray; without it, each face's search window is converted on its own).
         """
         keyframe = self._calls % self.every == 0 or not self._faces
         self._calls += 1
@@ -397,7 +399,7 @@ class KeyframeDetector:
         # templates and search windows are turned gray region by region (cheaper than converting the frame)
         if keyframe:
             dets = full if full is not None else self._full(frame)
-            followed = [self._follow(frame, det, tmpl, s) for det, tmpl, s in self._faces]
+            followed = [self._follow(frame, det, tmpl, s, gray) for det, tmpl, s in self._faces]
             out, faces = [], []
             for d in dets:
                 f = self._agrees(d, followed)
@@ -405,14 +407,14 @@ class KeyframeDetector:
                 # measurements stay continuous); the detector's box resets it when the two part ways
                 box = d if f is None else Detection(f.x, f.y, f.w, f.h, d.score, d.eyes, landmarks=d.landmarks)
                 out.append(box)
-                face = self._template(frame, box)
+                face = self._template(frame, box, gray)
                 if face is not None:
                     faces.append(face)
             self._faces = faces
             return out
         out, kept = [], []
         for det, tmpl, s in self._faces:
-            d = self._follow(frame, det, tmpl, s)
+            d = self._follow(frame, det, tmpl, s, gray)
             if d is not None:
                 out.append(d)
                 kept.append((d, tmpl, s))
@@ -424,8 +426,10 @@ class KeyframeDetector:
             return self._pool.submit(self.detector.detect, frame).result()
         return self.detector.detect(frame)
 
-    def stream(self, frames: Iterable[tuple], lookahead: bool = True) -> Iterator[tuple]:
+    def stream(self, frames: Iterable[tuple], lookahead: bool = True, gray: bool = False) -> Iterator[tuple]:
         """Detect faces in a stream of ``(..., frame)`` tuples; yields ``(item, detections)`` in order.
+
+        With ``gray``, the tuples are ``(..., frame, gray_frame)`` (see :meth:`detect`).
 
         With ``lookahead``, the full detection of each scheduled keyframe runs in one worker thread as
         soon as the frame arrives, up to ``every`` frames ahead, while the caller works on the frames
@@ -433,9 +437,13 @@ class KeyframeDetector:
         lesson analysis overlap). Results are identical to calling :meth:`detect` on each frame: look-ahead
         starts only once the tile grid (YuNet: the scale) is calibrated, after which the full detector has no state.
         """
+        def args(item):
+            return (item[-2], item[-1]) if gray else (item[-1], None)
+
         if not lookahead or self.every == 1:
             for item in frames:
-                yield item, self.detect(item[-1])
+                frame, g = args(item)
+                yield item, self.detect(frame, gray=g)
             return
         from concurrent.futures import ThreadPoolExecutor
 
@@ -446,15 +454,15 @@ class KeyframeDetector:
             for item in frames:
                 fut = None
                 if n % self.every == 0 and self.detector.grid_ is not None:
-                    fut = pool.submit(self.detector.detect, item[-1])
+                    fut = pool.submit(self.detector.detect, args(item)[0])
                 queue.append((item, fut))
                 n += 1
                 while len(queue) > self.every or (queue and queue[0][1] is None and self.detector.grid_ is None):
                     it, f = queue.popleft()
-                    yield it, self.detect(it[-1], f.result() if f is not None else None)
+                    yield it, self.detect(args(it)[0], f.result() if f is not None else None, args(it)[1])
             while queue:
                 it, f = queue.popleft()
-                yield it, self.detect(it[-1], f.result() if f is not None else None)
+                yield it, self.detect(args(it)[0], f.result() if f is not None else None, args(it)[1])
         finally:
             for _, f in queue:
                 if f is not None:
@@ -474,14 +482,14 @@ class KeyframeDetector:
                 best, best_dist = f, dist
         return best
 
-    def _template(self, frame: np.ndarray, d: Detection):
+    def _template(self, frame: np.ndarray, d: Detection, gray: np.ndarray | None = None):
         H, W = frame.shape[:2]
         x0, y0 = int(round(max(0, d.x))), int(round(max(0, d.y)))
         x1, y1 = int(round(min(W, d.x + d.w))), int(round(min(H, d.y + d.h)))
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
         s = min(1.0, self.template_px / (y1 - y0))
-        patch = _gray(frame[y0:y1, x0:x1])
+        patch = gray[y0:y1, x0:x1] if gray is not None else _gray(frame[y0:y1, x0:x1])
         if s < 1.0:
             patch = cv2.resize(patch, (max(4, int(round((x1 - x0) * s))), max(4, int(round((y1 - y0) * s)))), interpolation=cv2.INTER_AREA)
         if float(patch.std()) < 2.0:  # flat: nothing to match
@@ -489,12 +497,12 @@ class KeyframeDetector:
         # the detection's box may stick out of the frame: remember where the template starts inside it
         return (Detection(float(x0), float(y0), float(x1 - x0), float(y1 - y0), d.score, d.eyes, landmarks=d.landmarks), patch, s)
 
-    def _follow(self, frame: np.ndarray, d: Detection, tmpl: np.ndarray, s: float) -> Detection | None:
+    def _follow(self, frame: np.ndarray, d: Detection, tmpl: np.ndarray, s: float, gray: np.ndarray | None = None) -> Detection | None:
         H, W = frame.shape[:2]
         m = self.search * d.w
         wx0, wy0 = int(max(0, d.x - m)), int(max(0, d.y - m))
         wx1, wy1 = int(min(W, d.x + d.w + m)), int(min(H, d.y + d.h + m))
-        window = _gray(frame[wy0:wy1, wx0:wx1])
+        window = gray[wy0:wy1, wx0:wx1] if gray is not None else _gray(frame[wy0:wy1, wx0:wx1])
         if s < 1.0:
             window = cv2.resize(window, (max(1, int(round((wx1 - wx0) * s))), max(1, int(round((wy1 - wy0) * s)))), interpolation=cv2.INTER_AREA)
         th, tw = tmpl.shape[:2]

@@ -128,7 +128,7 @@ class Perception:
     def __iter__(self) -> Iterator[Glimpse]:
         from .crops import crop_face
         from .detection import KeyframeDetector, keyframe_step
-        from .quality import QUALITY_MARGIN, face_quality
+        from .quality import QUALITY_COLUMNS, QUALITY_MARGIN, face_quality
         from .speakers import mouth_contrast, mouth_openness
         from .tracking import FaceTracker, iter_tracked
 
@@ -137,16 +137,18 @@ class Perception:
         tracker = FaceTracker(self.tracker_config)
         S = self.face_size
         try:
-            for index, t, frame, scale, tracked in iter_tracked(self.video, detector, tracker, self.sample_fps, self.max_side,
-                                                                self.progress, self.desc):
+            for index, t, frame, gray, scale, tracked in iter_tracked(self.video, detector, tracker, self.sample_fps, self.max_side,
+                                                                      self.progress, self.desc):
                 self.n_frames_ += 1
-                crops = (np.stack([crop_face(frame, d.box, size=S, margin=self.margin, eyes=d.eyes if self.align else None) for _, d in tracked])
+                # cut from the gray frame (the same pixels as cutting, then converting); aligned crops rotate the colour frame
+                src = frame if self.align else gray
+                crops = (np.stack([crop_face(src, d.box, size=S, margin=self.margin, eyes=d.eyes if self.align else None) for _, d in tracked])
                          if tracked else np.zeros((0, S, S), np.uint8))
                 mouths = (np.column_stack([mouth_openness(crops), mouth_contrast(crops)]) if len(crops)
                           else np.zeros((0, 2), np.float32))
                 quality = face_quality(frame, [d for _, d in tracked], crops if (S, self.margin) == (48, QUALITY_MARGIN) else None)
                 self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m[0]), float(m[1]), *q)
-                               for (tid, d), m, q in zip(tracked, mouths, quality.itertuples(index=False))]
+                               for (tid, d), m, *q in zip(tracked, mouths, *(quality[c].to_numpy() for c in QUALITY_COLUMNS))]
                 yield Glimpse(index, t, frame, scale, tracked, crops, mouths, quality)
         finally:
             self.grid_ = detector.grid_

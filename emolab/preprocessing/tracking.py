@@ -261,7 +261,7 @@ def track_faces(video: str, sample_fps: float = 5.0, detector=None, config: Trac
     tracker = FaceTracker(config)
     rows = []
     try:
-        for index, t, frame, scale, tracked in iter_tracked(video, detector, tracker, sample_fps, max_side, progress):
+        for index, t, frame, _, scale, tracked in iter_tracked(video, detector, tracker, sample_fps, max_side, progress):
             for tid, d in tracked:
                 rows.append((index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score))
     finally:
@@ -281,8 +281,8 @@ def iter_tracked(video, detector, tracker: FaceTracker, sample_fps: float | None
 
     Yields
     ------
-    (index, t, frame, scale, tracked) per sampled frame: the frame index and time (s), the BGR frame
-    (downscaled to ``max_side``), ``scale`` (original width / frame width: multiply boxes by it for
+    (index, t, frame, gray, scale, tracked) per sampled frame: the frame index and time (s), the BGR frame
+    (downscaled to ``max_side``) and its grayscale version, ``scale`` (original width / frame width: multiply boxes by it for
     original pixels) and the ``(track_id, Detection)`` pairs of :meth:`FaceTracker.update`.
     """
     from tqdm.auto import tqdm
@@ -291,8 +291,10 @@ def iter_tracked(video, detector, tracker: FaceTracker, sample_fps: float | None
 
     info = video_info(video)
     total = int(info.duration * sample_fps) if sample_fps else info.n_frames
-    frames = tqdm(prefetch(iter_frames(video, sample_fps, max_side=max_side, threads=1)), total=total, desc=desc, unit="frame",
-                  disable=not progress, leave=False)
-    stream = detector.stream(frames) if hasattr(detector, "stream") else ((item, detector.detect(item[-1])) for item in frames)
-    for (index, t, frame), dets in stream:
-        yield index, t, frame, info.width / frame.shape[1], tracker.update(frame, dets, t)
+    # each frame is also turned gray once, in the decoding thread (face templates are matched in gray, crops cut from it)
+    decoded = ((i, t, f, cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)) for i, t, f in iter_frames(video, sample_fps, max_side=max_side, threads=1))
+    frames = tqdm(prefetch(decoded), total=total, desc=desc, unit="frame", disable=not progress, leave=False)
+    stream = (detector.stream(frames, gray=True) if hasattr(detector, "stream")
+              else ((item, detector.detect(item[-2])) for item in frames))
+    for (index, t, frame, gray), dets in stream:
+        yield index, t, frame, gray, info.width / frame.shape[1], tracker.update(frame, dets, t)

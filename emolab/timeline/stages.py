@@ -153,9 +153,9 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                     buf.clear()  # a gap: do not join crops across it
                 buf.append((g.t, crop, ok, d.h))
                 if len(buf) == T and g.t - last_clip.get(tid, -1e9) >= stride - 1e-6:
-                    share = np.mean([b[2] for b in buf])
-                    pending.append((tid, float(np.mean([b[0] for b in buf])), share >= cfg.min_readable_share,
-                                    float(np.median([b[3] for b in buf])), np.stack([b[1] for b in buf])))
+                    if np.mean([b[2] for b in buf]) >= cfg.min_readable_share:  # an unreadable clip is never read
+                        pending.append((tid, float(np.mean([b[0] for b in buf])), True,
+                                        float(np.median([b[3] for b in buf])), np.stack([b[1] for b in buf])))
                     last_clip[tid] = g.t
             if len(pending) >= 64:
                 flush()
