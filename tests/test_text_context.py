@@ -73,7 +73,7 @@ def test_a_model_file_without_context_settings_loads_and_reads_as_before(tmp_pat
     path = save_model(tmp_path / "m.safetensors", model)
     with safe_open(str(path), framework="pt") as fh:  # a file written before the context settings existed
         meta, state = json.loads(fh.metadata()["emolab"]), {k: fh.get_tensor(k) for k in fh.keys()}
-    for key in ("context", "sep_id", "packed"):
+    for key in ("context", "sep_id", "packed", "context_pool"):
         del meta["config"][key]
     save_file(state, str(tmp_path / "old.safetensors"), metadata={"emolab": json.dumps(meta)})
     old, _ = load_model(tmp_path / "old.safetensors")
@@ -100,6 +100,12 @@ def test_context_model_pools_the_utterance_and_ignores_padding(vocab):
         assert torch.allclose(model(x[2:]), out[2:], atol=1e-5)  # nor does the batch
         empty = torch.as_tensor(context_transform(vocab, ["a", ""], k=2))  # an empty utterance after some context
         assert torch.isfinite(model(empty)).all()
+    every = build_model("text", **{**model.config.to_dict(), "context_pool": "all"}).eval()
+    every.load_state_dict(model.state_dict())
+    with torch.no_grad():  # pooling every token reads the context directly
+        assert not torch.allclose(every(x[1:2]), out[1:2])
+    with pytest.raises(Exception, match="context_pool"):
+        build_model("text", context_pool="target")
 
 
 def _write_meld(folder):

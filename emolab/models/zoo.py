@@ -255,8 +255,9 @@ class TextLSTMConfig(Config):
     utterance (:func:`emolab.preprocessing.text.context_transform`); the LSTM reads them all and
     the attention pools only the utterance's tokens (those after the last ``sep_id``), so the
     context reaches the classifier through the forward LSTM state. ``packed``: the LSTM skips the
-    padding (a packed sequence) instead of reading it; ``context`` models are trained with it. The
-    defaults (0, False) are the original model."""
+    padding (a packed sequence) instead of reading it; ``context`` models are trained with it.
+    ``context_pool="all"``: the attention pools the context's tokens too. The defaults (0, False) are
+    the original model."""
 
     n_classes: int = len(EMOTIONS)
     vocab_size: int = 5000
@@ -268,6 +269,7 @@ class TextLSTMConfig(Config):
     context: int = 0
     sep_id: int = 0
     packed: bool = False
+    context_pool: str = "utterance"  # with context: attention over the utterance's tokens ("utterance") or every token ("all")
 
 
 class TextLSTM(nn.Module):
@@ -276,6 +278,8 @@ class TextLSTM(nn.Module):
     def __init__(self, config: TextLSTMConfig | None = None):
         super().__init__()
         self.config = c = config or TextLSTMConfig()
+        if c.context_pool not in ("utterance", "all"):
+            raise EmolabError(f"context_pool must be 'utterance' or 'all', got {c.context_pool!r}")
         self.embedding = nn.Embedding(c.vocab_size, c.embedding, padding_idx=0)
         self.lstm = nn.LSTM(c.embedding, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=True,
                             dropout=c.dropout if c.layers > 1 else 0.0)
@@ -295,7 +299,7 @@ class TextLSTM(nn.Module):
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=tokens.shape[1])
         else:
             out, _ = self.lstm(x)
-        if self.config.context and self.config.sep_id:
+        if self.config.context and self.config.sep_id and self.config.context_pool != "all":
             sep = tokens == self.config.sep_id
             target = mask & ~sep & (sep.long().cumsum(1) == sep.long().sum(1, keepdim=True))  # after the last <sep> (all: none)
             mask = torch.where(target.any(1, keepdim=True), target, mask)
