@@ -47,6 +47,7 @@ def held_out(name: str, shared: Path):
     from emolab.data import read_corpus
     from emolab.preprocessing.text import Vocabulary
     from emolab.recipes import load_face_images, load_speech_inputs
+    from emolab.recipes.inputs import text_context_inputs
 
     dataset, folder, _ = SOURCES[name]
     m = read_corpus(dataset, shared / folder)
@@ -58,7 +59,13 @@ def held_out(name: str, shared: Path):
         m = m[m["actor"].astype(int) >= 15].reset_index(drop=True)
         return m, lambda meta: load_speech_inputs(m, progress=False)
     m = m[m["split"] == "dev"].reset_index(drop=True)
-    return m, lambda meta: Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]).transform(m["text"].astype(str))
+
+    def text_ids(meta):
+        vocab = Vocabulary.from_dict(meta["preprocessing"]["vocabulary"])
+        k = int(meta["config"].get("context", 0))
+        return text_context_inputs(vocab, m, k) if k else vocab.transform(m["text"].astype(str))  # dev dialogues are whole
+
+    return m, text_ids
 
 
 def logits_of(model, x) -> np.ndarray:

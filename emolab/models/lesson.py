@@ -65,8 +65,12 @@ class LessonModels:
         cut = [np.pad(y[a:a + win], (0, win - len(y[a:a + win]))) for a in np.asarray(starts, int)]
         return self.speech(np.array(cut, np.float32).reshape(len(cut), win))
 
-    def text(self, texts: list[str]) -> np.ndarray:
-        """Features of utterances -> [n, d]."""
+    def text(self, texts: list[str], speakers: Optional[list[str]] = None) -> np.ndarray:
+        """Features of utterances -> [n, d].
+
+        ``texts`` are one lesson's utterances in time order and ``speakers`` who said each ("" when
+        unknown): a text model with dialogue context reads each utterance after the ones before it
+        (the first has none); other models read each alone."""
         raise NotImplementedError
 
     def fuse(self, features: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
@@ -163,7 +167,7 @@ class FusedLessonModels(LessonModels):
 
         return self._embed("speech", speech_inputs_at(y, starts, self.speech_seconds, self.model.config.speech.feature))
 
-    def text(self, texts: list[str]) -> np.ndarray:
+    def text(self, texts: list[str], speakers: Optional[list[str]] = None) -> np.ndarray:
         if self.vocab is None or "text" not in self.model.branches:
             raise ModelError("this fused model has no text branch")
         return self._embed("text", self.vocab.transform(texts))
@@ -269,10 +273,17 @@ class LateFusionLessonModels(LessonModels):
         return self._probs("speech", speech_inputs_at(y, starts, self.speech_seconds, self.models["speech"].config.feature),
                            self._temperature("speech"))
 
-    def text(self, texts: list[str]) -> np.ndarray:
+    def text(self, texts: list[str], speakers: Optional[list[str]] = None) -> np.ndarray:
         if "text" not in self.models:
             return np.zeros((len(texts), len(EMOTIONS)), np.float32)
-        return self._probs("text", self.vocab.transform(texts), self._temperature("text"))
+        k = int(getattr(self.models["text"].config, "context", 0))
+        if k:  # the lesson is one dialogue: each utterance after the k before it
+            from ..preprocessing.text import context_transform
+
+            ids = context_transform(self.vocab, texts, speakers=speakers, k=k)
+        else:
+            ids = self.vocab.transform(texts)
+        return self._probs("text", ids, self._temperature("text"))
 
     @staticmethod
     def _temperature(name: str) -> float:

@@ -16,6 +16,8 @@ model              input                                        notes
 ``face3d``         [B, 1, T, H, W]                               3D-CNN (time never pooled)
 ``speech``         [B, 1, F, N] (MFCC+deltas or log-mel)         F features x N frames
 ``text``           [B, L] int64 token ids (0 = padding)          BiLSTM + attention pooling
+                                                                 (with ``context``: pooled over
+                                                                 the tokens after ``<sep>``)
 =================  ===========================================  ==========================
 """
 
@@ -247,7 +249,15 @@ class SpeechCNN(nn.Module):
 
 @dataclass
 class TextLSTMConfig(Config):
-    """Embedding -> bidirectional LSTM -> attention pooling -> classifier."""
+    """Embedding -> bidirectional LSTM -> attention pooling -> classifier.
+
+    ``context`` > 0: the input rows hold that many previous utterances of the dialogue before the
+    utterance (:func:`emolab.preprocessing.text.context_transform`); the LSTM reads them all and
+    the attention pools only the utterance's tokens (those after the last ``sep_id``), so the
+    context reaches the classifier through the forward LSTM state. ``packed``: the LSTM skips the
+    padding (a packed sequence) instead of reading it; ``context`` models are trained with it.
+    ``context_pool="all"``: the attention pools the context's tokens too. The defaults (0, False) are
+    the original model."""
 
     n_classes: int = len(EMOTIONS)
     vocab_size: int = 5000
@@ -256,6 +266,10 @@ class TextLSTMConfig(Config):
     layers: int = 1
     dropout: float = 0.3
     max_len: int = 50
+    context: int = 0
+    sep_id: int = 0
+    packed: bool = False
+    context_pool: str = "utterance"  # with context: attention over the utterance's tokens ("utterance") or every token ("all")
 
 
 class TextLSTM(nn.Module):
@@ -264,6 +278,8 @@ class TextLSTM(nn.Module):
     def __init__(self, config: TextLSTMConfig | None = None):
         super().__init__()
         self.config = c = config or TextLSTMConfig()
+        if c.context_pool not in ("utterance", "all"):
+            raise EmolabError(f"context_pool must be 'utterance' or 'all', got {c.context_pool!r}")
         self.embedding = nn.Embedding(c.vocab_size, c.embedding, padding_idx=0)
         self.lstm = nn.LSTM(c.embedding, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=True,
                             dropout=c.dropout if c.layers > 1 else 0.0)
@@ -274,7 +290,19 @@ class TextLSTM(nn.Module):
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         mask = tokens != 0
-        out, _ = self.lstm(self.drop(self.embedding(tokens)))
+        x = self.drop(self.embedding(tokens))
+        if self.config.packed:
+            from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+            lengths = mask.sum(1).clamp(min=1).cpu()
+            out, _ = self.lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=tokens.shape[1])
+        else:
+            out, _ = self.lstm(x)
+        if self.config.context and self.config.sep_id and self.config.context_pool != "all":
+            sep = tokens == self.config.sep_id
+            target = mask & ~sep & (sep.long().cumsum(1) == sep.long().sum(1, keepdim=True))  # after the last <sep> (all: none)
+            mask = torch.where(target.any(1, keepdim=True), target, mask)
         score = self.attn(out).squeeze(-1).masked_fill(~mask, float("-inf"))
         empty = ~mask.any(1)
         score = torch.where(empty.unsqueeze(1), torch.zeros_like(score), score)

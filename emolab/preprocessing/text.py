@@ -3,6 +3,17 @@
 :class:`Vocabulary` follows scikit-learn's estimator contract: ``fit`` on training texts only,
 ``transform`` any texts into a padded ``[n, max_len]`` int64 array (0 = padding, 1 = out of
 vocabulary). It round-trips through ``to_dict``/``from_dict`` so a saved model carries it.
+
+Dialogue context (:func:`context_transform`): each utterance's row holds the ``k`` utterances
+before it in its dialogue (or lesson), oldest first, each prefixed with a speaker marker —
+``<same>`` when the target's speaker said it, ``<other>`` otherwise — then ``<sep>`` and the
+utterance itself::
+
+    <other> we ' re late ! <same> come on <sep> i can ' t find my keys
+
+The first utterance of a dialogue has no context: its row is ``<sep>`` and the utterance. The
+marker tokens are appended to a vocabulary by :meth:`Vocabulary.with_context_tokens` (the
+tokenizer never produces them from text, so they cannot collide with words).
 """
 
 from __future__ import annotations
@@ -15,6 +26,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 PAD, OOV = 0, 1
+SAME, OTHER, SEP = "<same>", "<other>", "<sep>"
+CONTEXT_TOKENS = (SAME, OTHER, SEP)
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?]")
 
 
@@ -91,6 +104,23 @@ class Vocabulary(BaseEstimator, TransformerMixin):
         v.vocabulary_ = {**self.vocabulary_, **{w: len(self.vocabulary_) + 2 + i for i, w in enumerate(new)}}
         return v
 
+    def with_context_tokens(self) -> "Vocabulary":
+        """This vocabulary with the dialogue-context markers (:data:`CONTEXT_TOKENS`) appended (every
+        other id unchanged); itself if it has them already."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "vocabulary_")
+        new = [t for t in CONTEXT_TOKENS if t not in self.vocabulary_]
+        if not new:
+            return self
+        v = Vocabulary(self.min_count, max(self.max_size, self.size + len(new)), self.max_len)
+        v.vocabulary_ = {**self.vocabulary_, **{t: self.size + i for i, t in enumerate(new)}}
+        return v
+
+    def ids(self, text: str) -> list[int]:
+        """Token ids of one text, cut at ``max_len`` (no padding)."""
+        return [self.vocabulary_.get(tok, OOV) for tok in tokenize(text)][: self.max_len]
+
     @property
     def size(self) -> int:
         """Number of ids including PAD and OOV."""
@@ -104,3 +134,78 @@ class Vocabulary(BaseEstimator, TransformerMixin):
         v = cls(data["min_count"], data["max_size"], data["max_len"])
         v.vocabulary_ = {w: i + 2 for i, w in enumerate(data["tokens"])}
         return v
+
+
+def context_rows(groups, order=None, k: int = 2) -> list[list[int]]:
+    """For each row, the rows of at most ``k`` utterances before it in its group, oldest first.
+
+    Parameters
+    ----------
+    groups : sequence
+        Dialogue (or lesson) of each row; context never crosses a group.
+    order : sequence of numbers, optional
+        Position of each row in its group (e.g. MELD's ``Utterance_ID``, a turn's start time);
+        default: row order. Ties keep row order.
+    k : int
+        Utterances of context at most.
+    """
+    groups = np.asarray(groups, dtype=object)
+    n = len(groups)
+    order = np.arange(n) if order is None else np.asarray(order, dtype=float)
+    out: list[list[int]] = [[] for _ in range(n)]
+    if k <= 0 or not n:
+        return out
+    by_group: dict = {}
+    for i in np.lexsort((np.arange(n), order)):  # by order, then by row
+        by_group.setdefault(groups[i], []).append(int(i))
+    for rows in by_group.values():
+        for j, i in enumerate(rows):
+            out[i] = rows[max(0, j - k):j]
+    return out
+
+
+def context_transform(vocab: Vocabulary, texts, speakers=None, groups=None, order=None, k: int = 2) -> np.ndarray:
+    """Padded ids of each utterance with its dialogue context (see the module docstring).
+
+    Parameters
+    ----------
+    vocab : Vocabulary
+        Fitted, with the context markers (:meth:`Vocabulary.with_context_tokens`).
+    texts : sequence of str
+    speakers : sequence of str, optional
+        Speaker of each utterance; a context utterance is ``<same>`` when its speaker equals the
+        target's and both are known (non-empty), else ``<other>``. Default: all unknown.
+    groups : sequence, optional
+        Dialogue of each utterance (context never crosses one). Default: one group (a lesson).
+    order : sequence of numbers, optional
+        Position in the group (default: row order).
+    k : int
+        Previous utterances of context.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, (k + 1) * (max_len + 1)), dtype=int64]
+        Left-aligned ids, zero-padded.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(vocab, "vocabulary_")
+    missing = [t for t in CONTEXT_TOKENS if t not in vocab.vocabulary_]
+    if missing:
+        raise ValueError(f"the vocabulary lacks the context tokens {missing}; use Vocabulary.with_context_tokens()")
+    texts = [str(t) for t in texts]
+    n = len(texts)
+    speakers = [""] * n if speakers is None else ["" if s is None or (isinstance(s, float) and s != s) else str(s) for s in speakers]
+    groups = [0] * n if groups is None else list(groups)
+    ids = [vocab.ids(t) for t in texts]
+    same, other, sep = (vocab.vocabulary_[t] for t in CONTEXT_TOKENS)
+    out = np.zeros((n, (k + 1) * (vocab.max_len + 1)), np.int64)
+    for i, prev in enumerate(context_rows(groups, order, k)):
+        row: list[int] = []
+        for j in prev:
+            row.append(same if speakers[i] and speakers[j] == speakers[i] else other)
+            row.extend(ids[j])
+        row.append(sep)
+        row.extend(ids[i])
+        out[i, : len(row)] = row
+    return out

@@ -53,8 +53,11 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
         rows = np.random.default_rng(0).choice(rows, max_samples, replace=False)
     sub = m.iloc[rows].reset_index(drop=True)
     vocab = Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]) if meta["preprocessing"].get("vocabulary") else None
-    data, _ = prepare(meta["kind"], dataset, path, sub, np.arange(len(sub)), progress, vocab=vocab)
-    X = data["X"]
+    context = int(getattr(model.config, "context", 0)) if meta["kind"] == "text" else 0
+    if context:  # the context of a scored utterance comes from its whole dialogue, scored or not
+        X = prepare("text", dataset, path, m, np.arange(len(m)), progress, vocab=vocab, context=context)[0]["X"][rows]
+    else:
+        X = prepare(meta["kind"], dataset, path, sub, np.arange(len(sub)), progress, vocab=vocab)[0]["X"]
     labels = list(meta.get("labels") or EMOTIONS)
     col = "label" if labels == list(EMOTIONS) else "raw_label"  # a model trained on the corpus's own labels
     if col not in sub.columns or not set(sub[col].astype(str)) <= set(labels):

@@ -65,9 +65,28 @@ def synthetic_inputs(folder: str | os.PathLike, manifest: pd.DataFrame, vocab=No
     return out
 
 
+def text_context_inputs(vocab, manifest: pd.DataFrame, context: int) -> np.ndarray:
+    """Token ids of every manifest row with its ``context`` previous utterances
+    (:func:`~emolab.preprocessing.text.context_transform`): a corpus of dialogues (MELD: ``group``
+    and ``utterance`` columns) gives each row the utterances before it in its dialogue, with speaker
+    markers from ``speaker``; a corpus of lone texts (GoEmotions) gives none."""
+    from ..preprocessing.text import context_transform
+
+    texts = manifest["text"].astype(str).tolist()
+    if {"group", "utterance"} <= set(manifest.columns):
+        groups, order = manifest["group"].astype(str).to_numpy(), pd.to_numeric(manifest["utterance"]).to_numpy()
+    else:
+        groups, order = np.arange(len(manifest)), None
+    speakers = manifest["speaker"].astype(str).tolist() if "speaker" in manifest.columns else None
+    return context_transform(vocab, texts, speakers=speakers, groups=groups, order=order, k=int(context))
+
+
 def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataFrame, train_idx: np.ndarray,
-            progress: bool = True, vocab=None) -> tuple[dict[str, Any], dict[str, Any]]:
+            progress: bool = True, vocab=None, context: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
     """Inputs for ``kind`` of every manifest row, and the preprocessing parameters to save.
+
+    ``context`` (text only): previous utterances of the dialogue put before each one
+    (:func:`text_context_inputs`; the vocabulary gains the context markers).
 
     Returns
     -------
@@ -94,6 +113,9 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
         return {"X": load_speech_inputs(manifest, progress=progress)}, {"input": "mfcc+deltas", "seconds": SPEECH_SECONDS, "sample_rate": 16000}
     if kind == "text":
         vocab = vocab or Vocabulary(min_count=2, max_size=8000, max_len=50).fit(manifest["text"].iloc[train_idx])
+        if context:
+            vocab = vocab.with_context_tokens()
+            return {"X": text_context_inputs(vocab, manifest, context)}, {"vocabulary": vocab.to_dict(), "context": int(context)}
         return {"X": vocab.transform(manifest["text"].astype(str))}, {"vocabulary": vocab.to_dict()}
     raise EmolabError(f"model {kind!r} cannot be trained on {dataset}; see 'emolab train --help'")
 
@@ -103,6 +125,11 @@ def model_config_for(kind: str, dataset: str, path: str | os.PathLike, prep: dic
     cfg = dict(overrides or {})
     if kind == "text":
         cfg.setdefault("vocab_size", len(prep["vocabulary"]["tokens"]) + 2)
+        if cfg.get("context"):
+            from ..preprocessing.text import SEP
+
+            cfg["sep_id"] = prep["vocabulary"]["tokens"].index(SEP) + 2
+            cfg.setdefault("packed", True)
     if dataset in SYNTHETIC_DATASETS and kind in ("fused", "speech"):  # the speech window the inputs were cut with
         from ..synth.trainset import TrainsetConfig
 

@@ -94,14 +94,18 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
         m = m.sample(max_samples, random_state=seed).reset_index(drop=True)
     tr, va = default_split(m, dataset, seed)
     start = text_start(init, m["text"].iloc[tr]) if init and kind == "text" else None
-    data, prep = prepare(kind, dataset, path, m, tr, progress, vocab=start[1] if start else None)
+    context = int((model_config or {}).get("context", start[0].config.context if start else 0)) if kind == "text" else 0
+    data, prep = prepare(kind, dataset, path, m, tr, progress, vocab=start[1] if start else None, context=context)
     X = data["X"]
     label_col, names = label_set(m, labels)
     y = np.array([names.index(v) for v in m[label_col].astype(str)], np.int64)
     if labels != "canonical":
         model_config = {**(model_config or {}), "n_classes": len(names)}
-    if start:
-        model_config = {**start[0].config.to_dict(), **(model_config or {}), "vocab_size": start[1].size}
+    if start:  # the trained model's settings, the given ones over them; a model given context reads it packed (unless told)
+        given = dict(model_config or {})
+        if context and not start[0].config.context and "packed" not in given:
+            given["packed"] = True
+        model_config = {**start[0].config.to_dict(), **given, "vocab_size": len(prep["vocabulary"]["tokens"]) + 2}
     cfg = model_config_for(kind, dataset, path, prep, X, model_config)
     model = build_model(kind, **cfg)
     if start:

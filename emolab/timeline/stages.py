@@ -220,16 +220,23 @@ def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int
 
 
 def read_text(turns: pd.DataFrame, models) -> Readings:
-    """The text model on every turn with transcript text; it stands for each second of its turn."""
+    """The text model on every turn with transcript text; it stands for each second of its turn.
+
+    The turns are given in time order with their speaker (the transcript's label, else the
+    attributed person), so a text model with dialogue context reads each after the ones before it."""
     if not len(turns) or "text" not in models.available or not turns["text"].astype(bool).any():
         return Readings()
     has_text = turns[turns["text"].astype(bool)]
+    has_text = has_text.iloc[np.argsort(has_text["start"].to_numpy(float), kind="stable")] if "start" in has_text else has_text
+    speakers = [str(s) if isinstance(s, str) and s else (str(p) if isinstance(p, str) and p != OFF_CAMERA else "")
+                for s, p in zip(has_text.get("speaker", pd.Series([""] * len(has_text), index=has_text.index)),
+                                has_text.get("person", pd.Series([""] * len(has_text), index=has_text.index)))]
     at: dict = {}
     for j, (_, r) in enumerate(has_text.iterrows()):
         if r["person"] and r["person"] != OFF_CAMERA:
             for s in range(int(np.floor(r["start"])), int(np.ceil(r["end"]))):
                 at.setdefault((r["person"], s), j)
-    return Readings(models.text(has_text["text"].astype(str).tolist()), at, has_text.index.to_numpy())
+    return Readings(models.text(has_text["text"].astype(str).tolist(), speakers), at, has_text.index.to_numpy())
 
 
 def fuse_seconds(models, faces: pd.DataFrame, turns: pd.DataFrame, readings: dict[str, Readings]) -> pd.DataFrame:
