@@ -288,7 +288,7 @@ def main() -> None:
     from emolab.bundled import pretrained
     from emolab.calibration import fit_temperature
     from emolab.data import read_corpus
-    from emolab.recipes import load_face_images
+    from emolab.preprocessing.inputs import load_face_images
     from emolab.taxonomy import EMOTIONS
 
     ap = argparse.ArgumentParser()
