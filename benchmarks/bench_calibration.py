@@ -46,7 +46,7 @@ def held_out(name: str, shared: Path):
     """Manifest rows and model inputs of the held-out set of bundled model ``name``."""
     from emolab.data import read_corpus
     from emolab.preprocessing.text import Vocabulary
-    from emolab.recipes import load_face_images, load_speech_inputs
+    from emolab.preprocessing.inputs import load_face_images, load_speech_inputs
     from emolab.recipes.inputs import text_context_inputs
 
     dataset, folder, _ = SOURCES[name]

@@ -24,8 +24,12 @@ Usage::
     python benchmarks/bench_face_readability.py --markdown            # the tables of docs/readability.md
     python benchmarks/bench_face_readability.py --write-calibration   # the face temperatures into calibration.json
     python benchmarks/bench_face_readability.py --classroom CLIP.mp4 ...  # faces of real clips passing the rule
+    python benchmarks/bench_face_readability.py --model runs/face_lowres --box-ratio 0   # a candidate model
 
 The first writes ``benchmarks/results/face_readability.json`` (without ``--limit``); the other two read it.
+``--model`` scores another face2d model file (default: the bundled ``face``); its results go to
+``face_readability_<name>.json`` unless ``--results`` names the file (``--markdown`` and
+``--write-calibration`` read the one ``--results`` names).
 """
 
 import argparse
@@ -284,7 +288,7 @@ def main() -> None:
     from emolab.bundled import pretrained
     from emolab.calibration import fit_temperature
     from emolab.data import read_corpus
-    from emolab.recipes import load_face_images
+    from emolab.preprocessing.inputs import load_face_images
     from emolab.taxonomy import EMOTIONS
 
     ap = argparse.ArgumentParser()
@@ -296,14 +300,21 @@ def main() -> None:
     ap.add_argument("--classroom", nargs="*", default=None, metavar="VIDEO",
                     help="only count the detected faces of these clips (1 frame/s) that pass the readability rule, and stop")
     ap.add_argument("--markdown", action="store_true", help="print the tables of docs/readability.md from the saved results and stop")
+    ap.add_argument("--model", default="face", help="face2d model file or folder, or a bundled model's name (default: %(default)s)")
+    ap.add_argument("--results", default=None, metavar="NAME",
+                    help="results file benchmarks/results/NAME.json to write or read (default: face_readability for the "
+                    "bundled face model, else face_readability_<model file's folder or stem>)")
     ap.add_argument("--write-calibration", action="store_true",
                     help="store the temperatures of the saved results in emolab/pretrained/calibration.json and stop")
     args = ap.parse_args()
+    if args.results is None:
+        mp = Path(args.model)
+        args.results = "face_readability" if args.model == "face" else f"face_readability_{mp.parent.name if mp.suffix else mp.name}"
     if args.classroom:
         classroom(args.classroom)
         return
     if args.markdown or args.write_calibration:
-        saved = json.loads((Path(__file__).resolve().parent / "results" / "face_readability.json").read_text())
+        saved = json.loads((Path(__file__).resolve().parent / "results" / f"{args.results}.json").read_text())
         print(markdown(saved)) if args.markdown else write_calibration(saved)
         return
     if not Path(args.fer2013, "validation").is_dir():
@@ -319,7 +330,14 @@ def main() -> None:
     images = load_face_images(m, progress=False)
     y = np.array([EMOTIONS.index(v) for v in m["label"].astype(str)])
     a = halves(y)
-    model, _ = pretrained("face")
+    if args.model == "face":
+        model, _ = pretrained("face")
+    else:
+        from emolab.models import load_model
+        from emolab.recipes.inputs import resolve_model_path
+
+        model, _ = load_model(resolve_model_path(args.model))
+    model.eval()
 
     conditions = [(f"{s}px", s, 0.0, None) for s in SIZES]
     conditions += [(f"{s}px blur{g:g}", s, g, None) for s, g in BLURS]
@@ -352,7 +370,7 @@ def main() -> None:
         print(measure, json.dumps(sharp_rows[measure]["auc_for_a_right_answer"]))
 
     t48 = fit_temperature(z48, y)
-    payload = {"images": int(len(y)), "split": "FER2013 validation (PublicTest)", "halves": "stratified by class, seed 0",
+    payload = {"model": args.model, "images": int(len(y)), "split": "FER2013 validation (PublicTest)", "halves": "stratified by class, seed 0",
                "shipped_temperature_48px_all": round(t48, 4), "conditions": rows, "sharpness": sharp_rows,
                "sharpness_definitions": {"native": "variance of cv2.Laplacian (3x3, CV_64F) of the degraded face at its degraded size",
                                          "model_input": "the same on the 48-px model input (the crop crop_face returns)",
@@ -365,7 +383,7 @@ def main() -> None:
         payload["rule"] = rule_summary(z, sharp, y, a, ratio)
         print(json.dumps(payload["rule"]["all_conditions"]))
     if not args.limit:
-        save("face_readability", payload)
+        save(args.results, payload)
     print(f"{time.perf_counter() - t0:.0f} s")
 
 

@@ -53,7 +53,7 @@ def main() -> None:
     from emolab.bundled import pretrained
     from emolab.calibration import adapt_priors, expected_calibration_error, fit_bias_corrected_temperature, record_calibration
     from emolab.data import read_corpus
-    from emolab.recipes import load_face_images
+    from emolab.preprocessing.inputs import load_face_images
     from emolab.taxonomy import EMOTIONS
 
     ap = argparse.ArgumentParser()

@@ -1,6 +1,7 @@
 """Training-time augmentation: torch Datasets that perturb each sample as it is drawn.
 
-* :class:`AugmentedFaces` - face images (flip, small affine, brightness and contrast);
+* :class:`AugmentedFaces` - face images (flip, small affine, brightness and contrast; optionally the
+  low resolution, blur and JPEG loss of a small face in a classroom frame);
 * :class:`AugmentedSpectra` - speech features (SpecAugment-style time shift and masks).
 
 Used by the training recipes (:func:`emolab.recipes.train_recipe`); torch and OpenCV are imported
@@ -22,16 +23,63 @@ class AugmentedFaces:
     augment : bool
         Random horizontal flip, rotation (±10°), shift (±8 %), scale (±10 %), brightness and
         contrast (±20 %).
+    seed : int
+    lowres : float
+        Probability (0 to 1) that a face is also made to look like a small face of a classroom frame
+        (only with ``augment``): shrunk to a random height of ``lowres_px`` pixels (uniform, aspect kept,
+        ``cv2.INTER_AREA``), with probability ``blur_p`` blurred with a Gaussian of sigma uniform in
+        0 to ``max_sigma`` pixels *of the H-pixel image* (applied at the small size, scaled by its
+        ratio), with probability ``jpeg_p`` JPEG re-compressed at a quality uniform in ``jpeg_quality``,
+        then scaled back to ``H x W`` with ``cv2.INTER_LINEAR``, as
+        :func:`emolab.preprocessing.crops.crop_face` scales a small crop. 0 (default): off.
+    lowres_px : tuple of int
+        Smallest and largest height in pixels (inclusive) of the shrunk face; default 12 to 48.
+    max_sigma : float
+        Largest blur sigma in pixels at the full ``H``-pixel scale; default 1.5.
+    jpeg_quality : tuple of int
+        Lowest and highest JPEG quality (1 to 100, inclusive); default 30 to 90.
+    blur_p, jpeg_p : float
+        Probabilities (0 to 1) of the blur and of the JPEG step within a low-resolution draw; default 0.5 each.
+
+    Notes
+    -----
+    The low-resolution step costs two resizes of a 48-px face (and a JPEG encode/decode when drawn), a
+    few tens of microseconds per face; it runs on the uint8 image after the geometric and before the
+    brightness/contrast augmentation. Draws come from one generator in order, so a run with
+    ``num_workers=0`` is repeatable from its seed.
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, augment: bool = True, seed: int = 0):
+    def __init__(self, images: np.ndarray, labels: np.ndarray, augment: bool = True, seed: int = 0, lowres: float = 0.0,
+                 lowres_px: tuple[int, int] = (12, 48), max_sigma: float = 1.5, jpeg_quality: tuple[int, int] = (30, 90),
+                 blur_p: float = 0.5, jpeg_p: float = 0.5):
+        if not 0.0 <= lowres <= 1.0:
+            raise ValueError(f"lowres is a probability from 0 to 1, got {lowres}")
         self.images = images
         self.labels = np.asarray(labels, np.int64)
         self.augment = augment
+        self.lowres, self.lowres_px, self.max_sigma = float(lowres), (int(lowres_px[0]), int(lowres_px[1])), float(max_sigma)
+        self.jpeg_quality, self.blur_p, self.jpeg_p = (int(jpeg_quality[0]), int(jpeg_quality[1])), float(blur_p), float(jpeg_p)
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def degrade(self, img: np.ndarray) -> np.ndarray:
+        """One random low-resolution draw of a uint8 ``[H, W]`` face (see ``lowres``); returns ``[H, W]`` uint8."""
+        import cv2
+
+        r = self.rng
+        h, w = img.shape
+        size = int(r.integers(self.lowres_px[0], self.lowres_px[1] + 1))
+        small = img if size >= h else cv2.resize(img, (max(1, round(size * w / h)), size), interpolation=cv2.INTER_AREA)
+        if self.max_sigma > 0 and r.random() < self.blur_p:
+            sigma = r.uniform(0.0, self.max_sigma) * min(size, h) / h
+            if sigma > 0.1:
+                small = cv2.GaussianBlur(small, (0, 0), sigma)
+        if r.random() < self.jpeg_p:
+            q = int(r.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1))
+            small = cv2.imdecode(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, q])[1], cv2.IMREAD_GRAYSCALE)
+        return small if small.shape == img.shape else cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def __getitem__(self, i: int):
         import cv2
@@ -46,6 +94,8 @@ class AugmentedFaces:
             M = cv2.getRotationMatrix2D((w / 2, h / 2), r.uniform(-10, 10), r.uniform(0.9, 1.1))
             M[:, 2] += r.uniform(-0.08, 0.08, 2) * (w, h)
             img = cv2.warpAffine(np.ascontiguousarray(img), M, (w, h), borderMode=cv2.BORDER_REFLECT)
+            if self.lowres and r.random() < self.lowres:
+                img = self.degrade(img)
             x = img.astype(np.float32) / 255.0
             x = np.clip((x - 0.5) * r.uniform(0.8, 1.2) + 0.5 + r.uniform(-0.2, 0.2), 0, 1)
         else:

@@ -93,7 +93,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           lr=args.lr, seed=args.seed, resume=args.resume, progress=not args.quiet, balance=args.balance,
                           patience=args.patience, max_samples=args.max_samples, class_weights=not args.no_class_weights,
                           label_smoothing=args.label_smoothing, init=args.init, monitor=args.monitor, labels=args.labels,
-                          model_config=json.loads(args.config) if args.config else None, augment=args.augment)
+                          model_config=json.loads(args.config) if args.config else None, augment=args.augment,
+                          lowres=args.lowres, mixup=args.mixup)
     metrics = result.metrics
     keys = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "n", "seconds")
     print(json.dumps({k: metrics[k] for k in keys}, indent=2) if args.json else
@@ -327,10 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="validation metric for early stopping and model selection (default: val_balanced_accuracy, "
                    "or val_accuracy with --no-class-weights)")
     p.add_argument("--augment", action="store_true", help="speech: SpecAugment-style time shifts and masks while training (faces are always augmented)")
+    p.add_argument("--lowres", type=float, default=0.0, metavar="P",
+                   help="faces: probability (0 to 1) that a training face is shrunk to 12-48 px and scaled back, some blurred "
+                   "(sigma up to 1.5 px at 48 px) and JPEG-compressed (quality 30-90), to read small faces better (default: %(default)s)")
+    p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                   help="image models: mixup of pairs of training images, mixing weight ~ Beta(ALPHA, ALPHA), e.g. 0.2; 0: off "
+                   "(default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
     p.add_argument("--init", default=None, metavar="MODEL",
-                   help="start from a trained model: a face2d model inflated into a 3D face branch (I3D), or a text model to "
-                   "fine-tune, its vocabulary extended (default: random weights)")
+                   help="start from a trained model: a face2d model to fine-tune (same layout, e.g. the bundled 'face') or to "
+                   "inflate into a 3D face branch (I3D), or a text model to fine-tune, its vocabulary extended (default: random weights)")
     p.add_argument("--config", default=None, metavar="JSON",
                    help='model settings as JSON, e.g. \'{"widths": [16, 32, 64, 128]}\' (default: the kind\'s defaults)')
     _flags(p, "json", "quiet")

@@ -45,6 +45,7 @@ class TrainConfig(Config):
     monitor: str = "val_balanced_accuracy"  # or "val_loss", "val_accuracy", "val_macro_f1", "val_weighted_f1"
     class_weights: bool = True
     label_smoothing: float = 0.0
+    mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) mixing weight for image batches (0.2 is usual); 0 = off
     precision: str = "auto"  # "auto" (fp16 on CUDA, bf16 on CPUs with native bf16, else fp32), "fp32", "bf16", "fp16"
     channels_last: bool = True  # memory layout for 4-D image inputs (faster convolutions on CPU)
     grad_clip: float = 5.0
@@ -159,9 +160,15 @@ class Trainer:
                 if c.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
                 opt.zero_grad(set_to_none=True)
+                if c.mixup > 0 and isinstance(x, torch.Tensor) and len(y) > 1:  # mixup: convex pairs of images and of their losses
+                    lam = float(np.random.beta(c.mixup, c.mixup))
+                    perm = torch.randperm(len(y), device=y.device)
+                    x = lam * x + (1 - lam) * x[perm]
                 with torch.autocast(device_type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                     out = model(x)
                     loss = loss_fn(out.float(), y)
+                    if c.mixup > 0 and isinstance(x, torch.Tensor) and len(y) > 1:
+                        loss = lam * loss + (1 - lam) * loss_fn(out.float(), y[perm])
                 if self.penalty is not None:
                     loss = loss + self.penalty(model)
                 if not torch.isfinite(loss):

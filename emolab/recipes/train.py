@@ -16,7 +16,7 @@ from ..evaluation import Evaluation
 from ..registry import FRAME_FACE_KINDS
 from .inputs import label_set, model_config_for, prepare, read_labelled
 from .splits import default_split
-from .warm_start import inflate_face_branch, load_text_weights, text_start
+from .warm_start import face_start, load_text_weights, text_start
 
 if TYPE_CHECKING:
     from ..training import TrainConfig
@@ -58,13 +58,19 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
                  lr: float = 1e-3, seed: int = 0, resume: bool = False, progress: bool = True, balance: str | None = None,
                  model_config: dict | None = None, patience: int = 8, max_samples: int | None = None,
                  class_weights: bool = True, label_smoothing: float = 0.0, init: str | os.PathLike | None = None,
-                 callbacks: tuple = (), monitor: str | None = None, labels: str = "canonical", augment: bool = False) -> TrainResult:
+                 callbacks: tuple = (), monitor: str | None = None, labels: str = "canonical", augment: bool = False,
+                 lowres: float = 0.0, mixup: float = 0.0) -> TrainResult:
     """Train ``kind`` on a corpus with its default split; write ``model.safetensors``, ``history.csv``,
     ``metrics.json``, ``confusion.csv`` and ``per_class.csv`` to ``out`` (and checkpoints to
     ``out/checkpoints`` for ``resume``).
 
     Face models are always trained with image augmentation; ``augment=True`` adds SpecAugment-style
     augmentation to the speech model (:class:`~emolab.augmentation.AugmentedSpectra`).
+
+    ``lowres`` (face models, probability 0 to 1): the share of training faces also shrunk to 12-48 px and
+    scaled back, some blurred and JPEG-compressed (:class:`~emolab.augmentation.AugmentedFaces`), so small
+    classroom faces are read better. ``mixup`` (image models, Beta alpha; 0.2 is usual, 0 off): train on
+    convex mixtures of pairs of images and of their losses (:class:`~emolab.training.TrainConfig`).
 
     ``labels="canonical"`` trains on emolab's 7 emotions (``docs/taxonomy.md``); ``"native"`` on the
     corpus's own label set (e.g. RAVDESS's 8, with calm apart from neutral), stored in the model file.
@@ -111,7 +117,7 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     if start:
         load_text_weights(model, start[0])
     elif init:
-        inflate_face_branch(model, init)
+        face_start(model, init)
     Xtr, ytr = take_rows(X, tr), y[tr]
     Xva = take_rows(X, va)
     if kind in FRAME_FACE_KINDS and isinstance(Xtr, np.ndarray) and Xtr.ndim == 4:  # clips: frames as samples
@@ -121,14 +127,14 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     if balance:
         Xtr, ytr = Balancer(method=balance, target="median", random_state=seed).fit_resample(Xtr, ytr)
     if kind in FRAME_FACE_KINDS:
-        train_ds = AugmentedFaces(Xtr, ytr, augment=True, seed=seed)
+        train_ds = AugmentedFaces(Xtr, ytr, augment=True, seed=seed, lowres=lowres)
         val_ds = AugmentedFaces(Xva, y[va], augment=False)
     elif kind == "speech" and augment:
         train_ds, val_ds = AugmentedSpectra(Xtr, ytr, seed=seed), make_dataset(Xva, y[va])
     else:
         train_ds, val_ds = make_dataset(Xtr, ytr), make_dataset(Xva, y[va])
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience, class_weights=class_weights,
-                       label_smoothing=label_smoothing,
+                       label_smoothing=label_smoothing, mixup=mixup,
                        monitor=monitor or ("val_accuracy" if not class_weights else "val_balanced_accuracy"))
     trainer = Trainer(model, tcfg, callbacks=callbacks, checkpoint_dir=out / "checkpoints", progress=progress)
     if progress:
@@ -146,9 +152,14 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     metrics["labels"] = labels
     if kind == "speech":
         metrics["augment"] = bool(augment)
+    if kind in FRAME_FACE_KINDS:
+        metrics["lowres"] = float(lowres)
+    if mixup:
+        metrics["mixup"] = float(mixup)
     save_model(out / "model.safetensors", model.cpu(), labels=tuple(names), preprocessing=prep, metrics=metrics,
                notes=f"trained with: emolab train --model {kind} --dataset {dataset} PATH --epochs {epochs} --seed {seed}"
-               + (" --augment" if augment and kind == "speech" else ""))
+               + (" --augment" if augment and kind == "speech" else "") + (f" --lowres {lowres:g}" if lowres and kind in FRAME_FACE_KINDS else "")
+               + (f" --mixup {mixup:g}" if mixup else "") + (f" --init {Path(str(init)).name}" if init else ""))
     write_csv(out / "history.csv", history)
     write_csv(out / "confusion.csv", ev.confusion)
     write_csv(out / "per_class.csv", ev.per_class)

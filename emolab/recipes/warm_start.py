@@ -1,7 +1,9 @@
 """Starting a training run from a trained model (``emolab train --init``).
 
 * a text model to fine-tune, its vocabulary extended with the new training texts;
-* a 2D face CNN inflated into a 3D face model or a fused model's face branch (I3D inflation).
+* a 2D face CNN inflated into a 3D face model or a fused model's face branch (I3D inflation);
+* a 2D face CNN fine-tuned as it is (same kind and layout: its weights copied), e.g. the bundled
+  ``face`` model with low-resolution augmentation.
 """
 
 from __future__ import annotations
@@ -56,3 +58,24 @@ def inflate_face_branch(model, path: str | os.PathLike) -> None:
         raise EmolabError(f"the 2D model's layout {face2d.config.widths}x{face2d.config.convs_per_block} does not match the 3D "
                           f"branch's {target.config.widths}x{target.config.convs_per_block}")
     target.load_state_dict(inflated.state_dict())
+
+
+def face_start(model, path: str | os.PathLike) -> None:
+    """Start a face model from a trained 2D face CNN: a model of the same kind and layout (``face2d`` from
+    ``face2d``) gets its weights copied; a 3D face model or a fused model's face branch is inflated
+    (:func:`inflate_face_branch`)."""
+    from ..models import load_model
+
+    if getattr(model, "kind", "") not in ("face3d", "fused"):
+        start, meta = load_model(resolve_model_path(path))
+        if meta["kind"] != getattr(model, "kind", ""):
+            raise EmolabError(f"init for a {getattr(model, 'kind', '?')!r} model needs a model of that kind (or a face2d model "
+                              f"to inflate into a face3d or fused model), got {meta['kind']!r}")
+        state, new = model.state_dict(), start.state_dict()
+        wrong = [f"{k}: {tuple(new[k].shape) if k in new else 'missing'}, need {tuple(v.shape)}" for k, v in state.items()
+                 if k not in new or new[k].shape != v.shape]
+        if wrong or set(new) - set(state):
+            raise EmolabError("cannot start from that face model, its layout differs: " + "; ".join(wrong[:3] or sorted(set(new) - set(state))[:3]))
+        model.load_state_dict(new)
+        return
+    inflate_face_branch(model, path)

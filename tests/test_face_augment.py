@@ -1,0 +1,76 @@
+"""Low-resolution face augmentation, mixup and face2d -> face2d warm start, on generated images."""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from emolab.augmentation import AugmentedFaces
+from emolab.errors import EmolabError
+
+
+def _faces(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, 48, 48)) * 255).astype(np.uint8), rng.integers(0, 7, n)
+
+
+def test_lowres_draw_is_area_down_and_linear_up():
+    img, y = _faces(1)
+    ds = AugmentedFaces(img, y, lowres=1.0, lowres_px=(12, 12), blur_p=0.0, jpeg_p=0.0)
+    want = cv2.resize(cv2.resize(img[0], (12, 12), interpolation=cv2.INTER_AREA), (48, 48), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_array_equal(ds.degrade(img[0]), want)
+    full = AugmentedFaces(img, y, lowres=1.0, lowres_px=(48, 48), blur_p=0.0, jpeg_p=0.0)
+    np.testing.assert_array_equal(full.degrade(img[0]), img[0])  # a 48-px draw without blur or JPEG changes nothing
+
+
+def test_lowres_removes_detail_and_keeps_shape_and_range():
+    img, y = _faces(64)
+    plain = AugmentedFaces(img, y, seed=3)
+    small = AugmentedFaces(img, y, seed=3, lowres=1.0, lowres_px=(12, 20))
+    xs = torch.stack([small[i][0] for i in range(64)])
+    xp = torch.stack([plain[i][0] for i in range(64)])
+    assert xs.shape == (64, 1, 48, 48) and xs.dtype == torch.float32 and 0 <= xs.min() and xs.max() <= 1
+    lap = lambda x: float(np.mean([cv2.Laplacian(v[0].numpy(), cv2.CV_32F).var() for v in x]))  # noqa: E731
+    assert lap(xs) < 0.2 * lap(xp)
+
+
+def test_lowres_off_leaves_the_draws_unchanged():
+    img, y = _faces(16)
+    a, b = AugmentedFaces(img, y, seed=5), AugmentedFaces(img, y, seed=5, lowres=0.0)
+    for i in range(16):
+        torch.testing.assert_close(a[i][0], b[i][0])
+
+
+def test_lowres_is_a_probability():
+    img, y = _faces(2)
+    with pytest.raises(ValueError):
+        AugmentedFaces(img, y, lowres=1.5)
+
+
+def test_face2d_init_copies_the_weights_and_refuses_another_layout(tmp_path):
+    from emolab.models import build_model, save_model
+    from emolab.recipes.warm_start import face_start
+
+    torch.manual_seed(0)
+    src = build_model("face2d", widths=(8, 16))
+    save_model(tmp_path / "a.safetensors", src)
+    torch.manual_seed(1)
+    dst = build_model("face2d", widths=(8, 16))
+    face_start(dst, tmp_path / "a.safetensors")
+    for k, v in src.state_dict().items():
+        torch.testing.assert_close(dst.state_dict()[k], v)
+    with pytest.raises(EmolabError, match="layout"):
+        face_start(build_model("face2d", widths=(8, 32)), tmp_path / "a.safetensors")
+
+
+def test_mixup_trains():
+    from emolab.training import TrainConfig, Trainer
+
+    img, y = _faces(48)
+    from emolab.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("face2d", widths=(4, 8))
+    hist = Trainer(model, TrainConfig(epochs=2, batch_size=16, mixup=0.2, patience=0, precision="fp32"), progress=False).fit(
+        AugmentedFaces(img, y, lowres=0.5), AugmentedFaces(img, y, augment=False))
+    assert len(hist) == 2 and np.isfinite(hist.train_loss).all()
