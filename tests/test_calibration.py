@@ -137,6 +137,10 @@ def test_shipped_calibration_file_is_complete():
         assert 0.5 < temperature_for(name) < 3.0 and table[name]["command"].startswith("python benchmarks/"), name
     sizes = table["face"]["by_size_px"]
     assert sorted(map(int, sizes)) == [12, 16, 20, 24, 32, 48]
-    assert temperature_for("face", face_px=10) > temperature_for("face", face_px=40) > 0.5  # small faces are softened more
+    assert all(0.5 < float(t) < 3.0 for t in sizes.values())
+    # between the fitted sizes the loader interpolates (the small-face fine-tune needs ~1 everywhere; the weights before
+    # it needed 1.8 at 12 px), never outside the table's range
+    ts = temperature_for("face", face_px=np.array([5.0, 15.0, 40.0, 400.0]))
+    assert (min(map(float, sizes.values())) - 1e-9 <= ts).all() and (ts <= max(map(float, sizes.values())) + 1e-9).all()
     bc = table["face"]["bias_corrected"]
     assert len(bc["bias"]) == len(bc["train_prior"]) == 7 and abs(sum(bc["train_prior"]) - 1) < 1e-3
