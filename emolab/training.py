@@ -160,14 +160,15 @@ class Trainer:
                 if c.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
                 opt.zero_grad(set_to_none=True)
-                if c.mixup > 0 and isinstance(x, torch.Tensor) and len(y) > 1:  # mixup: convex pairs of images and of their losses
+                mix = c.mixup > 0 and isinstance(x, torch.Tensor) and len(y) > 1
+                if mix:  # mixup: convex pairs of images and of their losses
                     lam = float(np.random.beta(c.mixup, c.mixup))
                     perm = torch.randperm(len(y), device=y.device)
                     x = lam * x + (1 - lam) * x[perm]
                 with torch.autocast(device_type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                     out = model(x)
                     loss = loss_fn(out.float(), y)
-                    if c.mixup > 0 and isinstance(x, torch.Tensor) and len(y) > 1:
+                    if mix:
                         loss = lam * loss + (1 - lam) * loss_fn(out.float(), y[perm])
                 if self.penalty is not None:
                     loss = loss + self.penalty(model)

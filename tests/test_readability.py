@@ -116,13 +116,15 @@ def test_summaries_count_readable_seconds_only():
 
 
 def test_vectorised_qualities_equal_the_per_face_functions():
-    """face_quality's batched frontalness and sharpness give the per-face functions' values."""
+    """face_quality's batched frontalness and sharpness give the per-face functions' values (sharpness: OpenCV's)."""
     from emolab.preprocessing.quality import _frontal_many, _sharpness_many, frontalness, sharpness
 
     rng = np.random.default_rng(7)
     crops = rng.integers(0, 255, (9, 48, 48), np.uint8)
     crops[0] = 128  # a flat crop: sharpness 0
-    np.testing.assert_allclose(_sharpness_many(crops), [sharpness(c) for c in crops], rtol=1e-12, atol=1e-9)
+    want_sharp = [cv2.Laplacian(c, cv2.CV_64F).var() for c in crops]  # OpenCV's definition
+    np.testing.assert_allclose(_sharpness_many(crops), want_sharp, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose([sharpness(c) for c in crops], want_sharp, rtol=1e-12, atol=1e-9)
     marks = rng.uniform(0, 60, (9, 5, 2))
     marks[1, 1] = marks[1, 0]  # eyes on one point: the eye-spacing score alone
     widths = rng.uniform(20, 60, 9)

@@ -396,7 +396,7 @@ class KeyframeDetector:
         self._calls += 1
         if self.every == 1:
             return full if full is not None else self.detector.detect(frame)
-        # templates and search windows are turned gray region by region (cheaper than converting the frame)
+        # templates and search windows are matched in gray: cut from the gray frame when given, else converted region by region
         if keyframe:
             dets = full if full is not None else self._full(frame)
             followed = [self._follow(frame, det, tmpl, s, gray) for det, tmpl, s in self._faces]
@@ -437,13 +437,13 @@ class KeyframeDetector:
         lesson analysis overlap). Results are identical to calling :meth:`detect` on each frame: look-ahead
         starts only once the tile grid (YuNet: the scale) is calibrated, after which the full detector has no state.
         """
-        def args(item):
-            return (item[-2], item[-1]) if gray else (item[-1], None)
+        def args(item, fut=None):  # detect()'s (frame, full, gray) for one item
+            full = fut.result() if fut is not None else None
+            return (item[-2], full, item[-1]) if gray else (item[-1], full, None)
 
         if not lookahead or self.every == 1:
             for item in frames:
-                frame, g = args(item)
-                yield item, self.detect(frame, gray=g)
+                yield item, self.detect(*args(item))
             return
         from concurrent.futures import ThreadPoolExecutor
 
@@ -459,10 +459,10 @@ class KeyframeDetector:
                 n += 1
                 while len(queue) > self.every or (queue and queue[0][1] is None and self.detector.grid_ is None):
                     it, f = queue.popleft()
-                    yield it, self.detect(args(it)[0], f.result() if f is not None else None, args(it)[1])
+                    yield it, self.detect(*args(it, f))
             while queue:
                 it, f = queue.popleft()
-                yield it, self.detect(args(it)[0], f.result() if f is not None else None, args(it)[1])
+                yield it, self.detect(*args(it, f))
         finally:
             for _, f in queue:
                 if f is not None:

@@ -75,24 +75,15 @@ def frontalness(landmarks: np.ndarray | None = None, box: tuple[float, float, fl
         In [0, 1]; NaN when neither landmarks nor eyes are known.
     """
     if landmarks is not None:
-        re_, le, nose, rm, lm = np.asarray(landmarks, float)[:5]
-    elif eyes is not None:
-        re_, le, nose = np.array(eyes[:2], float), np.array(eyes[2:4], float), None
-    else:
+        marks = np.asarray(landmarks, float)[None, :5]
+        w = float(box[2]) if box is not None else float(np.hypot(*(marks[0, 1] - marks[0, 0]))) / 0.4  # no box: spacing 1
+        return float(_frontal_many(marks, np.array([w]))[0])
+    if eyes is None:
         return float("nan")
+    re_, le = np.array(eyes[:2], float), np.array(eyes[2:4], float)
     dist = float(np.hypot(*(le - re_)))
     w = max(float(box[2]) if box is not None else dist / 0.4, 1e-6)
-    spacing = min(1.0, dist / (0.4 * w))
-    if nose is None or dist <= 0:
-        return float(np.clip(spacing, 0.0, 1.0))
-    em, mm = (re_ + le) / 2, (rm + lm) / 2
-    axis = mm - em
-    length = max(float(np.hypot(*axis)), 1e-6)
-    u = axis / length
-    rel = nose - em
-    yaw = 1.0 - abs(float(u[0] * rel[1] - u[1] * rel[0])) / dist
-    pitch = 1.0 - abs(float(rel @ u) / length - 0.55) / 0.2
-    return float(np.clip(min(spacing, yaw, pitch), 0.0, 1.0))
+    return float(np.clip(min(1.0, dist / (0.4 * w)), 0.0, 1.0))
 
 
 def sharpness(crop: np.ndarray) -> float:
@@ -114,19 +105,19 @@ def sharpness(crop: np.ndarray) -> float:
     g = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     if g.shape[:2] != (48, 48):
         g = cv2.resize(g, (48, 48), interpolation=cv2.INTER_AREA if g.shape[0] > 48 else cv2.INTER_LINEAR)
-    return float(cv2.Laplacian(g, cv2.CV_64F).var())
+    return float(_sharpness_many(g[None])[0])
 
 
 def _sharpness_many(crops: np.ndarray) -> np.ndarray:
-    """:func:`sharpness` of a stack of 48-px grayscale crops [n, 48, 48] at once (OpenCV's Laplacian with its
-    default reflect-101 border, exact in float64; the variances agree with :func:`sharpness` to ~1e-12)."""
+    """:func:`sharpness` of a stack of 48-px grayscale crops [n, 48, 48] at once: the variance of OpenCV's
+    ``Laplacian`` (3x3 kernel, reflect-101 border), computed exactly in float64 for the whole stack."""
     g = np.pad(crops.astype(np.float64), ((0, 0), (1, 1), (1, 1)), mode="reflect")
     lap = g[:, :-2, 1:-1] + g[:, 2:, 1:-1] + g[:, 1:-1, :-2] + g[:, 1:-1, 2:] - 4.0 * g[:, 1:-1, 1:-1]
     return lap.reshape(len(lap), -1).var(axis=1)
 
 
 def _frontal_many(landmarks: np.ndarray, widths: np.ndarray) -> np.ndarray:
-    """:func:`frontalness` of faces with five landmarks each ([n, 5, 2] px; box widths [n]), vectorised."""
+    """:func:`frontalness` of faces with five landmarks each ([n, 5, 2] px; box widths [n] px), for many at once."""
     re_, le, nose, rm, lm = (landmarks[:, k].astype(float) for k in range(5))
     dist = np.hypot(*(le - re_).T)
     w = np.maximum(widths.astype(float), 1e-6)

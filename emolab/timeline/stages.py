@@ -118,8 +118,8 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                             align=cfg.align_faces, progress=progress)
     buffers: dict[int, deque] = {}
     last_clip: dict[int, float] = {}
-    pending: list[tuple[int, float, bool, float, np.ndarray]] = []
-    clip_rows: list[tuple[int, float, bool]] = []
+    pending: list[tuple[int, float, float, np.ndarray]] = []  # (track, clip time, face px, clip): readable clips only
+    clip_rows: list[tuple[int, float]] = []
     clip_feats: list[np.ndarray] = []
     thumbs: dict[int, tuple[float, np.ndarray]] = {}
     saved: list[tuple[int, float, np.ndarray]] = []
@@ -128,8 +128,8 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
 
     def flush(final: bool = False) -> None:
         if pending and "face" in models.available:
-            job = pool.submit(models.face, np.stack([r[4] for r in pending]), face_px=np.array([r[3] for r in pending]))
-            jobs.append(([r[:3] for r in pending], job))
+            job = pool.submit(models.face, np.stack([r[3] for r in pending]), face_px=np.array([r[2] for r in pending]))
+            jobs.append(([r[:2] for r in pending], job))
         pending.clear()
         while jobs and (final or len(jobs) > 3 or jobs[0][1].done()):
             rows, job = jobs.popleft()
@@ -154,8 +154,8 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                 buf.append((g.t, crop, ok, d.h))
                 if len(buf) == T and g.t - last_clip.get(tid, -1e9) >= stride - 1e-6:
                     if np.mean([b[2] for b in buf]) >= cfg.min_readable_share:  # an unreadable clip is never read
-                        pending.append((tid, float(np.mean([b[0] for b in buf])), True,
-                                        float(np.median([b[3] for b in buf])), np.stack([b[1] for b in buf])))
+                        pending.append((tid, float(np.mean([b[0] for b in buf])), float(np.median([b[3] for b in buf])),
+                                        np.stack([b[1] for b in buf])))
                     last_clip[tid] = g.t
             if len(pending) >= 64:
                 flush()
@@ -167,8 +167,8 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
         torch.set_num_threads(threads)
     names = perception.names_
     at: dict = {}
-    for j, (tid, tc, ok) in enumerate(clip_rows):
-        if tid in names and ok:
+    for j, (tid, tc) in enumerate(clip_rows):
+        if tid in names:
             at.setdefault((names[tid], int(np.floor(tc))), j)
     sightings = perception.sightings()
     sightings["unreadable"] = unreadable_reason(sightings, cfg.readability)
@@ -228,9 +228,9 @@ def read_text(turns: pd.DataFrame, models) -> Readings:
         return Readings()
     has_text = turns[turns["text"].astype(bool)]
     has_text = has_text.iloc[np.argsort(has_text["start"].to_numpy(float), kind="stable")] if "start" in has_text else has_text
-    speakers = [str(s) if isinstance(s, str) and s else (str(p) if isinstance(p, str) and p != OFF_CAMERA else "")
-                for s, p in zip(has_text.get("speaker", pd.Series([""] * len(has_text), index=has_text.index)),
-                                has_text.get("person", pd.Series([""] * len(has_text), index=has_text.index)))]
+    said = has_text["speaker"] if "speaker" in has_text else pd.Series("", index=has_text.index)
+    speakers = [s if isinstance(s, str) and s else (p if isinstance(p, str) and p != OFF_CAMERA else "")
+                for s, p in zip(said, has_text["person"])]
     at: dict = {}
     for j, (_, r) in enumerate(has_text.iterrows()):
         if r["person"] and r["person"] != OFF_CAMERA:
