@@ -74,3 +74,13 @@ def test_mixup_trains():
     hist = Trainer(model, TrainConfig(epochs=2, batch_size=16, mixup=0.2, patience=0, precision="fp32"), progress=False).fit(
         AugmentedFaces(img, y, lowres=0.5), AugmentedFaces(img, y, augment=False))
     assert len(hist) == 2 and np.isfinite(hist.train_loss).all()
+
+
+@pytest.mark.parametrize("setting", [{"lowres": 2.0}, {"lowres": -0.1}, {"mixup": -1.0}, {"label_smoothing": 1.0}])
+def test_training_settings_out_of_range_fail_before_the_corpus_is_read(tmp_path, setting):
+    from emolab.errors import EmolabError
+    from emolab.recipes import train_recipe
+
+    with pytest.raises(EmolabError, match="out of range"):
+        train_recipe("face2d", "fer2013", tmp_path / "no_corpus_here", tmp_path / "out", progress=False, **setting)
+    assert not (tmp_path / "out").exists()  # nothing written

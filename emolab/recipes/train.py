@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..errors import EmolabError
 from ..evaluation import Evaluation
 from ..registry import FRAME_FACE_KINDS
 from .inputs import label_set, model_config_for, prepare, read_labelled
@@ -91,6 +92,11 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     from ..models import build_model, save_model
     from ..training import TrainConfig, Trainer, make_dataset, take_rows
 
+    for name, value, ok in (("lowres", lowres, 0.0 <= lowres <= 1.0), ("label_smoothing", label_smoothing, 0.0 <= label_smoothing < 1.0),
+                            ("mixup", mixup, mixup >= 0.0)):
+        if not ok:  # before any corpus is read: a bad setting fails in a second, not after the data is loaded
+            raise EmolabError(f"{name} = {value} is out of range",
+                              hint="lowres is a probability (0 to 1), label_smoothing 0 to below 1, mixup an alpha >= 0 (0: off)")
     t0 = time.perf_counter()
     seed_everything(seed)  # before the model is built: its initial weights come from this seed (reproducible runs)
     out = Path(out)
