@@ -184,3 +184,11 @@ def test_lesson_text_reads_each_utterance_after_the_ones_before(tmp_path, vocab)
     r = read_text(turns, models)
     assert list(r.turn) == [1, 0]  # in time order, the turn without text left out
     assert np.allclose(r.features, two, atol=1e-5)
+
+
+def test_negative_context_is_refused():
+    from emolab.errors import EmolabError
+    from emolab.models.zoo import TextLSTM, TextLSTMConfig
+
+    with pytest.raises(EmolabError, match="context"):
+        TextLSTM(TextLSTMConfig(context=-1))

@@ -280,6 +280,8 @@ class TextLSTM(nn.Module):
         self.config = c = config or TextLSTMConfig()
         if c.context_pool not in ("utterance", "all"):
             raise EmolabError(f"context_pool must be 'utterance' or 'all', got {c.context_pool!r}")
+        if int(c.context) < 0:
+            raise EmolabError(f"context is a number of previous utterances (>= 0), got {c.context}")
         self.embedding = nn.Embedding(c.vocab_size, c.embedding, padding_idx=0)
         self.lstm = nn.LSTM(c.embedding, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=True,
                             dropout=c.dropout if c.layers > 1 else 0.0)
