@@ -36,13 +36,16 @@ CREMAD = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "
 FOLDS = [(a, a + 1) for a in range(1, 15, 2)]
 
 
-def extract(shared: Path, cache: Path, copies: int = 2) -> dict:
-    """Blocks of every utterance (cached): clean RAVDESS, augmented training copies, room 15-18, CREMA-D."""
-    f = cache / "blocks.npz"
+def extract(shared: Path, cache: Path, copies: int = 2, which: str = "blocks") -> dict:
+    """Blocks of every utterance (cached): clean RAVDESS, augmented training copies, room 15-18, CREMA-D.
+    ``which``: "blocks" (``all_blocks``) or "extra" (``extra_blocks``); both see the same augmented waves."""
+    f = cache / f"{which}.npz"
     if f.is_file():
         z = np.load(f, allow_pickle=True)
         return {k: z[k].item() if z[k].dtype == object and z[k].shape == () else z[k] for k in z.files}
-    from speech_functionals import all_blocks
+    import speech_functionals
+
+    all_blocks = speech_functionals.all_blocks if which == "blocks" else speech_functionals.extra_blocks
 
     from emolab.preprocessing.audio import load_audio
     from emolab.preprocessing.augment import room_augment
@@ -188,6 +191,13 @@ def cnn_logits(shared: Path, cache: Path) -> dict:
     return out
 
 
+def mcnemar_p(b: int, c: int) -> float:
+    """Exact two-sided McNemar p-value of b against c discordant pairs."""
+    from scipy.stats import binomtest
+
+    return float(binomtest(b, b + c, 0.5).pvalue) if b + c else 1.0
+
+
 def log_softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(1, keepdims=True)
     return z - np.log(np.exp(z).sum(1, keepdims=True))
@@ -197,10 +207,17 @@ def test_stage(d: dict, sets: dict, names: list[str], shared: Path, cache: Path)
     """Train on actors 01-14, score 15-18 (clean, room) and CREMA-D: the CV-chosen set-up, its neighbours, the CNN, an ensemble."""
     from _common import save
 
-    chosen = {"set": "all-nomean minus delta_absmean", "blocks": tuple(b for b in sets["all-nomean"] if b != "delta_absmean"),
-              "clf": "logreg", "C": 0.01}
-    others = [{"set": "all-nomean", "blocks": sets["all-nomean"], "clf": "logreg", "C": 0.01},
-              {"set": "all-nomean", "blocks": sets["all-nomean"], "clf": "logreg", "C": 0.01, "aug": True},
+    from speech_functionals import EXTRA_BLOCKS
+
+    v1 = tuple(b for b in sets["all-nomean"] if b != "delta_absmean")
+    v2 = v1 + tuple(b for b in EXTRA_BLOCKS if b != "logmel_med")
+    # the best cross-validated set-up of grids 1-3 (grid 1's and 2's winners are listed beside it)
+    chosen = {"set": "v2-nomed", "blocks": v2, "clf": "logreg", "C": 0.03}
+    others = [{"set": "v2-nomed", "blocks": v2, "clf": "logreg", "C": 0.1},
+              {"set": "v2-nomed", "blocks": v2, "clf": "logreg", "C": 0.03, "aug": True},
+              {"set": "v2-nomed", "blocks": v2, "clf": "rbf", "C": 10.0, "aug": True},
+              {"set": "v1 (grid 2 winner)", "blocks": v1, "clf": "logreg", "C": 0.01},
+              {"set": "v1", "blocks": v1, "clf": "rbf", "C": 10.0, "aug": True},
               {"set": "all-nomean", "blocks": sets["all-nomean"], "clf": "rbf", "C": 3.0, "aug": True},
               {"set": "map", "blocks": sets["map"], "clf": "rbf", "C": 10.0},
               {"set": "map", "blocks": sets["map"], "clf": "logreg", "C": 0.03},
@@ -209,7 +226,8 @@ def test_stage(d: dict, sets: dict, names: list[str], shared: Path, cache: Path)
     y, va, yc = d["y"], d["va"], d["yc"]
     cnn = cnn_logits(shared, cache)
     out["cnn"] = {"actors15_18": scores(cnn["clean"].argmax(1), y[va], names), "actors15_18_room": scores(cnn["room"].argmax(1), y[va], names),
-                  "cremad": scores(cnn["crem"].argmax(1), yc, names)}
+                  "cremad": {**scores(cnn["crem"].argmax(1), yc, names),
+                             "by_clip": [f"{f}: {names[int(p)]}" for f, p in zip(d["files"], cnn["crem"].argmax(1))]}}
     for i, s in enumerate([chosen] + others):
         r = {**{k: v for k, v in s.items() if k != "blocks"}, "chosen": i == 0, **cv_score(s, d), **test_score(s, d, names)}
         out["rows"].append(r)
@@ -218,13 +236,68 @@ def test_stage(d: dict, sets: dict, names: list[str], shared: Path, cache: Path)
             lp = {part: np.log(np.clip(clf.predict_proba(design(d, part, s["blocks"])[va] if part == "clean" else design(d, part, s["blocks"])), 1e-9, None))
                   for part in ("clean", "room", "crem")}
             ens = {part: (lp[part] + log_softmax(cnn[part])) / 2 for part in lp}
+            right_e, right_c = ens["clean"].argmax(1) == y[va], cnn["clean"].argmax(1) == y[va]
             out["ensemble_cnn"] = {"actors15_18": scores(ens["clean"].argmax(1), y[va], names),
                                    "actors15_18_room": scores(ens["room"].argmax(1), y[va], names),
-                                   "cremad": scores(ens["crem"].argmax(1), yc, names)}
+                                   "cremad": {**scores(ens["crem"].argmax(1), yc, names),
+                                              "by_clip": [f"{f}: {names[int(p)]}" for f, p in zip(d["files"], ens["crem"].argmax(1))]},
+                                   # paired with the CNN on actors 15-18: utterances only one of the two gets right, exact McNemar p
+                                   "vs_cnn_only_ensemble_right": int((right_e & ~right_c).sum()),
+                                   "vs_cnn_only_cnn_right": int((~right_e & right_c).sum()),
+                                   "vs_cnn_mcnemar_p": mcnemar_p(int((right_e & ~right_c).sum()), int((~right_e & right_c).sum()))}
     for tag, r in [("CNN", out["cnn"])] + [(f"{r['set']} {r['clf']} C={r['C']} aug={bool(r.get('aug'))}", r) for r in out["rows"]] + [("ensemble", out["ensemble_cnn"])]:
         print(f"{tag:50s} CV {r.get('cv_accuracy', float('nan')):.3f}  15-18 {r['actors15_18']['accuracy']:.3f} (bal {r['actors15_18']['balanced_accuracy']:.3f})  "
               f"room {r['actors15_18_room']['accuracy']:.3f}  CREMA-D {r['cremad']['right']}/12 {r['cremad']['predicted']}")
     save("speech_functionals", out)
+    return out
+
+
+def time_stage(shared: Path) -> dict:
+    """CPU time per second of audio of one 3-s window (one thread, fastest of 5): the bundled CNN and its MFCCs, the
+    functional blocks as implemented here, and their parts (what a shared-STFT implementation could not avoid)."""
+    import librosa
+    import torch
+    from speech_functionals import all_blocks, extra_blocks, map_blocks
+
+    from _common import save
+    from emolab.models import load_model
+    from emolab.preprocessing.audio import fix_length, load_audio, mfcc_features
+    from emolab.preprocessing.inputs import speech_input
+    from emolab.recipes import resolve_model_path
+
+    files = sorted(glob.glob(str(shared / "data/ravdess_speech/Actor_15/*.flac")))[:6]
+    waves = [fix_length(load_audio(p), 48000) for p in files]
+
+    def best(fn, reps=5):
+        runs = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            for w in waves:
+                fn(w)
+            runs.append((time.perf_counter() - t0) / len(waves) / 3.0 * 1000)
+        return min(runs)
+
+    model, _ = load_model(resolve_model_path("speech"))
+    xb = torch.from_numpy(np.stack([speech_input(w) for w in waves] * 6)[:32])
+    with torch.no_grad():
+        model.eval()(xb)
+        runs = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            model(xb)
+            runs.append((time.perf_counter() - t0) / len(xb) / 3.0 * 1000)
+    y8 = lambda w: librosa.resample(w, orig_sr=16000, target_sr=8000, res_type="polyphase")
+    out = {"ms_per_audio_second": {
+        "cnn_model": min(runs), "mfcc_map": best(speech_input),
+        "functionals_all_blocks": best(all_blocks), "functionals_extra_blocks": best(extra_blocks),
+        "part_map_blocks_from_mfcc": best(lambda w: map_blocks(mfcc_features(w))) - best(mfcc_features),
+        "part_stft_512": best(lambda w: librosa.stft(w, n_fft=512, hop_length=160, win_length=400)),
+        "part_yin_16k": best(lambda w: librosa.yin(w, fmin=60, fmax=600, sr=16000, frame_length=640, hop_length=160)),
+        "part_yin_8k_with_resample": best(lambda w: librosa.yin(y8(w), fmin=60, fmax=600, sr=8000, frame_length=320, hop_length=80)),
+    }, "threads": torch.get_num_threads(), "window_seconds": 3.0, "note": "fastest of 5 over 6 windows, CPU shared with other work"}
+    for k, v in out["ms_per_audio_second"].items():
+        print(f"{k:32s} {v:6.2f} ms per s of audio")
+    save("speech_functionals_time", out)
     return out
 
 
@@ -233,7 +306,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--shared", default="../shared", help="the shared/ folder with data/ (default ../shared)")
     ap.add_argument("--cache", default="runs/speech_functionals", help="feature cache folder")
     ap.add_argument("--grid", type=int, default=1, help="cross-validation grid 1 or 2")
-    ap.add_argument("--stage", choices=("extract", "cv", "test"), default="all")
+    ap.add_argument("--stage", choices=("extract", "cv", "test", "time"), default="all")
     a = ap.parse_args(argv)
     import torch
 
@@ -243,7 +316,10 @@ def main(argv: list[str] | None = None) -> dict:
     from emolab.taxonomy import EMOTIONS
 
     names = list(EMOTIONS)
+    if a.stage == "time":
+        return time_stage(Path(a.shared))
     d = extract(Path(a.shared), Path(a.cache))
+    d.update({k: v for k, v in extract(Path(a.shared), Path(a.cache), which="extra").items() if "__" in k})
     if a.stage == "extract":
         return {}
     no_mean = tuple(b for b in MAP_BLOCKS if b != "mfcc_mean")
@@ -259,6 +335,20 @@ def main(argv: list[str] | None = None) -> dict:
                 specs.append({"set": sname, "blocks": blocks, "clf": "logreg", "C": C})
             for C in (1.0, 3.0, 10.0):
                 specs.append({"set": sname, "blocks": blocks, "clf": "rbf", "C": C})
+    elif a.grid == 3:  # grid 3: second-round blocks added to the grid-2 winner; logistic regression and RBF SVM, with and without augmentation
+        from speech_functionals import EXTRA_BLOCKS
+
+        base = tuple(b for b in sets["all-nomean"] if b != "delta_absmean")
+        cands = {"v1": base, "v2": base + EXTRA_BLOCKS, "v2-nomed": base + tuple(b for b in EXTRA_BLOCKS if b != "logmel_med")}
+        for b in EXTRA_BLOCKS:
+            cands[f"v1+{b}"] = base + (b,)
+        for name, blocks in cands.items():
+            for C in (0.003, 0.01, 0.03):
+                specs.append({"set": name, "blocks": blocks, "clf": "logreg", "C": C})
+            if name.startswith("v2") or name == "v1":
+                for C in (1.0, 3.0, 10.0):
+                    specs.append({"set": name, "blocks": blocks, "clf": "rbf", "C": C})
+                    specs.append({"set": name, "blocks": blocks, "clf": "rbf", "C": C, "aug": True})
     else:  # grid 2: around the best of grid 1 (all blocks, logistic regression): smaller C, augmentation, MLP, block ablation
         base = sets["all-nomean"]
         for C in (0.001, 0.003, 0.01):

@@ -125,3 +125,56 @@ def all_blocks(y: np.ndarray, seconds: float = 3.0) -> dict[str, np.ndarray]:
 
 MAP_BLOCKS = ("mfcc_mean", "mfcc_std", "mfcc_pct", "mfcc_slope", "delta_std", "delta_absmean", "level")
 WAVE_BLOCKS = ("logmel_shape", "logmel_std", "spectral", "loudness", "pitch", "pitch_abs")
+
+
+def extra_blocks(y: np.ndarray, seconds: float = 3.0) -> dict[str, np.ndarray]:
+    """Second-round blocks (chosen to test by cross-validation): log-mel ranges, spectral flux, more pitch
+    statistics, loudness dynamics and spectral tilt (eGeMAPS-like alpha ratio, Hammarberg index, slopes)."""
+    import librosa
+
+    from emolab.preprocessing.audio import fix_length
+
+    y = fix_length(np.asarray(y, np.float32), int(seconds * SR))
+    S = np.abs(librosa.stft(y, n_fft=512, hop_length=HOP, win_length=400)) ** 2
+    mdb = 10 * np.log10(librosa.feature.melspectrogram(S=S, sr=SR, n_mels=40) + 1e-10)
+    level = 10 * np.log10(S.sum(0) + 1e-10)
+    act = level >= level.max() - ACTIVE_DB
+    if act.sum() < 3:
+        act = np.ones_like(act)
+    ma = mdb[:, act]
+    med = np.median(ma, axis=1)
+    flux = np.maximum(np.diff(mdb, axis=1), 0).mean(0)[act[1:]]
+    rel = level - level.max()
+    dl = np.abs(np.diff(level))[act[1:]]
+    freqs = np.fft.rfftfreq(512, 1 / SR)
+    band = lambda lo, hi: S[(freqs >= lo) & (freqs < hi)][:, act]
+    db = lambda x: 10 * np.log10(x + 1e-10)
+    alpha = db(band(50, 1000).sum(0)) - db(band(1000, 5000).sum(0))
+    hamm = db(band(0, 2000).max(0)) - db(band(2000, 5000).max(0))
+    lo_f = (freqs > 0) & (freqs < 500)
+    mid_f = (freqs >= 500) & (freqs < 1500)
+    sl = lambda f: np.polyfit(freqs[f] / 1000, db(S[f][:, act]), 1)[0]
+    tilt = np.array([alpha.mean(), alpha.std(), hamm.mean(), hamm.std(), sl(lo_f).mean() / 10, sl(mid_f).mean() / 10])
+    flat = np.log10(librosa.feature.spectral_flatness(S=np.sqrt(S))[0] + 1e-10)
+    f0 = librosa.yin(y, fmin=60, fmax=600, sr=SR, frame_length=640, hop_length=HOP)[: len(act)]
+    voiced = act & (level >= level.max() - 25) & (f0 > 62) & (f0 < 590) & (flat < -1.5)
+    if voiced.sum() >= 5:
+        st = 12 * np.log2(f0[voiced])
+        r = st - np.median(st)
+        cont = np.diff(np.flatnonzero(voiced)) == 1
+        d = np.diff(st)[cont]
+        d = d[np.abs(d) < 2]  # drop octave jumps
+        runs = np.diff(np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(int), [0]])))) [::2]
+        skew = float(((r - r.mean()) ** 3).mean() / (r.std() ** 3 + 1e-9))
+        pitch2 = np.array([np.clip(skew, -5, 5), _pct(r, 25), _pct(r, 75), (d > 0).mean() if d.size else 0.5,
+                           runs.mean() / 100 if runs.size else 0.0, np.abs(np.diff(d)).mean() if d.size > 1 else 0.0])
+    else:
+        pitch2 = np.zeros(6)
+    out = {"logmel_range": _pct(ma, 90) - _pct(ma, 10), "logmel_med": med - med.mean(),
+           "flux": np.array([flux.mean(), flux.std()]) if flux.size else np.zeros(2),
+           "dynamics": np.array([dl.mean() if dl.size else 0.0, (rel > -10).mean(), (rel > -20).mean()]),
+           "tilt": tilt, "pitch2": pitch2}
+    return {k: np.nan_to_num(np.asarray(v, np.float32)) for k, v in out.items()}
+
+
+EXTRA_BLOCKS = ("logmel_range", "logmel_med", "flux", "dynamics", "tilt", "pitch2")
