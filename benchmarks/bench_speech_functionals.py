@@ -13,9 +13,14 @@ Protocol (fixed before any result was seen):
   which are never used for a choice; the other set-ups' test figures are reported beside it only so
   the table is complete.
 
-    flock /work/train.lock python benchmarks/bench_speech_functionals.py --shared ../shared
+    python benchmarks/bench_speech_functionals.py --shared ../shared --stage extract   # features, ~2 min on one core
+    python benchmarks/bench_speech_functionals.py --shared ../shared --stage cv --grid 1   # grids 1, 2, 3: CV on 01-14 only
+    python benchmarks/bench_speech_functionals.py --shared ../shared --stage test         # the CV choice on 15-18 and CREMA-D
+    python benchmarks/bench_speech_functionals.py --shared ../shared --stage time         # CPU ms per second of audio
 
-Writes ``benchmarks/results/speech_functionals.json``; features are cached in ``runs/speech_functionals``.
+Writes ``benchmarks/results/speech_functionals.json`` (test) and ``speech_functionals_time.json``; features and
+CV tables are cached in ``runs/speech_functionals`` (the CV tables of the write-up are gathered in
+``benchmarks/results/speech_functionals_cv.json``). Results and decision: ``emolab/pretrained/speech.md``.
 """
 
 from __future__ import annotations
@@ -121,8 +126,7 @@ def fit(spec: dict, d: dict, train_idx: np.ndarray):
         k = np.isin(d["aug_idx"], train_idx)
         X = np.concatenate([X, design(d, "aug", spec["blocks"])[k]])
         y = np.concatenate([y, d["y"][d["aug_idx"][k]]])
-    w = None
-    if spec["clf"] == "mlp":  # no class_weight: balance by resampling weights is not supported; oversample instead
+    if spec["clf"] == "mlp":  # MLPClassifier has no class_weight: oversample every class to the largest one instead
         counts = np.bincount(y, minlength=7)
         rep = np.concatenate([np.random.default_rng(0).choice(np.flatnonzero(y == c), counts.max(), replace=True) for c in range(7) if counts[c]])
         X, y = X[rep], y[rep]
@@ -370,7 +374,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{r['set']:12s} {r['clf']:7s} C={r['C']:<5g} aug={bool(s.get('aug'))}  CV acc {r['cv_accuracy']:.3f} bal {r['cv_balanced']:.3f}  "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
     result = {"cv": rows}
-    Path(a.cache, f"cv{a.grid}.json").write_text(json.dumps(result, indent=1))
+    Path(a.cache, f"cv{a.grid}.json")  # gathered in benchmarks/results/speech_functionals_cv.json.write_text(json.dumps(result, indent=1))
     return result
 
 
