@@ -186,3 +186,31 @@ def test_folding_batchnorm_keeps_the_function_and_leaves_the_model_alone(kind):
     n_bn = lambda m: sum(isinstance(k, torch.nn.modules.batchnorm._BatchNorm) for k in m.modules())
     if kind in ("face2d", "face3d", "speech", "cnn_lstm"):  # (the classroom CNN has no batch-norm, the LSTM no convolution)
         assert n_bn(folded) < n_bn(model)  # conv-following batch-norms are gone
+
+
+@pytest.mark.parametrize("kind", ["face2d", "face3d", "cnn_lstm", "speech"])
+def test_pool_before_relu_is_bit_identical_and_moves_the_relus(kind):
+    from emolab.models.blocks import fold_batchnorm, pool_before_relu
+
+    torch.manual_seed(2)
+    make, data = SMALL[kind]
+    model = make().eval()
+    x = data(5)
+    folded = fold_batchnorm(model)
+    swapped = pool_before_relu(fold_batchnorm(model))
+    with torch.no_grad():
+        assert torch.equal(swapped(x), folded(x))  # exactly, not to a tolerance
+    order = lambda m: [type(k).__name__ for k in m.modules() if not list(k.children())]  # every layer, in order
+    before, after = order(folded), order(swapped)
+    assert sorted(before) == sorted(after)  # nothing added or lost
+    pairs = lambda names: sum(a == "ReLU" and b.startswith("MaxPool") for a, b in zip(names, names[1:]))
+    assert pairs(before) > 0 and pairs(after) == 0  # every ReLU -> pool pair was swapped
+
+
+def test_pool_before_relu_leaves_padded_pools_alone():
+    from emolab.models.blocks import pool_before_relu
+
+    seq = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.MaxPool2d(3, stride=1, padding=1))  # padded pools are left as they are (only the unpadded layout is used and tested)
+    assert isinstance(pool_before_relu(seq)[0], torch.nn.ReLU)
+    seq = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2))
+    assert isinstance(pool_before_relu(seq)[1], torch.nn.MaxPool2d)
