@@ -130,3 +130,21 @@ def test_vectorised_qualities_equal_the_per_face_functions():
     widths = rng.uniform(20, 60, 9)
     want = [frontalness(m, (0, 0, w, w)) for m, w in zip(marks, widths)]
     np.testing.assert_allclose(_frontal_many(marks, widths), want, rtol=0, atol=1e-12)
+
+
+def test_each_frame_is_judged_by_the_whole_rule_detector_score_included(tiny_lesson):
+    """The per-frame readability that decides which clips are read is the rule of the sightings table
+    (it once left out the detector score, so clips of "unclear" faces were read)."""
+    from emolab.preprocessing.perception import Perception
+
+    p = Perception(tiny_lesson / "lesson.mp4", face_size=48, margin=0.06)
+    for _ in p:
+        pass
+    table = p.sightings(keep_dropped=True)
+    rule = ReadabilityRule(min_score=float(table["score"].median()))  # about half the sightings fall below it
+    p2 = Perception(tiny_lesson / "lesson.mp4", face_size=48, margin=0.06)
+    per_frame = np.concatenate([unreadable_reason(g.quality, rule) for g in p2])
+    expected = unreadable_reason(p2.sightings(keep_dropped=True), rule)
+    assert (per_frame == "unclear").any()
+    np.testing.assert_array_equal(per_frame, expected)
+

@@ -48,8 +48,10 @@ class Glimpse:
     mouths : np.ndarray [shape=(n, 2), dtype=float32]
         :func:`~emolab.preprocessing.speakers.mouth_openness` and
         :func:`~emolab.preprocessing.speakers.mouth_contrast` of each crop.
-    quality : pandas.DataFrame
-        :func:`~emolab.preprocessing.quality.face_quality` of each face.
+    quality : dict of np.ndarray [shape=(n,)]
+        The qualities of each face (:func:`~emolab.preprocessing.quality.quality_arrays`: ``face_px``,
+        ``frontal``, ``sharpness``) and its detector ``score``: what
+        :func:`~emolab.preprocessing.quality.unreadable_reason` reads.
     """
 
     index: int
@@ -128,7 +130,7 @@ class Perception:
     def __iter__(self) -> Iterator[Glimpse]:
         from .crops import crop_face
         from .detection import KeyframeDetector, keyframe_step
-        from .quality import QUALITY_COLUMNS, QUALITY_MARGIN, face_quality
+        from .quality import QUALITY_COLUMNS, QUALITY_MARGIN, quality_arrays
         from .speakers import mouth_contrast, mouth_openness
         from .tracking import FaceTracker, iter_tracked
 
@@ -146,9 +148,10 @@ class Perception:
                          if tracked else np.zeros((0, S, S), np.uint8))
                 mouths = (np.column_stack([mouth_openness(crops), mouth_contrast(crops)]) if len(crops)
                           else np.zeros((0, 2), np.float32))
-                quality = face_quality(frame, [d for _, d in tracked], crops if (S, self.margin) == (48, QUALITY_MARGIN) else None)
+                quality = quality_arrays(frame, [d for _, d in tracked], crops if (S, self.margin) == (48, QUALITY_MARGIN) else None)
+                quality["score"] = np.array([d.score for _, d in tracked], float)
                 self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m[0]), float(m[1]), *q)
-                               for (tid, d), m, *q in zip(tracked, mouths, *(quality[c].to_numpy() for c in QUALITY_COLUMNS))]
+                               for (tid, d), m, *q in zip(tracked, mouths, *(quality[c] for c in QUALITY_COLUMNS))]
                 yield Glimpse(index, t, frame, scale, tracked, crops, mouths, quality)
         finally:
             self.grid_ = detector.grid_

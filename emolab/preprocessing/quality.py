@@ -152,11 +152,16 @@ def face_quality(frame: np.ndarray, detections: list, crops: np.ndarray | None =
     pandas.DataFrame
         :data:`QUALITY_COLUMNS`, one row per detection.
     """
+    return pd.DataFrame(quality_arrays(frame, detections, crops))
+
+
+def quality_arrays(frame: np.ndarray, detections: list, crops: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """:func:`face_quality` as a dict of arrays [n] (no table: the perception pass calls it on every frame)."""
     from .crops import crop_face
 
     n = len(detections)
     if not n:
-        return pd.DataFrame({c: np.zeros(0) for c in QUALITY_COLUMNS})
+        return {c: np.zeros(0) for c in QUALITY_COLUMNS}
     if crops is None:
         crops = np.stack([crop_face(frame, d.box, size=48, margin=QUALITY_MARGIN) for d in detections])
     marks = [getattr(d, "landmarks", None) for d in detections]
@@ -164,8 +169,8 @@ def face_quality(frame: np.ndarray, detections: list, crops: np.ndarray | None =
         frontal = _frontal_many(np.stack([np.asarray(m, float)[:5] for m in marks]), np.array([d.w for d in detections], float))
     else:
         frontal = np.array([frontalness(m, d.box, d.eyes) for m, d in zip(marks, detections)], float)
-    return pd.DataFrame({"face_px": np.array([float(d.h) for d in detections]), "frontal": frontal,
-                         "sharpness": _sharpness_many(np.asarray(crops))})
+    return {"face_px": np.array([float(d.h) for d in detections]), "frontal": frontal,
+            "sharpness": _sharpness_many(np.asarray(crops))}
 
 
 def unreadable_reason(quality: pd.DataFrame, rule: ReadabilityRule | None = None) -> np.ndarray:
@@ -173,7 +178,7 @@ def unreadable_reason(quality: pd.DataFrame, rule: ReadabilityRule | None = None
 
     Parameters
     ----------
-    quality : pandas.DataFrame
+    quality : pandas.DataFrame or dict of arrays
         :data:`QUALITY_COLUMNS` (e.g. from :func:`face_quality`), and ``score`` (detector confidence)
         when known.
     rule : ReadabilityRule
