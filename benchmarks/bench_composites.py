@@ -245,6 +245,18 @@ def summarise(scored: list[dict]) -> dict:
     return {"per_size": rows, "per_condition": by_cond, "per_size_crops": crop_rows, "recall_by_pose": recall_pose, "totals": totals}
 
 
+def score_curve(sec: pd.DataFrame) -> list[dict]:
+    """Readable share and accuracy of the read person-seconds at each detector-score bar, all sizes and >= 32 px."""
+    rows = []
+    for bar, g in sec.groupby("min_score"):
+        for label, d in (("all", g), (">= 32 px", g[g["size"] >= 32])):
+            ok = d["emotion"].notna() & (d["emotion"] != "")
+            rows.append({"min_score": float(bar), "sizes": label, "person_seconds": int(len(d)),
+                         "readable_share": round(float(ok.mean()), 4) if len(d) else None, "n_readable": int(ok.sum()),
+                         "accuracy_readable": round(float((d["emotion"][ok] == d["truth"][ok]).mean()), 4) if ok.any() else None})
+    return rows
+
+
 def markdown(res: dict) -> str:
     head = ("| face size (px) | recall of face-frames | seats found | identities per found seat | readable person-seconds "
             "| accuracy of the read | accuracy the rule left unread (read anyway) | accuracy, rule off | same faces unpasted, 48 px |\n"
@@ -272,6 +284,11 @@ def markdown(res: dict) -> str:
                   f"({t['on_hidden_head']} on a bowed head, {t['phantom_boxes']} on no one); identities {t['identities']} for "
                   f"{t['people']} seats, {t['phantom_identities']} phantom identities (most sightings on no visible face). "
                   f"Recall by pose: " + ", ".join(f"{k} {pct(v)}" for k, v in res["recall_by_pose"].items()) + "."]
+    if res.get("score_curve"):
+        lines += ["", "| detector-score bar (min_score) | sizes | readable person-seconds | accuracy of the read (n) |", "|---|---|---|---|"]
+        for r in res["score_curve"]:
+            lines.append(f"| {r['min_score']:g} | {r['sizes']} | {pct(r['readable_share'])} of {r['person_seconds']} "
+                         f"| {pct(r['accuracy_readable'])} ({r['n_readable']}) |")
     return "\n".join(lines)
 
 
@@ -283,6 +300,9 @@ def main() -> None:
     ap.add_argument("--keep", help="write the composite lessons and analyses here (else a temporary folder)")
     ap.add_argument("--no-rule-off", action="store_true", help="skip the second analysis with the readability rule off")
     ap.add_argument("--markdown", action="store_true", help="print the tables of benchmarks/results/composites.json and exit")
+    ap.add_argument("--score-curve", type=float, nargs="*", default=[],
+                    help="also analyse each lesson with the default rule at these detector-score bars (min_score) and report "
+                         "readable share and accuracy of the read for each (the curve behind the bar)")
     args = ap.parse_args()
     from _common import OUT, save
 
@@ -311,7 +331,7 @@ def main() -> None:
                              min_readable_share=0.0)
     models = load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision, cfg.face_frame_step)
     keep = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="composites-"))
-    scored, runs = [], []
+    scored, runs, curve = [], [], []
     for seed in range(args.lessons):
         faces = fer_faces(fer, 11, seed) + actor
         direct = direct_readings(faces)
@@ -330,11 +350,18 @@ def main() -> None:
                                                           seed=seed) if i in want}
         crops = crop_readings(folder / "lesson.mp4", truth, rendered)
         s = score_lesson(truth, res.faces, res.timeline, None if res_off is None else res_off.timeline, direct, crops)
+        for bar in args.score_curve:  # the same faces (readability does not touch tracking), a different bar
+            res_bar = analyze_lesson(folder, config=AnalysisConfig(model="pretrained", readability=ReadabilityRule(min_score=bar)),
+                                     progress=False, models=models, thumbnails=False)
+            sec = score_lesson(truth, res.faces, res_bar.timeline, None, direct, crops)["seconds"]
+            curve.append(sec[["size", "emotion", "truth"]].assign(min_score=bar))
         scored.append(s)
         runs.append({"seed": seed, "generate_s": round(t1 - t0, 1), "analyse_s": round(t2 - t1, 1), "analyse_rule_off_s": round(t3 - t2, 1),
                      "identities": s["identities"], "phantom_identities": s["phantom_identities"]})
         print(runs[-1], flush=True)
     out = summarise(scored)
+    if curve:
+        out["score_curve"] = score_curve(pd.concat(curve))
     payload = {"command": "python benchmarks/bench_composites.py " + " ".join(sys.argv[1:]),
                "settings": {"lessons": args.lessons, "seconds": args.seconds, "fps": args.fps, "width": 1280, "height": 720,
                             "sizes": list(SIZES), "seats": 12, "faces": "11 FER2013 validation images (classes in turn) + CREMA-D actor 1001",
