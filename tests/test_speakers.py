@@ -307,3 +307,26 @@ def test_vad_precision_recall_on_ravdess_mixtures(shared_data, noise, snr_db):
     tp = (pred & truth).sum()
     precision, recall = tp / max(1, pred.sum()), tp / truth.sum()
     assert precision >= 0.9 and recall >= 0.65, (precision, recall)  # measured 0.98-0.99 and 0.72
+
+
+def test_mouth_contrast_moves_with_the_mouth_not_with_a_box_a_pixel_off():
+    """Detector and template boxes land a pixel or two apart from frame to frame; the mouth measure must
+    change far less with that than with the mouth opening."""
+    from emolab.preprocessing.crops import crop_face
+    from emolab.preprocessing.speakers import mouth_contrast
+    from emolab.synth.faces import Identity, Pose, render_face
+
+    rng = np.random.default_rng(5)
+    jitter, opening = [], []
+    for k in range(6):
+        ident = Identity.random(f"P{k}", rng)
+        shut, open_ = (np.full((140, 140, 3), 170, np.uint8) for _ in range(2))
+        box = render_face(shut, 70, 70, 70, ident, np.zeros(14, np.float32), Pose(mouth_open=0.0))
+        render_face(open_, 70, 70, 70, ident, np.zeros(14, np.float32), Pose(mouth_open=1.0))
+        base = mouth_contrast(crop_face(shut, box, size=48, margin=0.06))
+        for dx, dy in ((1, 0), (0, 1), (-2, 0), (0, -2), (2, 2)):
+            moved = (box[0] + dx, box[1] + dy, box[2], box[3])
+            jitter.append(abs(mouth_contrast(crop_face(shut, moved, size=48, margin=0.06)) - base))
+        opening.append(mouth_contrast(crop_face(open_, box, size=48, margin=0.06)) - base)
+    assert min(opening) > 0  # an open mouth always raises it
+    assert np.median(jitter) < 0.2 * np.median(opening), (np.median(jitter), np.median(opening))

@@ -17,6 +17,8 @@ figures in ``docs/speech.md``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
@@ -72,10 +74,15 @@ def mouth_contrast(crops: np.ndarray) -> np.ndarray | float:
     bright teeth, so it rises whichever is darker than the skin; :func:`mouth_openness` (a mean)
     can fall instead of rise when lips or teeth are brighter than the face.
 
+    The region is soft: pixels are weighted by a Gaussian centred on the mouth (66.5 % down the
+    crop, in the middle; standard deviations 10 % of the height and 14 % of the width). Measured in
+    whole lesson analyses of 13 generated lessons against the hard region of the same extent (rows
+    54-79 %, columns 33-67 %, used until 2026-12-01): recall of speaking seconds 0.62 against 0.51,
+    precision 0.97 against 0.99, the teacher named in 9 lessons against 6 (``docs/speech.md``).
+
     Parameters
     ----------
     crops : np.ndarray [shape=(n, h, w) or (h, w), dtype=uint8]
-        The same crops as :func:`mouth_openness` reads (mouth region: rows 54-79 %, columns 33-67 %).
 
     Returns
     -------
@@ -84,10 +91,21 @@ def mouth_contrast(crops: np.ndarray) -> np.ndarray | float:
     c = np.asarray(crops, np.float32)
     one = c.ndim == 2
     c = c[None] if one else c
-    h, w = c.shape[1:3]
-    region = c[:, int(0.54 * h):int(0.79 * h), int(0.33 * w):int(0.67 * w)]
-    out = region.std(axis=(1, 2)) / (c.std(axis=(1, 2)) + 1e-6) if region[0].size else np.zeros(len(c), np.float32)
+    g = _mouth_weights(*c.shape[1:3])
+    mean = np.einsum("nij,ij->n", c, g)
+    var = np.einsum("nij,ij->n", c * c, g) - mean * mean
+    out = np.sqrt(np.maximum(var, 0.0)) / (c.std(axis=(1, 2)) + 1e-6)
     return float(out[0]) if one else out.astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _mouth_weights(h: int, w: int) -> np.ndarray:
+    """Gaussian weights [h, w] of :func:`mouth_contrast`'s soft mouth region, summing to 1."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64) + 0.5
+    g = np.exp(-((yy - 0.665 * h) ** 2 / (2 * (0.10 * h) ** 2) + (xx - 0.5 * w) ** 2 / (2 * (0.14 * w) ** 2)))
+    out = (g / g.sum()).astype(np.float32)
+    out.flags.writeable = False
+    return out
 
 
 def face_rms(t: np.ndarray, y: Optional[np.ndarray], sample_fps: float, sr: int = 16000) -> np.ndarray:
