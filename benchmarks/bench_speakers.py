@@ -41,8 +41,9 @@ NEW_MOUTH = "contrast"  # the mouth measure of the new rule
 VARIANTS = ("openness", "openness_absolute", "contrast")  # mouth feature (and |r|) the correlation reads
 
 
-def sightings(seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-    """Face sightings (t, person, mouth), the lesson audio, and the utterances (person, start, end)."""
+def sightings(seed: int, margin: float = 0.06) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Face sightings (t, person, mouth), the lesson audio, and the utterances (person, start, end); faces cut
+    at crop ``margin`` (the pretrained lesson models' 0.06 by default)."""
     from emolab.preprocessing.crops import crop_face
     from emolab.preprocessing.speakers import mouth_contrast, mouth_openness
     from emolab.synth import LessonConfig
@@ -57,7 +58,7 @@ def sightings(seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     for f, t, frame, truth in iter_frames(plan, env):
         if f % step:
             continue
-        crops = [crop_face(frame, detector_like_box((x, y, w, h), rng), size=48) for _, person, _, x, y, w, h, *_ in truth]
+        crops = [crop_face(frame, detector_like_box((x, y, w, h), rng), size=48, margin=margin) for _, person, _, x, y, w, h, *_ in truth]
         if crops:
             for r, m, c in zip(truth, mouth_openness(np.stack(crops)), mouth_contrast(np.stack(crops))):
                 rows.append((t, r[1], float(m), float(c)))
@@ -126,7 +127,15 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--lessons", type=int, default=6)
+    ap.add_argument("--margin", type=float, default=0.06, help="crop margin (default 0.06, as the pretrained lesson models crop; 0.2 before 2026-12-01)")
+    ap.add_argument("--mouth", choices=("soft", "hard"), default="soft",
+                    help="mouth region of mouth_contrast: the shipped soft one, or the hard box used until 2026-12-01")
     args = ap.parse_args()
+    if args.mouth == "hard":
+        import emolab.preprocessing.speakers as speakers
+        from bench_speaking_lessons import hard_mouth_contrast
+
+        speakers.mouth_contrast = hard_mouth_contrast
     from bench_vad import _transients
 
     grid = {(v, c): {(mc, mm, mz): {"right_s": 0.0, "wrong_s": 0.0, "off_s": 0.0, "speaker_visible_s": 0.0}
@@ -137,7 +146,7 @@ def main() -> None:
     teachers = {c: {"old": [], "new": []} for c in pipe}
     reasons = {c: [] for c in pipe}
     for seed in range(args.lessons):
-        faces0, audio, utt = sightings(seed)
+        faces0, audio, utt = sightings(seed, args.margin)
         bed = _transients(len(audio), np.random.default_rng(seed))
         speech_rms = np.sqrt(np.mean(audio[np.abs(audio) > 0.01] ** 2))  # room noise is 0.002 rms
         noisy = (audio + bed * speech_rms / np.sqrt(np.mean(bed**2))).astype(np.float32)  # 0 dB
@@ -204,8 +213,9 @@ def main() -> None:
                   f"  off-camera {r['off_s']} s  teacher right {r['teacher_correct']} ({r['teachers']})")
     for cond in reasons:
         print(f"  e.g. {cond}: {reasons[cond][0]}")
-    save("speakers", {"lessons": args.lessons, "sample_fps": FPS_SAMPLE, "min_corr": MIN_CORR, "min_margin": MIN_MARGIN, "min_z": MIN_Z,
-                      "mouth": NEW_MOUTH,
+    save("speakers" + ("_hard" if args.mouth == "hard" else ""),
+                     {"lessons": args.lessons, "sample_fps": FPS_SAMPLE, "min_corr": MIN_CORR, "min_margin": MIN_MARGIN, "min_z": MIN_Z,
+                      "mouth": NEW_MOUTH, "mouth_region": args.mouth, "crop_margin": args.margin,
                       "grid": grid_out, "rules": pipe_out, "role_reasons": reasons})
 
 
