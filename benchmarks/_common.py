@@ -43,6 +43,8 @@ def timer(store: dict, key: str):
 def save(name: str, payload: dict) -> Path:
     OUT.mkdir(exist_ok=True)
     path = OUT / f"{name}.json"
-    path.write_text(json.dumps({"machine": machine(), **payload}, indent=2, default=str) + "\n")
+    from emolab.atomic import write_text
+
+    write_text(path, json.dumps({"machine": machine(), **payload}, indent=2, default=str) + "\n")  # a stopped run leaves the old file whole
     print(f"wrote {path}")
     return path
