@@ -301,6 +301,7 @@ def main() -> None:
     ap.add_argument("--no-rule-off", action="store_true", help="skip the second analysis with the readability rule off")
     ap.add_argument("--face-frame-step", type=int, default=None,
                     help="read every k-th frame of each 1-s face clip (AnalysisConfig.face_frame_step; default: the config's)")
+    ap.add_argument("--precision", default="auto", help="model inference precision (AnalysisConfig.precision: auto, int8, bf16, fp32)")
     ap.add_argument("--tag", default="", help="suffix of the JSON file (results/composites[_TAG].json)")
     ap.add_argument("--markdown", action="store_true", help="print the tables of benchmarks/results/composites.json and exit")
     ap.add_argument("--score-curve", type=float, nargs="*", default=[],
@@ -329,7 +330,7 @@ def main() -> None:
     torch.set_num_threads(2)
     warnings.filterwarnings("ignore", message="no usable audio")  # composites have no audio track
     actor = cremad_faces(cremad)
-    cfg = AnalysisConfig(model="pretrained", **({"face_frame_step": args.face_frame_step} if args.face_frame_step else {}))
+    cfg = AnalysisConfig(model="pretrained", precision=args.precision, **({"face_frame_step": args.face_frame_step} if args.face_frame_step else {}))
     cfg_off = AnalysisConfig(model="pretrained", readability=ReadabilityRule(min_face_px=0, min_frontal=0, min_sharpness=0, min_score=0),
                              min_readable_share=0.0)
     models = load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision, cfg.face_frame_step)
@@ -367,7 +368,7 @@ def main() -> None:
         out["score_curve"] = score_curve(pd.concat(curve))
     payload = {"command": "python benchmarks/bench_composites.py " + " ".join(sys.argv[1:]),
                "settings": {"lessons": args.lessons, "seconds": args.seconds, "fps": args.fps, "width": 1280, "height": 720,
-                            "sizes": list(SIZES), "seats": 12, "face_frame_step": cfg.face_frame_step, "faces": "11 FER2013 validation images (classes in turn) + CREMA-D actor 1001",
+                            "sizes": list(SIZES), "seats": 12, "face_frame_step": cfg.face_frame_step, "precision": models.precision if hasattr(models, "precision") else cfg.precision, "faces": "11 FER2013 validation images (classes in turn) + CREMA-D actor 1001",
                             "model": "pretrained", "degradations": "per size, every second seat: blur sigma 1 / JPEG 30 / gain 0.45 in turn; "
                                                                      "a third of seats look down 2-4 s; one seat empty 2-4 s"},
                "runs": runs, **out}

@@ -18,8 +18,9 @@ from .registry import PRETRAINED_DIR
 
 
 def available() -> dict[str, Path]:
-    """Bundled model name -> weight file."""
-    return {p.stem: p for p in sorted(PRETRAINED_DIR.glob("*.safetensors"))}
+    """Bundled model name -> weight file (companion files such as ``face.int8.safetensors``, the face
+    CNN's int8 copy, are not models of their own)."""
+    return {p.stem: p for p in sorted(PRETRAINED_DIR.glob("*.safetensors")) if "." not in p.stem}
 
 
 def pretrained(name: str, device: str = "cpu"):

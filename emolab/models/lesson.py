@@ -204,13 +204,19 @@ class LateFusionLessonModels(LessonModels):
         if frame_step < 1:
             raise ModelError(f"frame_step must be >= 1, got {frame_step}")
         self.frame_step = int(frame_step)
-        self._run = _Runner(device, precision)
+        if precision not in ("auto", "int8", "fp32", "bf16", "fp16"):
+            raise ModelError(f"precision must be auto, int8, fp32, bf16 or fp16 (got {precision!r})")
+        self._run = _Runner(device, "auto" if precision == "int8" else precision)
+        self._plain = _Runner(device, "fp32")  # for the int8 face model: no autocast, its own memory format
+        self.precision = {}
         self.models, self.metas = {}, {}
         for m, name in (("face", "face"), ("speech", "speech"), ("text", "text")):
             p = Path(folder) / f"{name}.safetensors"
             if p.is_file():
                 self.models[m], self.metas[m] = load_model(p, map_location=device)
-                self.models[m] = self._run.prepare(self.models[m])
+                q = self._int8(self.models[m], self.metas[m], Path(folder) / f"{name}.int8.safetensors", precision, device)
+                self.models[m] = q if q is not None else self._run.prepare(self.models[m])
+                self.precision[m] = "int8" if q is not None else str(self._run.dtype or torch.float32).replace("torch.", "")
         if not self.models:
             raise ModelError("no pretrained models are shipped in this installation", path=folder,
                              hint="use model='synthetic' or train them (see docs/pretrained.md)")
@@ -231,12 +237,28 @@ class LateFusionLessonModels(LessonModels):
         tx = self.metas.get("text")
         self.vocab = Vocabulary.from_dict(tx["preprocessing"]["vocabulary"]) if tx else None
 
+    @staticmethod
+    def _int8(model: torch.nn.Module, meta: dict, observers: Path, precision: str, device: str) -> Optional[torch.nn.Module]:
+        """The int8 copy of a per-frame face CNN where ``precision`` allows it (auto, int8) on a CPU, else None."""
+        from .quantize import int8_copy
+
+        if precision not in ("auto", "int8") or device != "cpu":
+            if precision == "int8":
+                raise ModelError("int8 inference runs on CPUs only", hint="use precision='auto' on a GPU")
+            return None
+        q = int8_copy(model, meta.get("sha256", ""), observers)
+        if q is None and precision == "int8" and getattr(model, "kind", "") == "face2d":
+            raise ModelError("no int8 copy of the face model can be made here (no x86 int8 engine, or no observer "
+                             "file measured for these weights)", path=observers, hint="use precision='auto'")
+        return q
+
     def _probs(self, m: str, x: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarray:
         """Calibrated probabilities: softmax(logits / temperature), one temperature or one per row."""
         if not len(x):
             return np.zeros((0, len(EMOTIONS)), np.float32)
         model = self.models[m]
-        logits = self._run(lambda t: model(t).float(), model, x, 128).astype(np.float64)
+        run = self._plain if self.precision.get(m) == "int8" else self._run
+        logits = run(lambda t: model(t).float(), model, x, 128).astype(np.float64)
         t = np.asarray(temperature, np.float64)
         z = logits / (t[:, None] if t.ndim else t)
         z -= z.max(1, keepdims=True)
@@ -306,8 +328,10 @@ class LateFusionLessonModels(LessonModels):
 def load_lesson_models(name: str = "pretrained", device: str = "cpu", weights: Optional[dict[str, float]] = None,
                        precision: str = "auto", frame_step: int = 2) -> LessonModels:
     """``"synthetic"`` (bundled synthetic-domain fused model), ``"pretrained"`` (real models, late
-    fusion), or a path to a fused ``.safetensors`` model; inference ``precision`` "auto" (bf16 on
-    CPUs with native bf16, fp16 on CUDA), "fp32", "bf16" or "fp16"; ``frame_step``: see
+    fusion), or a path to a fused ``.safetensors`` model; inference ``precision`` "auto" (on a CPU: the
+    pretrained face CNN in int8 where its observer file ships, other models in bf16 where the CPU has it,
+    else fp32; fp16 on CUDA), "int8" (the same, but an error where the face CNN cannot run in int8), "fp32",
+    "bf16" or "fp16"; ``frame_step``: see
     :class:`LateFusionLessonModels` (the fused models' 3-D face branch always sees every frame)."""
     if name == "pretrained":
         return LateFusionLessonModels(weights=weights, device=device, precision=precision, frame_step=frame_step)

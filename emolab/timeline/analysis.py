@@ -99,6 +99,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     result = lesson_tables(timeline, faces, turns, speech, text, models, cfg, {rename[p]: r for p, r in roles.items()}, info.duration)
     result.info = {"video": str(files.video), "transcript": str(transcript) if transcript else "", "duration": info.duration,
                    "fps": info.fps, "width": info.width, "height": info.height, "frames_analyzed": face.n_frames, "model": models.name,
+                   "precision": dict(getattr(models, "precision", {}) or {}),
                    "modalities_available": list(models.available), "seconds": time.perf_counter() - t_start,
                    "detector_grid": face.grid, "n_people": int(faces["person"].nunique()),
                    "readability": readability_summary(result.timeline, result.students),

@@ -35,7 +35,7 @@ class AnalysisConfig(Config):
     teacher_share: float = 0.35  # the teacher holds at least this share of all speech (off-camera included), 1.5x the next person, >= 5 s in >= 2 turns
     weights: Optional[dict] = None  # late-fusion weights for the pretrained models
     device: str = "cpu"
-    precision: str = "auto"  # model inference: "auto" (bf16 on CPUs with native bf16, fp16 on CUDA), "fp32", "bf16", "fp16"
+    precision: str = "auto"  # model inference: "auto" (CPU: int8 face CNN, bf16 elsewhere where native; CUDA: fp16), "int8", "fp32", "bf16", "fp16"
     alerts: AlertConfig = field(default_factory=AlertConfig)
     readability: ReadabilityRule = field(default_factory=ReadabilityRule)  # which face sightings an emotion may be read from
     min_readable_share: float = 0.5  # a face clip counts only when at least this share of its frames is readable

@@ -295,14 +295,19 @@ def fuse_seconds(models, faces: pd.DataFrame, turns: pd.DataFrame, readings: dic
 
 def _second_reasons(faces: pd.DataFrame) -> dict:
     """``(person, second)`` -> the most frequent ``unreadable`` reason of that second's sightings, for
-    the seconds in which none of a person's sightings is readable."""
+    the seconds in which none of a person's sightings is readable (ties: the reason seen first)."""
     if "unreadable" not in faces or faces.empty:
         return {}
-    sec = np.floor(faces["t"]).astype(int)
-    g = faces.groupby([faces["person"], sec])["unreadable"]
-    none_ok = g.apply(lambda s: bool((s != "").all()))
-    mode = g.agg(lambda s: s.value_counts().index[0])
-    return mode[none_ok].to_dict()
+    df = pd.DataFrame({"person": faces["person"].to_numpy(), "s": np.floor(faces["t"].to_numpy()).astype(int),
+                       "why": faces["unreadable"].to_numpy(), "order": np.arange(len(faces))})
+    readable = (df["why"] == "").groupby([df["person"], df["s"]]).transform("any").to_numpy(bool)
+    df = df[~readable]
+    if df.empty:
+        return {}
+    n = df.groupby(["person", "s", "why"], sort=False).agg(n=("order", "size"), first=("order", "min")).reset_index()
+    n = n.sort_values(["person", "s", "n", "first"], ascending=[True, True, False, True], kind="stable")
+    n = n.drop_duplicates(["person", "s"])
+    return dict(zip(zip(n["person"], n["s"].astype(int).tolist()), n["why"]))
 
 
 def smooth_timeline(tl: pd.DataFrame, *, method: str = "hmm", ema_alpha: float = 0.5, hmm_stay: float = 0.9) -> pd.DataFrame:

@@ -1,0 +1,270 @@
+"""Int8 inference for the per-frame face CNN on CPUs (post-training static quantization).
+
+The face CNN reads every face of every second of a lesson, so on a CPU it is one of the largest costs
+of an analysis. Quantized to int8 (weights per channel, 8-bit activations per tensor; PyTorch's FX graph
+mode with the ``x86`` backend) it runs ~2.5x faster than in bf16 and ~10x faster than in fp32, with the
+same accuracy on FER2013 validation faces at 12-48 px (``benchmarks/bench_face_int8.py``; the model card
+``emolab/pretrained/face.md``). Used on CPUs with AVX-512 VNNI only (:func:`int8_supported`).
+
+Static quantization needs the range of every activation. Those ranges are measured once, offline,
+on real training faces (:func:`calibrate_int8`), the model is converted with them (:func:`quantize_int8`),
+and its int8 parameters ship beside the float weights as ``face.int8.safetensors`` (:func:`save_int8`;
+no corpus is shipped). Loading builds :class:`Int8FaceCNN` from that file in milliseconds, without
+tracing (:func:`int8_copy`), and only for the float weights it was made from.
+
+>>> obs = calibrate_int8(model, batches)                                          # doctest: +SKIP
+>>> save_int8("face.int8.safetensors", quantize_int8(model, obs), weights_sha256=meta["sha256"])  # doctest: +SKIP
+>>> qmodel = int8_copy(model, meta["sha256"], "face.int8.safetensors")           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Iterable
+
+import torch
+from torch import nn
+
+from ..atomic import atomic_path
+from ..errors import ModelError
+
+QUANTIZABLE_KINDS = ("face2d",)
+"""Model kinds whose int8 copy is supported (2D per-frame face CNNs: convolutions, pooling, linear)."""
+
+_ENGINE = "x86"
+
+
+def int8_supported() -> bool:
+    """Whether int8 inference is exact here: the ``x86`` quantized engine and a CPU with AVX-512 VNNI.
+
+    Activations use all 8 bits (closer to the float model than PyTorch's default 7: on FER2013 faces 96-99 %
+    of answers equal fp32's, against 91-97 %). Without VNNI the x86 kernels multiply in 16-bit pairs that can
+    saturate at 8 bits, so there the float model is kept. PyTorch deprecates its quantized tensors (2.13 warns
+    that they will be removed); where they are gone this is False too.
+    """
+    try:
+        import torch.ao.nn.quantized  # noqa: F401
+
+        return (_ENGINE in torch.backends.quantized.supported_engines and hasattr(torch, "quantize_per_tensor")
+                and bool(torch.cpu._is_vnni_supported()))
+    except (ImportError, AttributeError, RuntimeError):
+        return False
+
+
+def _quiet() -> None:
+    # PyTorch 2.13 warns on every quantized tensor it creates that they are deprecated; said once in the docs
+    # (docs/pretrained.md), not on every lesson. A filter, not catch_warnings: the face model runs in a worker thread.
+    warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel", category=UserWarning)
+
+
+def _prepared(model: nn.Module) -> nn.Module:
+    from torch.ao.quantization import QConfig, get_default_qconfig_mapping
+    from torch.ao.quantization.observer import HistogramObserver, PerChannelMinMaxObserver
+    from torch.ao.quantization.quantize_fx import prepare_fx
+
+    from .blocks import fold_batchnorm
+
+    kind = getattr(model, "kind", "")
+    if kind not in QUANTIZABLE_KINDS:
+        raise ModelError(f"int8 inference supports model kinds {QUANTIZABLE_KINDS}, not {kind!r}")
+    torch.backends.quantized.engine = _ENGINE
+    _quiet()
+    # PyTorch's x86 mapping, with 8-bit instead of 7-bit activations (exact on VNNI CPUs, see int8_supported);
+    # weights per output channel, symmetric int8, as in the default
+    full = QConfig(activation=HistogramObserver.with_args(reduce_range=False),
+                   weight=PerChannelMinMaxObserver.with_args(dtype=torch.qint8, qscheme=torch.per_channel_symmetric))
+    with warnings.catch_warnings():  # FX quantization warns that it will move to torchao
+        warnings.simplefilter("ignore")
+        return prepare_fx(fold_batchnorm(model).eval(), get_default_qconfig_mapping(_ENGINE).set_global(full),
+                          (torch.zeros(1, 1, model.config.size, model.config.size),))
+
+
+def _observers(prepared: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in prepared.state_dict().items() if "activation_post_process" in k}
+
+
+@torch.no_grad()  # not inference_mode: the observers' buffers must stay loadable
+def calibrate_int8(model: nn.Module, batches: Iterable[torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Measure the activation ranges of ``model`` on real inputs.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A float face CNN (:data:`QUANTIZABLE_KINDS`).
+    batches : iterable of torch.Tensor [shape=(B, 1, size, size), float in [0, 1]]
+        Faces as the model reads them; a thousand faces of the sizes it will see is plenty.
+
+    Returns
+    -------
+    dict of str -> torch.Tensor
+        The observers' statistics (histograms and ranges), for :func:`quantize_int8`.
+    """
+    prepared = _prepared(model)
+    n = 0
+    for x in batches:
+        prepared(x.float())
+        n += len(x)
+    if n == 0:
+        raise ModelError("int8 calibration needs at least one batch of faces")
+    return _observers(prepared)
+
+
+def quantize_int8(model: nn.Module, observers: dict[str, torch.Tensor]) -> nn.Module:
+    """The int8 inference copy of ``model`` from its float weights and measured activation ranges
+    (PyTorch's FX graph mode; offline: loading a shipped copy uses :func:`int8_copy`).
+
+    Parameters
+    ----------
+    model : nn.Module
+        The float model the observers were measured on (not changed).
+    observers : dict
+        From :func:`calibrate_int8`.
+
+    Returns
+    -------
+    nn.Module
+        Takes float ``[B, 1, size, size]`` input, returns float logits; CPU only, eval mode.
+    """
+    from torch.ao.quantization.quantize_fx import convert_fx
+
+    if not int8_supported():
+        raise ModelError("this PyTorch build has no x86 int8 engine", hint="use precision='bf16' or 'fp32'")
+    prepared = _prepared(model)
+    expected = set(_observers(prepared))
+    if set(observers) != expected:
+        raise ModelError("these observers were not measured on this model's layers",
+                         hint="calibrate_int8 on this model")
+    prepared.load_state_dict(observers, strict=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = convert_fx(prepared)
+    q.kind, q.config = model.kind, model.config
+    return q
+
+
+def int8_state(qmodel: nn.Module) -> dict[str, torch.Tensor]:
+    """The int8 parameters of a model from :func:`quantize_int8` as plain tensors (for :func:`save_int8`):
+    per layer the int8 weight, its per-channel scales and zero points, the float bias and the output's
+    scale and zero point; ``input.scale`` / ``input.zero_point`` quantize the input."""
+    import torch.ao.nn.quantized as nnq
+
+    out = {}
+    for name, buf in qmodel.named_buffers():
+        if name.endswith("input_scale_0"):
+            out["input.scale"] = buf.detach().reshape(1).double()
+        elif name.endswith("input_zero_point_0"):
+            out["input.zero_point"] = buf.detach().reshape(1).long()
+    if set(out) != {"input.scale", "input.zero_point"}:
+        raise ModelError("not a model from quantize_int8: no input quantization found")
+    for name, mod in qmodel.named_modules():
+        if isinstance(mod, (nnq.Conv2d, nnq.Linear)):
+            w, b = mod.weight(), mod.bias()
+            if w.qscheme() != torch.per_channel_affine:
+                raise ModelError(f"{name}: expected per-channel int8 weights")
+            out[f"{name}.weight"] = w.int_repr()
+            out[f"{name}.weight_scales"] = w.q_per_channel_scales().double()
+            out[f"{name}.weight_zero_points"] = w.q_per_channel_zero_points().long()
+            out[f"{name}.bias"] = b.detach().float() if b is not None else torch.zeros(w.shape[0])
+            out[f"{name}.scale"] = torch.tensor([float(mod.scale)], dtype=torch.float64)
+            out[f"{name}.zero_point"] = torch.tensor([int(mod.zero_point)], dtype=torch.int64)
+    return out
+
+
+class Int8FaceCNN(nn.Module):
+    """A face CNN (:data:`QUANTIZABLE_KINDS`) running in int8, built from :func:`int8_state` without tracing.
+
+    Computes what :func:`quantize_int8`'s model computes (bit for bit, tested): input quantized, every
+    convolution int8 with its folded batch-norm, ReLU and max-pooling on int8 tensors, int8 global
+    average pooling and classifier, logits dequantized. Input ``[B, 1, size, size]`` float, output
+    ``[B, n_classes]`` float logits.
+    """
+
+    def __init__(self, model: nn.Module, state: dict[str, torch.Tensor]):
+        import torch.ao.nn.quantized as nnq
+
+        from .blocks import fold_batchnorm, pool_before_relu
+
+        super().__init__()
+        self.kind, self.config = model.kind, model.config
+        torch.backends.quantized.engine = _ENGINE
+        _quiet()
+        try:
+            self.quant = nnq.Quantize(float(state["input.scale"]), int(state["input.zero_point"]), torch.quint8)
+            float_model = fold_batchnorm(model)
+            layers = []
+            for name, m in float_model.features.named_children():
+                layers.append(self._conv(f"features.{name}", m, state) if isinstance(m, nn.Conv2d) else m)
+            self.features = pool_before_relu(nn.Sequential(*layers))  # exact on int8 too: both are monotone
+            lin = [m for m in float_model.head if isinstance(m, nn.Linear)]
+            if len(lin) != 1:
+                raise KeyError("head")
+            self.linear = self._linear(f"head.{list(float_model.head).index(lin[0])}", lin[0], state)
+        except KeyError as exc:
+            raise ModelError(f"the int8 file lacks {exc} for this model's layers",
+                             hint="regenerate it for these weights (benchmarks/bench_face_int8.py --write)") from None
+
+    @staticmethod
+    def _qweight(prefix: str, state: dict) -> torch.Tensor:
+        return torch._make_per_channel_quantized_tensor(state[f"{prefix}.weight"], state[f"{prefix}.weight_scales"],
+                                                        state[f"{prefix}.weight_zero_points"], 0)
+
+    def _conv(self, prefix: str, m: nn.Conv2d, state: dict) -> nn.Module:
+        import torch.ao.nn.quantized as nnq
+
+        q = nnq.Conv2d(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride, padding=m.padding,
+                       dilation=m.dilation, groups=m.groups, bias=True, padding_mode=m.padding_mode)
+        q.set_weight_bias(self._qweight(prefix, state), state[f"{prefix}.bias"])
+        q.scale, q.zero_point = float(state[f"{prefix}.scale"]), int(state[f"{prefix}.zero_point"])
+        return q
+
+    def _linear(self, prefix: str, m: nn.Linear, state: dict) -> nn.Module:
+        import torch.ao.nn.quantized as nnq
+
+        q = nnq.Linear(m.in_features, m.out_features)
+        q.set_weight_bias(self._qweight(prefix, state), state[f"{prefix}.bias"])
+        q.scale, q.zero_point = float(state[f"{prefix}.scale"]), int(state[f"{prefix}.zero_point"])
+        return q
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(self.quant(x.float().contiguous()))
+        return self.linear(x.mean(dim=(2, 3))).dequantize()
+
+
+def save_int8(path: str | os.PathLike, qmodel: nn.Module, **metadata: str) -> Path:
+    """Write the int8 parameters of ``qmodel`` (:func:`quantize_int8`) to a ``.safetensors`` file, atomically;
+    string ``metadata`` is kept (the bundled file records ``weights_sha256``, the float weights' digest)."""
+    from safetensors.torch import save_file
+
+    state = {k: v.contiguous() for k, v in int8_state(qmodel).items()}
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=dict(metadata))
+    return Path(path)
+
+
+def load_int8(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read a file written by :func:`save_int8`: ``(state, metadata)``."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
+    except Exception as exc:  # truncated or not a safetensors file
+        raise ModelError(f"cannot read the int8 model file ({exc})", path=path) from None
+
+
+def int8_copy(model: nn.Module, weights_sha256: str, path: str | os.PathLike) -> nn.Module | None:
+    """The int8 copy of a face CNN from the file ``path`` (:func:`save_int8`), or None where there is none to make.
+
+    None (the caller keeps its float model) when the model kind is not quantizable, this PyTorch has no
+    x86 int8 engine, ``path`` does not exist, or it was made from other weights than ``weights_sha256``
+    (the digest in the model file's metadata), as after replacing the bundled face model.
+    A file that exists but cannot be read raises :class:`~emolab.errors.ModelError`.
+    """
+    if getattr(model, "kind", "") not in QUANTIZABLE_KINDS or not int8_supported() or not Path(path).is_file():
+        return None
+    state, meta = load_int8(path)
+    if meta.get("weights_sha256") != weights_sha256:
+        return None
+    return Int8FaceCNN(model, state).eval()

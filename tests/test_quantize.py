@@ -1,0 +1,122 @@
+"""Int8 face CNN: the traced conversion and the shipped, trace-free copy compute the same function; the copy is
+used only where it belongs (its own weights, a CPU with the x86 engine); with ../shared/data, it reads real faces
+as well as the float model."""
+
+import numpy as np
+import pytest
+import torch
+
+from emolab.errors import ModelError
+from emolab.models.quantize import (Int8FaceCNN, calibrate_int8, int8_copy, int8_state, int8_supported, load_int8,
+                                    quantize_int8, save_int8)
+from emolab.models.zoo import FaceCNN2D, FaceCNNConfig
+
+pytestmark = pytest.mark.skipif(not int8_supported(), reason="this PyTorch build has no x86 int8 engine")
+
+
+def _faces(n: int, seed: int) -> torch.Tensor:
+    """Smooth random 48-px 'faces' in [0, 1]: low-frequency noise, so activations are image-like."""
+    rng = np.random.default_rng(seed)
+    low = rng.random((n, 1, 6, 6)).astype(np.float32)
+    return torch.nn.functional.interpolate(torch.from_numpy(low), size=48, mode="bilinear", align_corners=False)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    torch.manual_seed(0)
+    model = FaceCNN2D(FaceCNNConfig(widths=(8, 16, 32), convs_per_block=2)).eval()
+    with torch.no_grad():  # batch-norms with non-trivial statistics, so folding matters
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+def test_trace_free_copy_equals_the_traced_conversion_and_tracks_fp32(small_model, tmp_path):
+    obs = calibrate_int8(small_model, (_faces(64, s) for s in range(4)))
+    traced = quantize_int8(small_model, obs)
+    path = save_int8(tmp_path / "m.int8.safetensors", traced, weights_sha256="abc")
+    state, meta = load_int8(path)
+    assert meta["weights_sha256"] == "abc"
+    built = Int8FaceCNN(small_model, state).eval()
+    x = _faces(96, 99)  # faces the calibration never saw
+    with torch.inference_mode():
+        a, b, ref = traced(x), built(x), small_model(x)
+    assert torch.equal(a, b)  # bit for bit: same int8 ops in the same order
+    assert b.shape == (96, 7) and b.dtype == torch.float32
+    err = (b - ref).abs().mean() / ref.std()
+    assert err < 0.1, float(err)  # int8 rounding, not a different function
+
+
+def test_copy_only_for_its_own_weights(small_model, tmp_path):
+    obs = calibrate_int8(small_model, [_faces(32, 1)])
+    path = save_int8(tmp_path / "m.int8.safetensors", quantize_int8(small_model, obs), weights_sha256="abc")
+    assert int8_copy(small_model, "abc", path) is not None
+    assert int8_copy(small_model, "other weights", path) is None  # e.g. a retrained face.safetensors
+    assert int8_copy(small_model, "abc", tmp_path / "missing.safetensors") is None
+    bad = tmp_path / "bad.int8.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelError, match="cannot read the int8 model file"):
+        int8_copy(small_model, "abc", bad)
+    state = int8_state(quantize_int8(small_model, obs))
+    del state["features.3.weight"]
+    with pytest.raises(ModelError, match="lacks"):
+        Int8FaceCNN(small_model, state)
+    with pytest.raises(ModelError, match="not measured on this model"):
+        quantize_int8(FaceCNN2D(FaceCNNConfig(widths=(8, 16))).eval(), obs)
+
+
+def test_lesson_models_use_the_shipped_int8_face_model_on_cpu_and_fall_back_without_it(tmp_path):
+    import shutil
+
+    from emolab.models.lesson import load_lesson_models, LateFusionLessonModels
+    from emolab.registry import PRETRAINED_DIR
+
+    auto = load_lesson_models("pretrained")
+    assert auto.precision["face"] == "int8"
+    fp32 = load_lesson_models("pretrained", precision="fp32")
+    assert fp32.precision["face"] == "float32"
+    clips = (_faces(5 * 8, 3).numpy()[:, 0] * 255).astype(np.uint8).reshape(8, 5, 48, 48)  # 8 one-second clips
+    pa, pf = auto.face(clips), fp32.face(clips)
+    assert np.allclose(pa.sum(1), 1.0, atol=1e-5)
+    assert np.abs(pa - pf).max() < 0.1  # the same model, rounded
+    # a folder with the face weights but no int8 copy: auto keeps the float model, int8 says why it cannot
+    shutil.copy(PRETRAINED_DIR / "face.safetensors", tmp_path / "face.safetensors")
+    assert LateFusionLessonModels(folder=tmp_path).precision["face"] != "int8"
+    with pytest.raises(ModelError, match="no int8 copy of the face model"):
+        LateFusionLessonModels(folder=tmp_path, precision="int8")
+    with pytest.raises(ModelError, match="precision must be"):
+        LateFusionLessonModels(precision="int4")
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_int8_reads_real_faces_as_well_as_fp32(shared_data):
+    """FER2013 validation faces (600, seed 0) at 48 and 20 px: int8 within 2 points of fp32, and mostly the same answers
+    (measured on all 3,589: 67.0 / 67.0 % at 48 px, 58.0 / 58.3 % at 20 px, 97 % / 95 % agreement)."""
+    import cv2
+
+    from emolab import pretrained
+    from emolab.data import read_corpus
+    from emolab.models.blocks import fold_batchnorm
+    from emolab.preprocessing.inputs import load_face_images
+    from emolab.registry import PRETRAINED_DIR
+    from emolab.taxonomy import EMOTIONS
+
+    m = read_corpus("fer2013", shared_data / "fer2013")
+    m = m[m["split"] == "validation"].sample(600, random_state=0)
+    images = load_face_images(m, progress=False)
+    y = np.array([EMOTIONS.index(v) for v in m["label"].astype(str)])
+    model, meta = pretrained("face")
+    q = int8_copy(model, meta["sha256"], PRETRAINED_DIR / "face.int8.safetensors")
+    assert q is not None
+    fp32 = fold_batchnorm(model).eval()
+    for px in (48, 20):
+        x = images if px == 48 else np.stack([cv2.resize(cv2.resize(i, (px, px), interpolation=cv2.INTER_AREA), (48, 48))
+                                              for i in images])
+        t = torch.from_numpy(x.astype(np.float32) / 255.0)[:, None]
+        with torch.inference_mode():
+            a, b = fp32(t).argmax(1).numpy(), q(t).argmax(1).numpy()
+        assert abs(np.mean(a == y) - np.mean(b == y)) <= 0.02, (px, np.mean(a == y), np.mean(b == y))
+        assert np.mean(a == b) >= 0.92, (px, np.mean(a == b))
