@@ -217,14 +217,35 @@ def turn_correlations(turn: tuple[float, float], faces: pd.DataFrame, *, mouth: 
         Columns ``person``, ``correlation`` (in [-1, 1]), ``frames`` (sightings used), best first.
         People without enough sightings, or whose mouth or the audio did not change, are left out.
     """
-    t = faces["t"].to_numpy()
-    seg = faces[(t >= turn[0] - pad) & (t <= turn[1] + pad)]
-    rows = []
-    for p, g in seg.groupby("person"):
-        if len(g) >= min_frames and g[mouth].std() > 0 and g["rms"].std() > 0:
-            rows.append((p, float(np.corrcoef(g[mouth], g["rms"])[0, 1]), len(g)))
-    out = pd.DataFrame(rows, columns=["person", "correlation", "frames"])
-    return out.sort_values("correlation", ascending=False, kind="stable").reset_index(drop=True)
+    return _Sightings(faces, mouth).scores(turn, min_frames=min_frames, pad=pad)
+
+
+class _Sightings:
+    """Sightings sorted by time once, so that scoring each of many turns costs a binary search
+    (:func:`attribute_turns`; the same numbers as filtering and grouping the table per turn)."""
+
+    def __init__(self, faces: pd.DataFrame, mouth: str):
+        t = faces["t"].to_numpy(float)
+        self.order = np.argsort(t, kind="stable")
+        self.t = t[self.order]
+        self.person = faces["person"].to_numpy()
+        self.mouth = faces[mouth].to_numpy(float)
+        self.rms = faces["rms"].to_numpy(float)
+
+    def scores(self, turn: tuple[float, float], min_frames: int = 4, pad: float = 0.2) -> pd.DataFrame:
+        a = np.searchsorted(self.t, turn[0] - pad, side="left")
+        b = np.searchsorted(self.t, turn[1] + pad, side="right")
+        idx = np.sort(self.order[a:b])  # the table's own row order, as a boolean mask keeps it
+        rows = []
+        if len(idx):
+            people = self.person[idx]
+            for p in np.unique(people):  # sorted, as groupby sorts its keys
+                sel = idx[people == p]
+                m, r = self.mouth[sel], self.rms[sel]
+                if len(sel) >= max(min_frames, 2) and m.std(ddof=1) > 0 and r.std(ddof=1) > 0:
+                    rows.append((p, float(np.corrcoef(m, r)[0, 1]), len(sel)))
+        out = pd.DataFrame(rows, columns=["person", "correlation", "frames"])
+        return out.sort_values("correlation", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def attribute_turns(turns: pd.DataFrame, faces: pd.DataFrame, *, min_corr: float = MIN_CORR, min_margin: float = MIN_MARGIN,
@@ -269,8 +290,9 @@ def attribute_turns(turns: pd.DataFrame, faces: pd.DataFrame, *, min_corr: float
     turns["margin"] = np.nan
     if faces.empty or turns.empty or faces["rms"].isna().all():
         return turns
+    seen = _Sightings(faces, mouth)
     for i, r in turns.iterrows():
-        scores = turn_correlations((r["start"], r["end"]), faces, mouth=mouth, min_frames=min_frames)
+        scores = seen.scores((r["start"], r["end"]), min_frames=min_frames)
         if scores.empty:
             continue
         best, corr, frames = scores.iloc[0]
