@@ -13,8 +13,6 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold, GroupShuffleSplit, LeaveOneGroupOut, StratifiedGroupKFold
-
 from ..errors import SplitError
 
 
@@ -68,6 +66,8 @@ def group_holdout(manifest: pd.DataFrame, test_size: float = 0.2, seed: int = 0,
     train_idx, test_idx : np.ndarray of int
     """
     groups = _groups(manifest, group_col, allow_unknown_subjects)
+    from sklearn.model_selection import GroupShuffleSplit  # imported here: reading a lesson needs no splitter
+
     splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     train, test = next(splitter.split(np.zeros(len(groups)), groups=groups))
     check_no_leak(train, test, groups)
@@ -82,6 +82,8 @@ def group_kfold(manifest: pd.DataFrame, n_splits: int = 5, seed: int = 0, group_
     ------
     train_idx, test_idx : np.ndarray of int
     """
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
     groups = _groups(manifest, group_col, allow_unknown_subjects)
     n_groups = len(np.unique(groups))
     if n_splits > n_groups:
@@ -99,6 +101,8 @@ def group_kfold(manifest: pd.DataFrame, n_splits: int = 5, seed: int = 0, group_
 def leave_one_subject_out(manifest: pd.DataFrame, group_col: str = "group",
                           allow_unknown_subjects: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Leave-one-subject-out: one fold per group, that group alone in test."""
+    from sklearn.model_selection import LeaveOneGroupOut
+
     groups = _groups(manifest, group_col, allow_unknown_subjects)
     for train, test in LeaveOneGroupOut().split(np.zeros(len(groups)), groups=groups):
         check_no_leak(train, test, groups)
