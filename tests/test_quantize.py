@@ -59,6 +59,15 @@ def test_copy_only_for_its_own_weights(small_model, tmp_path):
     bad.write_bytes(b"not a safetensors file")
     with pytest.raises(ModelError, match="cannot read the int8 model file"):
         int8_copy(small_model, "abc", bad)
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as f:  # one weight changed, the digest left as it was
+        state, meta = {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata())
+    state["features.0.weight"][0, 0, 0, 0] += 1
+    save_file(state, str(tmp_path / "tampered.int8.safetensors"), metadata=meta)
+    with pytest.raises(ModelError, match="does not match its digest"):
+        int8_copy(small_model, "abc", tmp_path / "tampered.int8.safetensors")
     state = int8_state(quantize_int8(small_model, obs))
     del state["features.3.weight"]
     with pytest.raises(ModelError, match="lacks"):

@@ -238,18 +238,19 @@ class LateFusionLessonModels(LessonModels):
         self.vocab = Vocabulary.from_dict(tx["preprocessing"]["vocabulary"]) if tx else None
 
     @staticmethod
-    def _int8(model: torch.nn.Module, meta: dict, observers: Path, precision: str, device: str) -> Optional[torch.nn.Module]:
-        """The int8 copy of a per-frame face CNN where ``precision`` allows it (auto, int8) on a CPU, else None."""
+    def _int8(model: torch.nn.Module, meta: dict, int8_file: Path, precision: str, device: str) -> Optional[torch.nn.Module]:
+        """The int8 copy of a model from its ``<name>.int8.safetensors`` file where ``precision`` allows it (auto,
+        int8) on a CPU, else None (only the face CNN's ships)."""
         from .quantize import int8_copy
 
         if precision not in ("auto", "int8") or device != "cpu":
             if precision == "int8":
                 raise ModelError("int8 inference runs on CPUs only", hint="use precision='auto' on a GPU")
             return None
-        q = int8_copy(model, meta.get("sha256", ""), observers)
+        q = int8_copy(model, meta.get("sha256", ""), int8_file)
         if q is None and precision == "int8" and getattr(model, "kind", "") == "face2d":
-            raise ModelError("no int8 copy of the face model can be made here (no x86 int8 engine, or no observer "
-                             "file measured for these weights)", path=observers, hint="use precision='auto'")
+            raise ModelError("no int8 copy of the face model can be made here (no x86 int8 engine with VNNI, or no "
+                             "int8 file made from these weights)", path=int8_file, hint="use precision='auto'")
         return q
 
     def _probs(self, m: str, x: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarray:
@@ -329,7 +330,7 @@ def load_lesson_models(name: str = "pretrained", device: str = "cpu", weights: O
                        precision: str = "auto", frame_step: int = 2) -> LessonModels:
     """``"synthetic"`` (bundled synthetic-domain fused model), ``"pretrained"`` (real models, late
     fusion), or a path to a fused ``.safetensors`` model; inference ``precision`` "auto" (on a CPU: the
-    pretrained face CNN in int8 where its observer file ships, other models in bf16 where the CPU has it,
+    pretrained face CNN in int8 where its int8 file ships, other models in bf16 where the CPU has it,
     else fp32; fp16 on CUDA), "int8" (the same, but an error where the face CNN cannot run in int8), "fp32",
     "bf16" or "fp16"; ``frame_step``: see
     :class:`LateFusionLessonModels` (the fused models' 3-D face branch always sees every frame)."""

@@ -123,7 +123,7 @@ def calibrate_int8(model: nn.Module, batches: Iterable[torch.Tensor]) -> dict[st
         prepared(x.float())
         n += len(x)
     if n == 0:
-        raise ModelError("int8 calibration needs at least one batch of faces")
+        raise ModelError("int8 calibration needs at least one batch of inputs")
     return _observers(prepared)
 
 
@@ -256,21 +256,29 @@ def save_int8(path: str | os.PathLike, qmodel: nn.Module, **metadata: str) -> Pa
     string ``metadata`` is kept (the bundled file records ``weights_sha256``, the float weights' digest)."""
     from safetensors.torch import save_file
 
+    from .io import _digest
+
     state = {k: v.contiguous() for k, v in int8_state(qmodel).items()}
     with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=dict(metadata))
+        save_file(state, str(tmp), metadata={**metadata, "sha256": _digest(state)})
     return Path(path)
 
 
 def load_int8(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Read a file written by :func:`save_int8`: ``(state, metadata)``."""
+    """Read a file written by :func:`save_int8`: ``(state, metadata)``; its contents are checked against the
+    digest it was saved with (as :func:`~emolab.models.io.load_model` checks a model file)."""
     from safetensors import safe_open
+
+    from .io import _digest
 
     try:
         with safe_open(str(path), framework="pt") as f:
-            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
+            state, meta = {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
     except Exception as exc:  # truncated or not a safetensors file
         raise ModelError(f"cannot read the int8 model file ({exc})", path=path) from None
+    if meta.get("sha256") != _digest(state):
+        raise ModelError("the int8 model file does not match its digest (tampered with, or not written by save_int8)", path=path)
+    return state, meta
 
 
 def int8_copy(model: nn.Module, weights_sha256: str, path: str | os.PathLike) -> nn.Module | None:
