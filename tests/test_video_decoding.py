@@ -1,0 +1,98 @@
+"""Sampled decoding that skips the H.264 frames nobody needs gives OpenCV's frames, pixel for pixel."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import emolab.preprocessing.video as video
+
+
+def _encode(path, container_format=None, pix_fmt="yuv420p", start_pts=0, vfr=False, rotation=None, n=45, options=None):
+    """A small H.264 video with moving content and B-frames (libx264's defaults), written with PyAV."""
+    import av
+
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 255, (72, 96, 3), dtype=np.uint8)
+    with av.open(str(path), "w", format=container_format) as c:
+        s = c.add_stream("libx264", rate=15, options={"bf": "3", **(options or {})})
+        s.width, s.height, s.pix_fmt = 96, 72, pix_fmt
+        s.codec_context.time_base = Fraction(1, 15000)
+        if rotation is not None:
+            s.set_display_rotation(rotation)
+        pts = start_pts
+        for i in range(n):
+            img = np.roll(base, 3 * i, axis=1)
+            img[10:30, (2 * i) % 80:(2 * i) % 80 + 16] = (i * 5) % 255
+            f = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=pix_fmt)
+            f.pts, f.time_base = pts, Fraction(1, 15000)
+            pts += 1000 if not vfr else int(rng.choice([500, 1000, 2500]))
+            for pkt in s.encode(f):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    return path
+
+
+def _both(path, sample_fps, monkeypatch, **kw):
+    """(skipping decoder's frames, OpenCV's frames, whether the skipping decoder was used)."""
+    used = []
+    real = video._skipping_decoder
+
+    def spy(*a):
+        out = real(*a)
+        used.append(out is not None)
+        return out
+
+    monkeypatch.setattr(video, "_skipping_decoder", spy)
+    skipping = list(video.iter_frames(path, sample_fps, threads=1, **kw))
+    monkeypatch.setattr(video, "_skipping_decoder", lambda *a: None)
+    opencv = list(video.iter_frames(path, sample_fps, threads=1, **kw))
+    monkeypatch.setattr(video, "_skipping_decoder", real)
+    return skipping, opencv, bool(used and used[0])
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(x[0] == y[0] and x[1] == y[1] and np.array_equal(x[2], y[2]) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("kind", ["mp4", "mkv", "full_range", "late_start", "variable_rate"])
+def test_skipping_decoder_gives_opencvs_frames(tmp_path, monkeypatch, kind):
+    path = {
+        "mp4": lambda: _encode(tmp_path / "a.mp4"),
+        "mkv": lambda: _encode(tmp_path / "a.mkv"),
+        "full_range": lambda: _encode(tmp_path / "j.mp4", pix_fmt="yuvj420p"),
+        "late_start": lambda: _encode(tmp_path / "s.mp4", start_pts=37_000),
+        "variable_rate": lambda: _encode(tmp_path / "v.mp4", vfr=True),
+    }[kind]()
+    for fps, kw in [(5.0, {}), (2.0, {}), (7.3, {}), (5.0, {"start": 0.5, "end": 2.1})]:
+        skipping, opencv, used = _both(path, fps, monkeypatch, **kw)
+        assert used, "an H.264 file with timestamps takes the skipping decoder"
+        assert len(opencv) >= 3 and _same(skipping, opencv), (kind, fps, kw)
+
+
+def test_the_test_video_has_frames_to_skip(tmp_path):
+    """The videos above exercise the skipping: some of their frames are non-reference
+    B-frames (a fifth of them here), most of them not kept, and the kept frames come out in order."""
+    import av
+
+    path = _encode(tmp_path / "a.mp4", n=60)
+    assert [i for i, _, _ in video.iter_frames(path, 5.0, threads=1)] == list(range(0, 60, 3))
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.codec_context.skip_frame = "NONREF"
+        assert sum(1 for _ in c.decode(s)) <= 54  # 48 of 60 with libx264 7.x defaults
+
+
+def test_opencv_decodes_what_the_skipping_decoder_cannot(tmp_path, monkeypatch):
+    """Videos with a rotation in their metadata, other codecs and every-frame reading stay with OpenCV."""
+    from .conftest import write_video
+
+    rotated = _encode(tmp_path / "r.mp4", rotation=90)
+    skipping, opencv, used = _both(rotated, 5.0, monkeypatch)
+    assert not used and _same(skipping, opencv)
+    mpeg4 = write_video(tmp_path / "m.mp4", frames=12, size=32)
+    _, _, used = _both(mpeg4, 5.0, monkeypatch)
+    assert not used
+    everything, opencv, used = _both(_encode(tmp_path / "a.mp4"), None, monkeypatch)
+    assert not used and len(everything) == 45
