@@ -187,7 +187,8 @@ def _skipping_decoder(path, sampler: _Sampler, fps: float):
 
     One pass over the container's packets (no decoding; 0.35 s for 45 minutes of 720p) gives every frame's time
     first, so the kept frames are known before decoding. Frames are converted to BGR as OpenCV converts them (BT.601,
-    limited range unless the pixel format says full), so the frames are the same, pixel for pixel.
+    limited range unless the pixel format says full, whatever the stream's colour tags say), so the frames are the
+    same, pixel for pixel.
 
     Returns None (decode with OpenCV) where the stream is not H.264, or a packet lacks a timestamp.
     """
@@ -231,13 +232,18 @@ def _skipping_decoder(path, sampler: _Sampler, fps: float):
 
 def _skip_decode(path, wanted: dict) -> Iterator[tuple[int, float, np.ndarray]]:
     import av
+    from av.video.reformatter import VideoReformatter
 
     container = av.open(str(path))
     try:
         stream = container.streams.video[0]
         stream.thread_count = 1
         ctx = stream.codec_context
-        full = stream.codec_context.pix_fmt is not None and stream.codec_context.pix_fmt.startswith("yuvj")
+        # OpenCV's conversion ignores the stream's colour tags: BT.601, limited range unless the pixel format is
+        # full-range (yuvj). The same tags on each frame give the same pixels, through swscale's fast path, with one
+        # converter for the whole video (a new one per frame costs more than the conversion).
+        color_range = 2 if (ctx.pix_fmt or "").startswith("yuvj") else 1
+        reformatter = VideoReformatter()
         left = len(wanted)
         for packet in container.demux(stream):
             if left == 0:
@@ -252,8 +258,8 @@ def _skip_decode(path, wanted: dict) -> Iterator[tuple[int, float, np.ndarray]]:
                 if hit is None:
                     continue
                 left -= 1
-                bgr = frame.reformat(format="bgr24", src_colorspace="ITU601", src_color_range="JPEG" if full else "MPEG").to_ndarray()
-                yield hit[0], hit[1], bgr
+                frame.colorspace, frame.color_range = 2, color_range  # unspecified (BT.601); MPEG or JPEG range
+                yield hit[0], hit[1], reformatter.reformat(frame, format="bgr24").to_ndarray()
     finally:
         container.close()
 
