@@ -308,6 +308,37 @@ def test_batch_over_local_ray(lesson, tmp_path):
     ray.shutdown()
 
 
+def test_speech_is_read_beside_the_video_pass_with_the_same_results(lesson, monkeypatch):
+    """The speech model runs once, in the audio thread during the video pass, on the windows the attributed turns
+    give; read_speech uses those features only where its windows are the same."""
+    import threading
+
+    import emolab.timeline.stages as stages
+    from emolab.bundled import available
+    from emolab.models.lesson import load_lesson_models
+
+    if "speech" not in available():
+        pytest.skip("no real speech model bundled")
+    models = load_lesson_models("pretrained")
+    y = np.random.default_rng(0).normal(0, 0.1, 16000 * 12).astype(np.float32)
+    turns = pd.DataFrame({"start": [0.3, 4.0, 7.2], "end": [3.1, 6.6, 11.5], "person": ["S01", "off-camera", "S02"]})
+    starts = stages.speech_windows(turns.drop(columns="person"), models)[0]
+    early = (starts, stages.speech_features(y, starts, models))
+    plain = stages.read_speech(turns, y, models)
+    calls = []
+    real = stages.speech_features
+    monkeypatch.setattr(stages, "speech_features", lambda *a: calls.append(threading.current_thread().name) or real(*a))
+    reused = stages.read_speech(turns, y, models, early=early)
+    assert not calls and np.array_equal(reused.features, plain.features) and reused.at == plain.at
+    assert (0 in plain.turn) and ("S02", 8) in plain.at and not any(p == "off-camera" for p, _ in plain.at)
+    nobody = turns.assign(person=["S01", "", "S02"])  # a turn without a person has no windows: the early ones don't fit
+    again = stages.read_speech(nobody, y, models, early=early)
+    assert calls == ["MainThread"] and len(again.features) < len(plain.features)
+    calls.clear()
+    res = analyze_lesson(lesson, config=AnalysisConfig(model="pretrained", sample_fps=2.5), models=models, progress=False)
+    assert len(calls) == 1 and calls[0].startswith("emolab-audio") and len(res.speech)
+
+
 def test_no_face_images_written_unless_asked(analysed, lesson, tmp_path):
     _, out = analysed
     assert not (out / "faces").exists() and not list(out.rglob("*.png"))  # privacy by default

@@ -138,7 +138,7 @@ def face_rms(t: np.ndarray, y: Optional[np.ndarray], sample_fps: float, sr: int 
 
 def speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray], duration: float, *,
                  vad: Union[str, Callable[[np.ndarray, int], pd.DataFrame]] = "silero", sr: int = 16000,
-                 threshold: float = THRESHOLD, min_speech: float = 0.25, min_silence: float = 0.3) -> pd.DataFrame:
+                 threshold: float = THRESHOLD, min_speech: float = 0.25, min_silence: float = 0.3, warn: bool = True) -> pd.DataFrame:
     """The speaking turns of a recording.
 
     Parameters
@@ -160,6 +160,8 @@ def speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray]
         Sample rate of ``audio`` in Hz.
     threshold, min_speech, min_silence : float
         Passed to :func:`~emolab.preprocessing.vad.speech_segments` (``"silero"`` only).
+    warn : bool
+        Warn when transcript cues start after the recording (off for a second call on the same input).
 
     Returns
     -------
@@ -170,7 +172,7 @@ def speech_turns(transcript: Optional[pd.DataFrame], audio: Optional[np.ndarray]
     """
     if transcript is not None and len(transcript):
         t = transcript[transcript["start"] < duration + 1.0].copy()
-        if len(t) < len(transcript):
+        if len(t) < len(transcript) and warn:
             warnings.warn(f"{len(transcript) - len(t)} transcript cue(s) start after the recording ends and were ignored", stacklevel=3)
         t["end"] = t["end"].clip(upper=duration)
         if "probability" not in t:

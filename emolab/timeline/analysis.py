@@ -78,6 +78,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
         audio_job = pool.submit(_load_track, audio or (files.audio if Path(video).is_dir() else None) or files.video,
                                 detect_speech=tr_table is None or not len(tr_table))
         models = models or load_lesson_models(cfg.model, cfg.device, cfg.weights, cfg.precision, cfg.face_frame_step)
+        early_speech = pool.submit(_early_speech, audio_job, tr_table, info.duration, models)
         face = read_faces(files.video, models, cfg, progress=progress, thumbnails=thumbnails, report=report, duration=info.duration)
         report("faces", 1.0)
         y, audio_error, segments = audio_job.result()
@@ -87,7 +88,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     faces["rms"] = face_rms(faces["t"].to_numpy(), y, cfg.sample_fps)
     turns = attribute_turns(speech_turns(tr_table, y, info.duration, vad=lambda a, sr: segments), faces)
     report("speech", 0.5)
-    speech, text = read_speech(turns, y, models), read_text(turns, models)
+    speech, text = read_speech(turns, y, models, early=early_speech.result()), read_text(turns, models)
     report("speech", 1.0)
     timeline = smooth_timeline(fuse_seconds(models, faces, turns, {"face": face, "speech": speech, "text": text}),
                                method=cfg.smoothing, ema_alpha=cfg.ema_alpha, hmm_stay=cfg.hmm_stay)
@@ -136,6 +137,25 @@ def _load_track(path: str | os.PathLike, *, detect_speech: bool = True):
     segments = speech_segments(y) if detect_speech and len(y) else None
     mfcc_features(np.zeros(4000, np.float32))
     return y, None, segments
+
+
+def _early_speech(audio_job, tr_table, duration: float, models):
+    """The speech model on the windows of every speaking turn, in the audio thread while the video pass runs (the
+    windows depend on the turns' times only, known before anyone is attributed); ``(starts, features)`` for
+    :func:`~emolab.timeline.stages.read_speech`, or None (no track, no speech model, or a failure: read after the pass,
+    where any error is raised as before)."""
+    from ..preprocessing.speakers import speech_turns
+    from .stages import speech_features, speech_windows
+
+    try:
+        y, error, segments = audio_job.result()
+        if y is None or error is not None or "speech" not in models.available:
+            return None
+        turns = speech_turns(tr_table, y, duration, vad=lambda a, sr: segments, warn=False)
+        starts = speech_windows(turns, models)[0]
+        return starts, speech_features(y, starts, models)
+    except Exception:
+        return None
 
 
 def _usable_audio(y: Optional[np.ndarray], error: Optional[MediaError], *, transcript) -> Optional[np.ndarray]:

@@ -178,7 +178,47 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                         n_frames=perception.n_frames_, grid=perception.grid_)
 
 
-def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int = 16000) -> Readings:
+def speech_windows(turns: pd.DataFrame, models, *, sr: int = 16000) -> tuple[np.ndarray, list, np.ndarray]:
+    """Where the speech model reads a lesson: a window of ``models.speech_seconds`` centred on each second of each turn.
+
+    Turns whose ``person`` is empty are left out (a table without the column: none is).
+
+    Returns
+    -------
+    starts : np.ndarray [shape=(n,), dtype=int64]
+        First sample of each window.
+    seconds : list of (person, int)
+        The person (``None`` without the column) and the second each window stands for.
+    turn : np.ndarray [shape=(n,), dtype=int]
+        The turn (index label of ``turns``) of each window.
+    """
+    starts, seconds, turn = [], [], []
+    has_person = "person" in turns
+    persons = turns["person"] if has_person else [None] * len(turns)
+    for i, start, end, person in zip(turns.index, turns["start"].to_numpy(float), turns["end"].to_numpy(float), persons):
+        if has_person and not person:
+            continue
+        centers = np.arange(np.floor(start) + 0.5, end, 1.0)
+        centers = centers[(centers >= start) | (len(centers) == 1)]
+        if not len(centers):
+            centers = np.array([(start + end) / 2])
+        for c in centers:
+            starts.append(int(max(0, (c - models.speech_seconds / 2) * sr)))
+            seconds.append((person, int(np.floor(c))))
+            turn.append(i)
+    return np.array(starts, np.int64), seconds, np.array(turn, int)
+
+
+def speech_features(y: np.ndarray, starts: np.ndarray, models) -> Optional[np.ndarray]:
+    """The speech model on the windows of a 16 kHz track ``y`` that begin at ``starts`` (samples) -> [n, d], None for none.
+
+    In chunks of 256 windows: memory stays flat however long the lesson; overlapping windows share their feature work."""
+    chunks = [models.speech_at(y, starts[a:a + 256]) for a in range(0, len(starts), 256)]
+    return np.concatenate(chunks) if chunks else None
+
+
+def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int = 16000,
+                early: Optional[tuple[np.ndarray, Optional[np.ndarray]]] = None) -> Readings:
     """The speech model on a window around every second of every speaking turn.
 
     Off-camera turns are read too (their emotion goes to ``speech.csv``), but stand for no person
@@ -193,6 +233,9 @@ def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int
     models : LessonModels
     sr : int
         Sample rate of ``y`` in Hz.
+    early : (starts, features), optional
+        The model already run on :func:`speech_windows` ``starts`` (of the turns before attribution, beside the
+        video pass): used where the windows are the same, else read again.
 
     Returns
     -------
@@ -201,22 +244,13 @@ def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int
     """
     if y is None or "speech" not in models.available:
         return Readings()
-    starts, at, turn = [], {}, []
-    for i, r in turns.iterrows():
-        if not r["person"]:
-            continue
-        centers = np.arange(np.floor(r["start"]) + 0.5, r["end"], 1.0)
-        centers = centers[(centers >= r["start"]) | (len(centers) == 1)]
-        if not len(centers):
-            centers = np.array([(r["start"] + r["end"]) / 2])
-        for c in centers:
-            starts.append(int(max(0, (c - models.speech_seconds / 2) * sr)))
-            if r["person"] != OFF_CAMERA:
-                at.setdefault((r["person"], int(np.floor(c))), len(turn))
-            turn.append(i)
-    # in chunks: memory stays flat however long the lesson; overlapping windows share their feature work
-    chunks = [models.speech_at(y, np.array(starts[a:a + 256])) for a in range(0, len(starts), 256)]
-    return Readings(np.concatenate(chunks) if chunks else None, at, np.array(turn, int))
+    starts, seconds, turn = speech_windows(turns, models, sr=sr)
+    at: dict = {}
+    for k, (person, second) in enumerate(seconds):
+        if person != OFF_CAMERA:
+            at.setdefault((person, second), k)
+    same = early is not None and np.array_equal(early[0], starts)
+    return Readings(early[1] if same else speech_features(y, starts, models), at, turn)
 
 
 def read_text(turns: pd.DataFrame, models) -> Readings:
