@@ -124,6 +124,9 @@ def test_vectorised_qualities_equal_the_per_face_functions():
     crops[0] = 128  # a flat crop: sharpness 0
     want_sharp = [cv2.Laplacian(c, cv2.CV_64F).var() for c in crops]  # OpenCV's definition
     np.testing.assert_allclose(_sharpness_many(crops), want_sharp, rtol=1e-12, atol=1e-9)
+    g = np.pad(crops.astype(np.float64), ((0, 0), (1, 1), (1, 1)), mode="reflect")  # the Laplacian in float64: bit for bit
+    lap = g[:, :-2, 1:-1] + g[:, 2:, 1:-1] + g[:, 1:-1, :-2] + g[:, 1:-1, 2:] - 4.0 * g[:, 1:-1, 1:-1]
+    assert np.array_equal(_sharpness_many(crops), lap.reshape(9, -1).var(axis=1))
     np.testing.assert_allclose([sharpness(c) for c in crops], want_sharp, rtol=1e-12, atol=1e-9)
     marks = rng.uniform(0, 60, (9, 5, 2))
     marks[1, 1] = marks[1, 0]  # eyes on one point: the eye-spacing score alone

@@ -142,13 +142,14 @@ class Perception:
             for index, t, frame, gray, scale, tracked in iter_tracked(self.video, detector, tracker, self.sample_fps, self.max_side,
                                                                       self.progress, self.desc):
                 self.n_frames_ += 1
-                # cut from the gray frame (the same pixels as cutting, then converting); aligned crops rotate the colour frame
+                # cut from the gray frame (the same pixels as cutting, then converting); aligned crops rotate the colour frame;
+                # the quality crops too come from the gray frame
                 src = frame if self.align else gray
                 crops = (np.stack([crop_face(src, d.box, size=S, margin=self.margin, eyes=d.eyes if self.align else None) for _, d in tracked])
                          if tracked else np.zeros((0, S, S), np.uint8))
                 mouths = (np.column_stack([mouth_openness(crops), mouth_contrast(crops)]) if len(crops)
                           else np.zeros((0, 2), np.float32))
-                quality = quality_arrays(frame, [d for _, d in tracked], crops if (S, self.margin) == (48, QUALITY_MARGIN) else None)
+                quality = quality_arrays(gray, [d for _, d in tracked], crops if (S, self.margin) == (48, QUALITY_MARGIN) else None)
                 quality["score"] = np.array([d.score for _, d in tracked], float)
                 self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m[0]), float(m[1]), *q)
                                for (tid, d), m, *q in zip(tracked, mouths, *(quality[c] for c in QUALITY_COLUMNS))]

@@ -110,10 +110,11 @@ def sharpness(crop: np.ndarray) -> float:
 
 def _sharpness_many(crops: np.ndarray) -> np.ndarray:
     """:func:`sharpness` of a stack of 48-px grayscale crops [n, 48, 48] at once: the variance of OpenCV's
-    ``Laplacian`` (3x3 kernel, reflect-101 border), computed exactly in float64 for the whole stack."""
-    g = np.pad(crops.astype(np.float64), ((0, 0), (1, 1), (1, 1)), mode="reflect")
-    lap = g[:, :-2, 1:-1] + g[:, 2:, 1:-1] + g[:, 1:-1, :-2] + g[:, 1:-1, 2:] - 4.0 * g[:, 1:-1, 1:-1]
-    return lap.reshape(len(lap), -1).var(axis=1)
+    ``Laplacian`` (3x3 kernel, reflect-101 border) for the whole stack: exact in 16-bit integers (|value| <= 1020),
+    its variance in float64."""
+    g = np.pad(np.asarray(crops, np.uint8), ((0, 0), (1, 1), (1, 1)), mode="reflect").astype(np.int16)
+    lap = g[:, :-2, 1:-1] + g[:, 2:, 1:-1] + g[:, 1:-1, :-2] + g[:, 1:-1, 2:] - 4 * g[:, 1:-1, 1:-1]
+    return lap.reshape(len(lap), -1).astype(np.float64).var(axis=1)
 
 
 def _frontal_many(landmarks: np.ndarray, widths: np.ndarray) -> np.ndarray:
@@ -156,7 +157,9 @@ def face_quality(frame: np.ndarray, detections: list, crops: np.ndarray | None =
 
 
 def quality_arrays(frame: np.ndarray, detections: list, crops: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """:func:`face_quality` as a dict of arrays [n] (no table: the perception pass calls it on every frame)."""
+    """:func:`face_quality` as a dict of arrays [n] (no table: the perception pass calls it on every frame).
+
+    ``frame`` may be the BGR frame or its grayscale version [H, W] (the same crops, without converting each one)."""
     from .crops import crop_face
 
     n = len(detections)
