@@ -98,3 +98,57 @@ def test_opencv_decodes_what_the_skipping_decoder_cannot(tmp_path, monkeypatch):
     assert not used
     everything, opencv, used = _both(_encode(tmp_path / "a.mp4"), None, monkeypatch)
     assert not used and len(everything) == 45
+
+
+def test_rotated_phone_video_is_read_upright(tmp_path):
+    """A portrait phone video is stored sideways with a rotation tag: frames, sizes and report frames come upright."""
+    import av
+
+    from emolab.timeline.frames import read_frame
+
+    path = _encode(tmp_path / "portrait.mp4", rotation=90)
+    with av.open(str(path)) as c:  # the stored (sideways) frames and the turn their tag asks for
+        stored = [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+        assert stored[0].shape[:2] == (72, 96)
+    info = video.video_info(path)
+    assert (info.width, info.height) == (72, 96)
+    frames = list(video.iter_frames(path, 5.0, threads=1))
+    assert frames[0][2].shape[:2] == (96, 72)
+    turned = [np.rot90(stored[0], k) for k in (1, 3)]
+    errors = [np.abs(frames[0][2].astype(int) - r).mean() for r in turned]
+    assert min(errors) < 1.0 < max(errors)  # one of the quarter turns, not the other
+    assert read_frame(path, 0.0).shape[:2] == (96, 72)
+
+
+def test_a_portrait_recording_finds_the_same_people(tiny_lesson, tmp_path):
+    """The tiny lesson stored sideways with a rotation tag (as a phone held upright stores it) gives the same people."""
+    from fractions import Fraction
+
+    import av
+
+    from emolab.preprocessing.perception import Perception
+
+    src = tiny_lesson / "lesson.mp4"
+    portrait = tmp_path / "portrait.mp4"
+    with av.open(str(portrait), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 180, 320, "yuv420p"
+        s.set_display_rotation(90)  # shown turned a quarter counter-clockwise: upright again
+        for k, (_, _, frame) in enumerate(video.iter_frames(src, None)):
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(frame, -1)), format="bgr24")
+            f.pts, f.time_base = k, Fraction(1, 10)
+            for pkt in s.encode(f):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+
+    def people(path):
+        p = Perception(path, keyframe_interval=0.4)
+        for _ in p:
+            pass
+        return p.sightings()
+
+    upright, turned = people(src), people(portrait)
+    assert upright["person"].nunique() >= 3
+    assert turned["person"].nunique() == upright["person"].nunique()
+    assert abs(len(turned) - len(upright)) <= 0.1 * len(upright)

@@ -37,6 +37,7 @@ class VideoInfo:
 
 
 def _open(path: str | os.PathLike, threads: int | None = None):
+    """An OpenCV capture of ``path`` (``threads`` decoder threads), frames turned upright by the file's rotation tag."""
     import cv2
 
     p = Path(path)
@@ -51,6 +52,8 @@ def _open(path: str | os.PathLike, threads: int | None = None):
         cap = cv2.VideoCapture(str(p))
     if not cap.isOpened():
         raise MediaError("cannot open as a video (not a video file, or an unsupported/corrupt container)", path=p)
+    # phones store portrait video sideways with a rotation tag: frames are turned upright (faces sideways go unseen)
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
 
 

@@ -13,11 +13,11 @@ from .charts import EMOTION_COLORS
 
 
 def read_frame(video: str | os.PathLike, t: float) -> np.ndarray:
-    """The BGR frame at time ``t`` seconds (seeking, not decoding the whole video)."""
-    cap = cv2.VideoCapture(str(video))
+    """The BGR frame at time ``t`` seconds (seeking, not decoding the whole video), upright as the analysis saw it."""
+    from ..preprocessing.video import _open
+
+    cap = _open(video)
     try:
-        if not cap.isOpened():
-            raise MediaError("cannot open video", path=video)
         cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, t) * 1000.0)
         ok, frame = cap.read()
     finally:
