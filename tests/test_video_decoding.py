@@ -56,11 +56,12 @@ def _same(a, b):
     return len(a) == len(b) and all(x[0] == y[0] and x[1] == y[1] and np.array_equal(x[2], y[2]) for x, y in zip(a, b))
 
 
-@pytest.mark.parametrize("kind", ["mp4", "mkv", "full_range", "bt709_tagged", "late_start", "variable_rate"])
+@pytest.mark.parametrize("kind", ["mp4", "mkv", "mpeg_ts", "full_range", "bt709_tagged", "late_start", "variable_rate"])
 def test_skipping_decoder_gives_opencvs_frames(tmp_path, monkeypatch, kind):
     path = {
         "mp4": lambda: _encode(tmp_path / "a.mp4"),
         "mkv": lambda: _encode(tmp_path / "a.mkv"),
+        "mpeg_ts": lambda: _encode(tmp_path / "a.mts", container_format="mpegts"),  # camcorders (AVCHD)
         "full_range": lambda: _encode(tmp_path / "j.mp4", pix_fmt="yuvj420p"),
         # colour tags OpenCV ignores (it converts as BT.601); so must the skipping decoder
         "bt709_tagged": lambda: _encode(tmp_path / "h.mp4", options={"x264-params": "colormatrix=bt709:colorprim=bt709:transfer=bt709"}),

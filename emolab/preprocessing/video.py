@@ -265,6 +265,8 @@ def _skip_decode(path, wanted: dict) -> Iterator[tuple[int, float, np.ndarray]]:
                 yield hit[0], hit[1], reformatter.reformat(frame, format="bgr24").to_ndarray()
     finally:
         container.close()
+    if left:
+        warnings.warn(f"{path}: {left} of {len(wanted)} sampled frames could not be decoded and were left out", stacklevel=3)
 
 
 def prefetch(iterable, depth: int = 4):
