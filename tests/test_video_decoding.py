@@ -153,3 +153,13 @@ def test_a_portrait_recording_finds_the_same_people(tiny_lesson, tmp_path):
     assert upright["person"].nunique() >= 3
     assert turned["person"].nunique() == upright["person"].nunique()
     assert abs(len(turned) - len(upright)) <= 0.1 * len(upright)
+
+
+@pytest.mark.realdata
+def test_skipping_decoder_on_real_classroom_clips(shared_data, monkeypatch):
+    """The real clips (one tagged BT.709) give OpenCV's frames, pixel for pixel, through the skipping decoder."""
+    clips = sorted((shared_data / "real_video" / "classroom").glob("*.mp4"))
+    assert len(clips) >= 2, "the real classroom clips are in ../shared/data/real_video/classroom"
+    for clip in clips:
+        skipping, opencv, used = _both(clip, 5.0, monkeypatch, end=6.0)
+        assert used and len(skipping) >= 25 and _same(skipping, opencv), clip.name
