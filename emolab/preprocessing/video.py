@@ -1,7 +1,7 @@
 """Streaming video frames: never the whole video in memory.
 
-:func:`video_info` reads a video's properties; :func:`iter_frames` yields frames at a chosen
-sampling rate, decoding sequentially (one frame in memory at a time), with each frame's
+:func:`open_video` opens a video with OpenCV (upright); :func:`video_info` reads its properties;
+:func:`iter_frames` yields frames at a chosen sampling rate, decoding sequentially (one frame in memory at a time), with each frame's
 timestamp taken from the container (so variable-frame-rate recordings get true times).
 
 Bad input — a missing, empty, truncated or non-video file, or one with no frames — raises
@@ -36,8 +36,15 @@ class VideoInfo:
         return self.n_frames / self.fps if self.fps > 0 else 0.0
 
 
-def _open(path: str | os.PathLike, threads: int | None = None):
-    """An OpenCV capture of ``path`` (``threads`` decoder threads), frames turned upright by the file's rotation tag."""
+def open_video(path: str | os.PathLike, threads: int | None = None):
+    """An OpenCV capture of ``path`` (``threads`` FFmpeg decoder threads), frames turned upright by the file's
+    rotation tag (phones store portrait video sideways). The one place videos are opened with OpenCV.
+
+    Raises
+    ------
+    MediaError
+        The file is missing, empty, or not a video OpenCV can open.
+    """
     import cv2
 
     p = Path(path)
@@ -61,7 +68,7 @@ def video_info(path: str | os.PathLike) -> VideoInfo:
     """Frame rate, frame count and size of a video."""
     import cv2
 
-    cap = _open(path)
+    cap = open_video(path)
     try:
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
@@ -107,7 +114,7 @@ def iter_frames(path: str | os.PathLike, sample_fps: float | None = 5.0, start: 
     """
     import cv2
 
-    cap = _open(path, threads)
+    cap = open_video(path, threads)
     info_fps = float(cap.get(cv2.CAP_PROP_FPS) or 25.0)
     nominal = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     if not (0 < info_fps < 1000):

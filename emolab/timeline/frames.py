@@ -14,9 +14,9 @@ from .charts import EMOTION_COLORS
 
 def read_frame(video: str | os.PathLike, t: float) -> np.ndarray:
     """The BGR frame at time ``t`` seconds (seeking, not decoding the whole video), upright as the analysis saw it."""
-    from ..preprocessing.video import _open
+    from ..preprocessing.video import open_video
 
-    cap = _open(video)
+    cap = open_video(video)
     try:
         cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, t) * 1000.0)
         ok, frame = cap.read()
