@@ -207,6 +207,44 @@ def test_pool_before_relu_is_bit_identical_and_moves_the_relus(kind):
     assert pairs(before) > 0 and pairs(after) == 0  # every ReLU -> pool pair was swapped
 
 
+@pytest.mark.parametrize("kind", ["face2d", "face3d", "cnn_lstm", "speech"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fast_max_pool_is_bit_identical(kind, dtype):
+    from emolab.models.blocks import MaxPool2x2, fast_max_pool, fold_batchnorm
+
+    torch.manual_seed(3)
+    make, data = SMALL[kind]
+    model = make().eval()
+    x = data(4)
+    folded = fold_batchnorm(model).to(dtype)
+    fast = fast_max_pool(fold_batchnorm(model)).to(dtype)
+    x = x.to(dtype) if x.is_floating_point() else x
+    with torch.no_grad():
+        assert torch.equal(fast(x), folded(x))  # exactly, not to a tolerance
+    assert not any(isinstance(m, (torch.nn.MaxPool2d, torch.nn.MaxPool3d)) for m in fast.modules())
+    assert any(isinstance(m, MaxPool2x2) for m in fast.modules())
+
+
+def test_max_pool_2x2_matches_torch_on_odd_sizes_and_nan():
+    from emolab.models.blocks import MaxPool2x2
+
+    x = torch.randn(2, 3, 7, 9)
+    x[0, 1, 2, 3] = float("nan")
+    assert torch.equal(torch.nan_to_num(MaxPool2x2()(x), 99.0), torch.nan_to_num(torch.nn.MaxPool2d(2)(x), 99.0))
+    assert torch.isnan(MaxPool2x2()(x)[0, 1, 1, 1])
+    x3 = torch.randn(1, 2, 3, 5, 6).contiguous(memory_format=torch.channels_last_3d)
+    assert torch.equal(MaxPool2x2()(x3), torch.nn.MaxPool3d((1, 2, 2))(x3))
+
+
+def test_fast_max_pool_leaves_other_pools_alone():
+    from emolab.models.blocks import fast_max_pool
+
+    pools = [torch.nn.MaxPool2d(3, stride=2), torch.nn.MaxPool2d(2, stride=1), torch.nn.MaxPool2d(2, padding=1),
+             torch.nn.MaxPool2d(2, ceil_mode=True), torch.nn.MaxPool3d(2), torch.nn.MaxPool2d(2, dilation=2)]
+    seq = fast_max_pool(torch.nn.Sequential(*pools))
+    assert [type(m) for m in seq] == [type(p) for p in pools]
+
+
 def test_pool_before_relu_leaves_padded_pools_alone():
     from emolab.models.blocks import pool_before_relu
 

@@ -44,6 +44,7 @@ def test_trace_free_copy_equals_the_traced_conversion_and_tracks_fp32(small_mode
     with torch.inference_mode():
         a, b, ref = traced(x), built(x), small_model(x)
     assert torch.equal(a, b)  # bit for bit: same int8 ops in the same order
+    assert not any(isinstance(m, torch.nn.ReLU) for m in built.modules())  # every ReLU runs inside its convolution
     assert b.shape == (96, 7) and b.dtype == torch.float32
     err = (b - ref).abs().mean() / ref.std()
     assert err < 0.1, float(err)  # int8 rounding, not a different function

@@ -143,6 +143,48 @@ def pool_before_relu(module: nn.Module) -> nn.Module:
     return module
 
 
+class MaxPool2x2(nn.Module):
+    """2x2 max-pooling with stride 2 over the last two axes of [..., H, W] (odd edges dropped), as the
+    maximum of four strided views.
+
+    Computes exactly ``nn.MaxPool2d(2)`` (and ``nn.MaxPool3d((1, 2, 2))`` on [N, C, T, H, W]): the same
+    values, NaNs propagated, without the indices PyTorch's CPU kernel also computes. For inference
+    copies (:func:`fast_max_pool`): it has no backward-friendly indices and no options.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+        x = x[..., :h, :w]
+        return torch.maximum(torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2]),
+                             torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]))
+
+
+def fast_max_pool(module: nn.Module) -> nn.Module:
+    """Replace every 2x2/stride-2 ``MaxPool2d`` (and ``(1, 2, 2)`` ``MaxPool3d``) without padding,
+    dilation or ceil mode in an ``nn.Sequential`` of ``module`` by :class:`MaxPool2x2` (in place;
+    returns it).
+
+    Exact (bit-identical outputs, tested). On CPU, PyTorch's max-pooling of NCHW tensors was 70 % of
+    the speech CNN's time in bf16; with this, the whole model runs 2.4x faster (``benchmarks/RESULTS.md``).
+    Float tensors only: quantized models keep their pooling.
+    """
+    def plain(pool) -> bool:
+        n, want = (2, (2, 2)) if isinstance(pool, nn.MaxPool2d) else (3, (1, 2, 2))
+        full = lambda v: _tuple(v) * n if len(_tuple(v)) == 1 else _tuple(v)  # noqa: E731
+        return (full(pool.kernel_size) == want and full(pool.stride) == want and not any(_nonzero(pool.padding))
+                and full(pool.dilation) == (1,) * n and not pool.ceil_mode and not pool.return_indices)
+
+    for seq in [m for m in module.modules() if isinstance(m, nn.Sequential)]:
+        for name, m in list(seq._modules.items()):
+            if isinstance(m, (nn.MaxPool2d, nn.MaxPool3d)) and plain(m):
+                seq._modules[name] = MaxPool2x2()
+    return module
+
+
+def _tuple(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
 def _nonzero(value) -> list[bool]:
     return [bool(v) for v in (value if isinstance(value, (tuple, list)) else (value,))]
 

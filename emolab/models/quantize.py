@@ -190,7 +190,7 @@ class Int8ConvNet(nn.Module):
 
     Computes what :func:`quantize_int8`'s model computes (bit for bit, tested): the input normalisation
     in float where the model has one (speech: its input batch-norm), the input
-    quantized, every convolution int8 with its folded batch-norm, ReLU and max-pooling on int8 tensors,
+    quantized, every convolution int8 with its folded batch-norm and the ReLU after it, max-pooling on int8 tensors,
     int8 global average pooling and classifier, logits dequantized. Input ``[B, 1, H, W]`` float, output
     ``[B, n_classes]`` float logits.
     """
@@ -198,7 +198,7 @@ class Int8ConvNet(nn.Module):
     def __init__(self, model: nn.Module, state: dict[str, torch.Tensor]):
         import torch.ao.nn.quantized as nnq
 
-        from .blocks import fold_batchnorm, pool_before_relu
+        from .blocks import fold_batchnorm
 
         super().__init__()
         _check_kind(model)
@@ -209,10 +209,15 @@ class Int8ConvNet(nn.Module):
         try:
             self.quant = nnq.Quantize(float(state["input.scale"]), int(state["input.zero_point"]), torch.quint8)
             float_model = fold_batchnorm(model)
-            layers = []
-            for name, m in float_model.features.named_children():
-                layers.append(self._conv(f"features.{name}", m, state) if isinstance(m, nn.Conv2d) else m)
-            self.features = pool_before_relu(nn.Sequential(*layers))  # exact on int8 too: both are monotone
+            children = [(n, m) for n, m in float_model.features.named_children() if not isinstance(m, nn.Identity)]
+            layers, i = [], 0
+            while i < len(children):
+                name, m = children[i]
+                # a ReLU after a convolution runs inside it (exact: clamping the quantized output at its zero point)
+                relu = isinstance(m, nn.Conv2d) and i + 1 < len(children) and isinstance(children[i + 1][1], nn.ReLU)
+                layers.append(self._conv(f"features.{name}", m, state, relu) if isinstance(m, nn.Conv2d) else m)
+                i += 2 if relu else 1
+            self.features = nn.Sequential(*layers)
             lin = [m for m in float_model.head if isinstance(m, nn.Linear)]
             if len(lin) != 1:
                 raise KeyError("head")
@@ -226,10 +231,11 @@ class Int8ConvNet(nn.Module):
         return torch._make_per_channel_quantized_tensor(state[f"{prefix}.weight"], state[f"{prefix}.weight_scales"],
                                                         state[f"{prefix}.weight_zero_points"], 0)
 
-    def _conv(self, prefix: str, m: nn.Conv2d, state: dict) -> nn.Module:
+    def _conv(self, prefix: str, m: nn.Conv2d, state: dict, relu: bool = False) -> nn.Module:
+        import torch.ao.nn.intrinsic.quantized as nniq
         import torch.ao.nn.quantized as nnq
 
-        q = nnq.Conv2d(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride, padding=m.padding,
+        q = (nniq.ConvReLU2d if relu else nnq.Conv2d)(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride, padding=m.padding,
                        dilation=m.dilation, groups=m.groups, bias=True, padding_mode=m.padding_mode)
         q.set_weight_bias(self._qweight(prefix, state), state[f"{prefix}.bias"])
         q.scale, q.zero_point = float(state[f"{prefix}.scale"]), int(state[f"{prefix}.zero_point"])
