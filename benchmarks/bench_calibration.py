@@ -57,7 +57,7 @@ def held_out(name: str, shared: Path):
         return m, lambda meta: load_face_images(m, progress=False)[:, None]
     if name == "speech":
         m = m[m["actor"].astype(int) >= 15].reset_index(drop=True)
-        return m, lambda meta: load_speech_inputs(m, progress=False)
+        return m, lambda meta: load_speech_inputs(m, feature=meta["config"].get("feature", "mfcc"), progress=False)
     m = m[m["split"] == "dev"].reset_index(drop=True)
 
     def text_ids(meta):

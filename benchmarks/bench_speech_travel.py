@@ -92,18 +92,26 @@ def main(argv: list[str] | None = None) -> dict:
     sub = m.iloc[va].reset_index(drop=True)
     y = np.array([names.index(v) for v in sub["label"]])
     actor = sub["actor"].astype(int).to_numpy()
-    X = load_speech_inputs(sub, progress=False)
-    rng = np.random.default_rng(123)
-    Xroom = np.stack([speech_input(room_augment(load_audio(p), rng=rng)) for p in sub["path"]])
     files = sorted(glob.glob(str(data / "real_video/cremad_av/1001_DFA_*.flv"))) + sorted(glob.glob(str(data / "real_video/cremad_audio/1002_DFA_*.mp3")))
     yc = np.array([names.index(CREMAD[Path(f).name.split("_")[2]]) for f in files])
     waves = [load_audio(f) for f in files]
-    Xc = np.stack([speech_input(w) for w in waves])
+    rooms = {}
+
+    def inputs(feature: str):
+        """Actors 15-18 clean and through a room (noise only, seed 123), and the CREMA-D clips, in ``feature``."""
+        if feature not in rooms:
+            rng = np.random.default_rng(123)
+            rooms[feature] = (load_speech_inputs(sub, feature=feature, progress=False),
+                              np.stack([speech_input(room_augment(load_audio(p), rng=rng), feature=feature) for p in sub["path"]]),
+                              np.stack([speech_input(w, feature=feature) for w in waves]))
+        return rooms[feature]
 
     result = {"n_actors15_18": int(len(y)), "cremad_files": [Path(f).name for f in files], "models": {}}
     for tag, spec in (("old", a.old), ("new", a.new)):
         path = resolve_model_path(spec)
         model, meta = load_model(path)
+        feature = meta["config"].get("feature", "mfcc")
+        X, Xroom, Xc = inputs(feature)
         z, zr, zc = logits_of(model, X), logits_of(model, Xroom), logits_of(model, Xc)
         T = fit_temperature(z, y)
         half = np.isin(actor, (15, 17))
@@ -121,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
         for _ in range(3):
             t0 = time.perf_counter()
             for w in waves[:6]:
-                speech_input(w)
+                speech_input(w, feature=feature)
             runs.append((time.perf_counter() - t0) / 6 * 1000)
         feat_ms = min(runs)
         seconds = float(meta["config"].get("seconds", 3.0))

@@ -199,10 +199,15 @@ class SpeechCNNConfig(Config):
     convs_per_block: int = 1
     dropout: float = 0.3
     n_features: int = 60
-    feature: str = "mfcc"  # "mfcc" (MFCC + deltas) or "logmel"
+    feature: str = "mfcc"  # "mfcc" (MFCC + deltas), "logmel" (64 mels) or "logmel40" (40 mels)
     seconds: float = 3.0
     cmvn: str = "none"  # per-utterance normalisation of each feature row over time: "none", "mean" (subtract), "meanvar" (and divide by std)
     pooling: str = "mean"  # "mean" (global average) or "attention" (learned weights over time)
+    encoder: str = "cnn"  # "cnn" (the layers above) or "voice" (a pretrained LSTM voice encoder, :class:`VoiceStats`)
+    hidden: int = 256  # voice: LSTM width
+    voice_layers: int = 2  # voice: LSTM layers
+    level_db: float = 0.0  # voice: mean energy of the active frames the encoder is fed at (dB of mel power)
+    active_db: float = 35.0  # voice: frames within this many dB of the loudest are active (statistics over them)
 
 
 def utterance_cmvn(x: torch.Tensor, variance: bool = True, eps: float = 1e-5) -> torch.Tensor:
@@ -213,15 +218,60 @@ def utterance_cmvn(x: torch.Tensor, variance: bool = True, eps: float = 1e-5) ->
     return x / (x.std(dim=-1, keepdim=True, unbiased=False) + eps) if variance else x
 
 
+class VoiceStats(nn.Module):
+    """A pretrained LSTM voice encoder's lower layers and statistics pooling over the active frames.
+
+    Input [B, 1, F, N]: log-mel power in dB (``feature="logmel40"``: 40 mels, 25 ms windows, 10 ms hop).
+    Each window's level is set so its active frames (within ``active_db`` of its loudest) have mean energy
+    ``level_db``; the mel power (not its log: what the encoder was trained on) runs through the LSTM; the
+    output is the mean and standard deviation of the last layer over the active frames, standardised by
+    the stored ``mean`` and ``scale`` [2 * hidden]. Always computed in float32 (no autocast).
+    """
+
+    def __init__(self, n_mels: int = 40, hidden: int = 256, layers: int = 2, level_db: float = 0.0, active_db: float = 35.0):
+        super().__init__()
+        self.level_db, self.active_db = float(level_db), float(active_db)
+        self.lstm = nn.LSTM(n_mels, hidden, layers, batch_first=True)
+        self.register_buffer("mean", torch.zeros(2 * hidden))
+        self.register_buffer("scale", torch.ones(2 * hidden))
+
+    def statistics(self, x: torch.Tensor) -> torch.Tensor:
+        """Unstandardised statistics [B, 2 * hidden] of input [B, 1, F, N]."""
+        with torch.autocast(x.device.type, enabled=False):
+            db = x.float()[:, 0].transpose(1, 2)  # [B, N, F]
+            energy = 10 * torch.log10(torch.pow(10.0, db / 10).sum(-1) + 1e-10)  # [B, N] dB
+            active = (energy >= energy.amax(1, keepdim=True) - self.active_db).float()
+            n = active.sum(1).clamp(min=1.0)
+            level = (energy * active).sum(1) / n
+            h, _ = self.lstm(torch.pow(10.0, (db + (self.level_db - level)[:, None, None]) / 10))
+            w = active[..., None]
+            mu = (h * w).sum(1) / n[:, None]
+            sd = torch.sqrt((((h - mu[:, None]) ** 2) * w).sum(1) / n[:, None])
+            return torch.cat([mu, sd], 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return (self.statistics(x) - self.mean) / self.scale
+
+
 class SpeechCNN(nn.Module):
     """CNN over [B, 1, F, N] speech features; optionally per-utterance CMVN first and attention
-    pooling over time last (``SpeechCNNConfig.cmvn`` / ``pooling``; the defaults are the original model)."""
+    pooling over time last (``SpeechCNNConfig.cmvn`` / ``pooling``; the defaults are the original model).
+    With ``encoder="voice"`` the CNN is replaced by :class:`VoiceStats` (a pretrained voice encoder's
+    statistics) and the head is a linear classifier over them."""
 
     kind = "speech"
 
     def __init__(self, config: SpeechCNNConfig | None = None):
         super().__init__()
         self.config = c = config or SpeechCNNConfig()
+        if c.encoder not in ("cnn", "voice"):
+            raise EmolabError(f"encoder must be 'cnn' or 'voice', got {c.encoder!r}")
+        if c.encoder == "voice":
+            self.voice = VoiceStats(c.n_features, c.hidden, c.voice_layers, c.level_db, c.active_db)
+            self.embed_dim = 2 * c.hidden
+            self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, c.n_classes))
+            return
         if c.cmvn not in ("none", "mean", "meanvar"):
             raise EmolabError(f"cmvn must be 'none', 'mean' or 'meanvar', got {c.cmvn!r}")
         if c.pooling not in ("mean", "attention"):
@@ -234,6 +284,8 @@ class SpeechCNN(nn.Module):
         self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, c.n_classes))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.encoder == "voice":
+            return self.voice(x)
         if self.config.cmvn != "none":
             x = utterance_cmvn(x, variance=self.config.cmvn == "meanvar")
         h = self.features(self.norm(x))
@@ -244,6 +296,9 @@ class SpeechCNN(nn.Module):
         return (h * w).sum(dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.encoder == "voice":
+            with torch.autocast(x.device.type, enabled=False):
+                return self.head(self.embed(x))
         return self.head(self.embed(x))
 
 

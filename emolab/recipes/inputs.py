@@ -82,8 +82,10 @@ def text_context_inputs(vocab, manifest: pd.DataFrame, context: int) -> np.ndarr
 
 
 def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataFrame, train_idx: np.ndarray,
-            progress: bool = True, vocab=None, context: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+            progress: bool = True, vocab=None, context: int = 0, feature: str = "mfcc") -> tuple[dict[str, Any], dict[str, Any]]:
     """Inputs for ``kind`` of every manifest row, and the preprocessing parameters to save.
+
+    ``feature`` (speech corpora only): the speech model's input features (``SpeechCNNConfig.feature``).
 
     ``context`` (text only): previous utterances of the dialogue put before each one
     (:func:`text_context_inputs`; the vocabulary gains the context markers).
@@ -110,7 +112,8 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
     if kind in FRAME_FACE_KINDS:
         return {"X": load_face_images(manifest, progress=progress)}, {"input": "gray48"}
     if kind == "speech":
-        return {"X": load_speech_inputs(manifest, progress=progress)}, {"input": "mfcc+deltas", "seconds": SPEECH_SECONDS, "sample_rate": 16000}
+        return ({"X": load_speech_inputs(manifest, feature=feature, progress=progress)},
+                {"input": "mfcc+deltas" if feature == "mfcc" else feature, "seconds": SPEECH_SECONDS, "sample_rate": 16000})
     if kind == "text":
         vocab = vocab or Vocabulary(min_count=2, max_size=8000, max_len=50).fit(manifest["text"].iloc[train_idx])
         if context:

@@ -1,0 +1,79 @@
+"""The voice-encoder speech model (``SpeechCNNConfig(encoder="voice")``): level, silence, precision, files."""
+
+import numpy as np
+import pytest
+import torch
+
+from emolab.errors import EmolabError
+from emolab.models.io import load_model, save_model
+from emolab.models.zoo import SpeechCNN, SpeechCNNConfig
+
+
+def _model(seed: int = 0) -> SpeechCNN:
+    torch.manual_seed(seed)
+    return SpeechCNN(SpeechCNNConfig(encoder="voice", feature="logmel40", n_features=40, hidden=16, dropout=0.0,
+                                     level_db=10.0)).eval()
+
+
+def _speechlike(batch: int = 3, frames: int = 120, seed: int = 1) -> torch.Tensor:
+    """[B, 1, 40, frames] dB maps: a loud varying middle, quiet edges (as a 3-s window around a word)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(-30, 6, (batch, 1, 40, frames)).astype(np.float32)
+    x[..., :15] = -95.0
+    x[..., -20:] = -95.0
+    return torch.from_numpy(x)
+
+
+def test_output_shape_and_loudness_does_not_matter():
+    m, x = _model(), _speechlike()
+    with torch.no_grad():
+        out = m(x)
+        louder = m(x + 12.0)  # the same recording 12 dB louder
+    assert out.shape == (3, 7) and torch.isfinite(out).all()
+    assert torch.allclose(out, louder, atol=1e-4)
+    assert not torch.allclose(out[0], out[1], atol=1e-3)  # different windows, different answers
+
+
+def test_trailing_silence_is_left_out_of_the_statistics():
+    m, x = _model(), _speechlike(frames=120)
+    longer = torch.cat([x, torch.full((3, 1, 40, 60), -95.0)], dim=-1)  # one more second of silence at the end
+    with torch.no_grad():
+        assert torch.allclose(m(x), m(longer), atol=1e-5)
+        # an active frame added instead changes the answer: the mask is what keeps silence out
+        loud = torch.cat([x, torch.full((3, 1, 40, 60), -25.0)], dim=-1)
+        assert not torch.allclose(m(x), m(loud), atol=1e-3)
+
+
+def test_runs_in_float32_under_autocast():
+    m, x = _model(), _speechlike()
+    with torch.no_grad():
+        ref = m(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = m(x)
+    assert low.dtype == torch.float32 and torch.equal(ref, low)
+
+
+def test_saved_and_loaded_unchanged(tmp_path):
+    m, x = _model(), _speechlike()
+    with torch.no_grad():
+        m.voice.mean.fill_(0.1)
+        m.voice.scale.fill_(2.0)
+    path = save_model(tmp_path / "voice.safetensors", m)
+    back, meta = load_model(path)
+    assert meta["config"]["encoder"] == "voice" and back.config.level_db == 10.0
+    with torch.no_grad():
+        assert torch.equal(back.eval()(x), m(x))
+
+
+def test_unknown_encoder_or_feature_is_a_clear_error():
+    from emolab.preprocessing.inputs import speech_input, speech_inputs_at
+
+    with pytest.raises(EmolabError, match="encoder"):
+        SpeechCNN(SpeechCNNConfig(encoder="wav2vec"))
+    with pytest.raises(EmolabError, match="unknown speech feature"):
+        speech_input(np.zeros(16000, np.float32), feature="mel")
+    y = np.random.default_rng(0).normal(0, 0.1, 48000).astype(np.float32)
+    assert speech_input(y, seconds=1.0, feature="logmel40").shape == (1, 40, 101)
+    assert speech_inputs_at(y, np.array([0, 8000]), seconds=1.0, feature="logmel40").shape == (2, 1, 40, 101)
+    assert speech_inputs_at(y, np.array([], np.int64), seconds=1.0, feature="logmel40").shape == (0, 1, 40, 101)
+
