@@ -59,7 +59,7 @@ PRETRAINED_DIR: Path = Path(__file__).resolve().parent / "pretrained"
 
 BUNDLED_MODELS: dict[str, str] = {
     "face": "face2d CNN on FER2013 (7 emotions)",
-    "speech": "speech CNN on RAVDESS (7 emotions)",
+    "speech": "speech emotion on RAVDESS (7 emotions): a pretrained voice encoder (Resemblyzer) and a linear head",
     "speech8": "speech CNN on RAVDESS's own 8 classes (calm apart from neutral)",
     "text": "text LSTM pre-trained on GoEmotions, fine-tuned on MELD",
     "synthetic": "fused model of the synthetic domain (synthetic lessons)",

@@ -6,7 +6,7 @@ and fuses the features available for a person at a moment into emotion probabili
 * ``"synthetic"`` (:class:`FusedLessonModels`): the fused model trained on synthetic lessons;
   features are its branch embeddings, fusion its own (feature-level) head with masks.
 * ``"pretrained"`` (:class:`LateFusionLessonModels`): the real models shipped with emolab (face
-  CNN on FER2013, speech CNN on RAVDESS, text LSTM on MELD); features are each model's class
+  CNN on FER2013, speech model on RAVDESS (a pretrained voice encoder and a linear head), text LSTM on MELD); features are each model's class
   probabilities, fused by weighted late fusion (default weights face 0.5, speech 0.25, text 0.25,
   renormalised over the modalities present). A model that is not shipped is skipped.
 
@@ -227,8 +227,8 @@ class LateFusionLessonModels(LessonModels):
         # side). On the labelled CREMA-D clips (129 frames) frame accuracy is 45.0 % at margin 0.06 against 30.2 % at
         # 0.2 (which collapses to happiness/neutral); on real-face composites 41.7 % against 34.4 % (docs/readability.md).
         self.face_margin = 0.06
-        # on unseen RAVDESS actors the bundled speech model is at chance below 0.3 and at 29 % from 0.3 to 0.4; from 0.4 up it
-        # keeps 80 % of utterances at 68 % accuracy (emolab/pretrained/speech.md)
+        # on unseen RAVDESS actors the bundled speech model is right 9 times in 28 below 0.4; from 0.4 up it keeps 81 % of
+        # utterances at 71 % accuracy (emolab/pretrained/speech.md, "Calibration and abstention")
         self.speech_abstain = 0.4
         face = self.models.get("face")
         self.clip_frames = 5 if face is None or face.kind != "face3d" else face.config.frames  # per-frame models: averaged over 1 s at 5 fps
