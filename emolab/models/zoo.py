@@ -243,15 +243,18 @@ class VoiceStats(nn.Module):
             active = (energy >= energy.amax(1, keepdim=True) - self.active_db).float()
             n = active.sum(1).clamp(min=1.0)
             level = (energy * active).sum(1) / n
-            h, _ = self.lstm(torch.pow(10.0, (db + (self.level_db - level)[:, None, None]) / 10))
-            w = active[..., None]
+            power = torch.pow(10.0, (db + (self.level_db - level)[:, None, None]) / 10)
+        h, _ = self.lstm(power)  # in the caller's precision: bf16 under CPU autocast (the lesson), else float32
+        with torch.autocast(x.device.type, enabled=False):
+            h, w = h.float(), active[..., None]
             mu = (h * w).sum(1) / n[:, None]
             sd = torch.sqrt((((h - mu[:, None]) ** 2) * w).sum(1) / n[:, None])
             return torch.cat([mu, sd], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.statistics(x)
         with torch.autocast(x.device.type, enabled=False):
-            return (self.statistics(x) - self.mean) / self.scale
+            return (s - self.mean) / self.scale
 
 
 class SpeechCNN(nn.Module):
@@ -296,9 +299,10 @@ class SpeechCNN(nn.Module):
         return (h * w).sum(dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.config.encoder == "voice":
+        if self.config.encoder == "voice":  # the head in float32 whatever the caller's precision
+            e = self.embed(x)
             with torch.autocast(x.device.type, enabled=False):
-                return self.head(self.embed(x))
+                return self.head(e)
         return self.head(self.embed(x))
 
 
