@@ -130,3 +130,32 @@ def test_overlapping_speech_windows_share_their_features(tiny_lesson):
     assert np.allclose(one_pass, speech_inputs_from_waves(cut, 1.0), atol=1e-4)
     with pytest.raises(EmolabError):
         speech_inputs_at(y, np.array([-16000]), seconds=1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_mel_equals_librosa_to_the_bit(dtype):
+    """log_mel is computed without librosa; it must give librosa's numbers exactly (the speech models were
+    trained on them): short clips, block boundaries of librosa's STFT (163 columns), long tracks, both mel sizes."""
+    import librosa
+
+    from emolab.preprocessing.audio import log_mel
+
+    rng = np.random.default_rng(5)
+    for n in (150, 400, 401, 26_079, 26_240, 48_000, 160_123):
+        for n_mels in (40, 64):
+            y = (rng.normal(0, 0.2, n) * np.linspace(0.01, 1, n)).astype(dtype)
+            want = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=16000, n_fft=400, hop_length=160, n_mels=n_mels),
+                                       ref=1.0, top_db=80.0).astype(np.float32)
+            got = log_mel(y, n_mels=n_mels)
+            assert got.dtype == np.float32 and np.array_equal(got, want), (n, n_mels)
+
+
+def test_log_mel_does_not_import_librosa():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from emolab.preprocessing.audio import log_mel; "
+            "m = log_mel(np.random.default_rng(0).normal(0, .1, 16000).astype(np.float32), n_mels=40); "
+            "assert m.shape == (40, 101), m.shape; print('librosa' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"

@@ -117,9 +117,10 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
 def _load_track(path: str | os.PathLike, *, detect_speech: bool = True):
     """The 16 kHz audio track and its speech regions, or the :class:`MediaError` that says why there is none.
 
-    Runs in a thread beside the video pass: loading, speech detection (Silero, ~5 s of one core for a
-    10-minute lesson) and librosa's first call (which imports scipy.signal and friends, ~2 s) all
-    overlap the video pass, so the speech stages after it start warm.
+    Runs in a thread beside the video pass: loading and speech detection (Silero, ~5 s of one core for a
+    10-minute lesson) overlap the video pass, and so does :func:`_early_speech` after it in the same thread
+    (which pays librosa's first call, ~1.5 s of imports, only for MFCC models: log-mel features do not
+    import librosa).
 
     Returns
     -------
@@ -127,7 +128,7 @@ def _load_track(path: str | os.PathLike, *, detect_speech: bool = True):
         The track, the error, and :func:`~emolab.preprocessing.vad.speech_segments` of the track
         (None when ``detect_speech`` is off or there is no track).
     """
-    from ..preprocessing.audio import load_audio, mfcc_features
+    from ..preprocessing.audio import load_audio
     from ..preprocessing.vad import speech_segments
 
     try:
@@ -135,7 +136,6 @@ def _load_track(path: str | os.PathLike, *, detect_speech: bool = True):
     except MediaError as exc:
         return None, exc, None
     segments = speech_segments(y) if detect_speech and len(y) else None
-    mfcc_features(np.zeros(4000, np.float32))
     return y, None, segments
 
 
