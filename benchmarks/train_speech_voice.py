@@ -42,11 +42,19 @@ def encoder_state(path: str) -> dict:
     """Resemblyzer's ``model_state`` from its wheel (``.whl``) or from ``pretrained.pt``."""
     import torch
 
-    if path.endswith(".whl"):
-        with zipfile.ZipFile(path) as z:
-            raw = io.BytesIO(z.read("resemblyzer/pretrained.pt"))
-        return torch.load(raw, map_location="cpu", weights_only=False)["model_state"]
-    return torch.load(path, map_location="cpu", weights_only=False)["model_state"]
+    try:
+        if path.endswith(".whl"):
+            with zipfile.ZipFile(path) as z:
+                raw = io.BytesIO(z.read("resemblyzer/pretrained.pt"))
+        else:
+            raw = path
+        state = torch.load(raw, map_location="cpu", weights_only=False)["model_state"]
+        if "lstm.weight_ih_l1" not in state:
+            raise KeyError("lstm.weight_ih_l1")
+        return state
+    except Exception as exc:  # a wrong file fails here, with what to get instead
+        raise SystemExit(f"--encoder {path}: not Resemblyzer 0.1.4's wheel or pretrained.pt ({exc.__class__.__name__}: {exc}); "
+                         "get it with: pip download --no-deps resemblyzer==0.1.4 -d DIR")
 
 
 def voice_model(state: dict, layers: int = 2, level_db: float = 0.0):
@@ -96,6 +104,7 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
+    from emolab.atomic import write_text
     from emolab.evaluation import evaluate
     from emolab.models.io import save_model
     from emolab.preprocessing.audio import load_audio
@@ -105,6 +114,7 @@ def main() -> None:
     from emolab.taxonomy import EMOTIONS
 
     torch.set_num_threads(1)
+    encoder = encoder_state(a.encoder)  # a wrong --encoder fails before a minute of features
     t0 = time.perf_counter()
     names = list(EMOTIONS)
     data = Path(a.shared) / "data"
@@ -124,7 +134,7 @@ def main() -> None:
     ref = np.stack([speech_input(waves[i] * (10 ** (-30 / 20) / (np.sqrt(np.mean(waves[i] ** 2)) + 1e-9)), feature="logmel40")
                     for i in tr])
     level_db = float(np.median(level_of(ref)))
-    model = voice_model(encoder_state(a.encoder), 2, level_db)
+    model = voice_model(encoder, 2, level_db)
     S, S_room = statistics(model, X), statistics(model, X_room)
     S_copies = [statistics(model, c) for c in copies]
     print(f"encoder statistics: {time.perf_counter() - t0:.0f} s", flush=True)
@@ -191,7 +201,7 @@ def main() -> None:
                notes=f"voice encoder: Resemblyzer 0.1.4 (Apache-2.0) LSTM layers 1-2; head: logistic regression C={best['C']}, "
                      f"{best['room_copies']} room copies; trained with benchmarks/train_speech_voice.py --seed {a.seed}")
     Path(a.results).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.results).write_text(json.dumps(result, indent=1))
+    write_text(a.results, json.dumps(result, indent=1))  # atomically: a stopped run leaves the old file whole
     print(json.dumps({k: v for k, v in result.items() if k != "grid"}, indent=1, default=str))
 
 
