@@ -225,7 +225,8 @@ class VoiceStats(nn.Module):
     Each window's level is set so its active frames (within ``active_db`` of its loudest) have mean energy
     ``level_db``; the mel power (not its log: what the encoder was trained on) runs through the LSTM; the
     output is the mean and standard deviation of the last layer over the active frames, standardised by
-    the stored ``mean`` and ``scale`` [2 * hidden]. Always computed in float32 (no autocast).
+    the stored ``mean`` and ``scale`` [2 * hidden]. Everything but the LSTM runs in float32; the LSTM follows
+    the caller's autocast (a lesson's bf16 on CPU: on RAVDESS actors 15-18 the same answers as float32).
     """
 
     def __init__(self, n_mels: int = 40, hidden: int = 256, layers: int = 2, level_db: float = 0.0, active_db: float = 35.0):
