@@ -83,7 +83,8 @@ def statistics(model, X: np.ndarray, batch: int = 64) -> np.ndarray:
 
 
 def level_of(X: np.ndarray, active_db: float = 35.0) -> np.ndarray:
-    """Mean energy (dB) of each window's active frames, as :class:`VoiceStats` computes it."""
+    """Mean energy (dB) of each window's active frames: :meth:`VoiceStats.levels`' rule in numpy (float32 arrays),
+    kept as it is because the shipped file's ``level_db`` was computed with it."""
     e = 10 * np.log10(np.power(10.0, X[:, 0] / 10).sum(1) + 1e-10)  # [n, frames]
     act = e >= e.max(1, keepdims=True) - active_db
     return (e * act).sum(1) / act.sum(1)
@@ -103,6 +104,7 @@ def main() -> None:
     import torch
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
+    from tqdm.auto import tqdm
 
     from emolab.atomic import write_text
     from emolab.evaluation import evaluate
@@ -122,10 +124,11 @@ def main() -> None:
     tr, va = default_split(m, "ravdess")
     y = np.array([names.index(v) for v in m["label"]])
     actor = m["actor"].astype(int).to_numpy()
-    waves = [load_audio(f) for f in m["path"]]
+    waves = [load_audio(f) for f in tqdm(m["path"], desc="reading RAVDESS", unit="file")]
     X = np.stack([speech_input(w, feature="logmel40") for w in waves])
     rng = np.random.default_rng(a.seed)
-    copies = [np.stack([speech_input(room_augment(waves[i], rng=rng), feature="logmel40") for i in tr]) for _ in range(a.copies)]
+    copies = [np.stack([speech_input(room_augment(waves[i], rng=rng), feature="logmel40") for i in tqdm(tr, desc=f"room copy {k + 1}", unit="file")])
+              for k in range(a.copies)]
     rng = np.random.default_rng(123)  # the room test of bench_speech_travel.py: noise only, seed 123
     X_room = np.stack([speech_input(room_augment(waves[i], rng=rng), feature="logmel40") for i in va])
     print(f"features: {time.perf_counter() - t0:.0f} s", flush=True)
@@ -139,10 +142,11 @@ def main() -> None:
     S_copies = [statistics(model, c) for c in copies]
     print(f"encoder statistics: {time.perf_counter() - t0:.0f} s", flush=True)
 
+    pos = {int(i): k for k, i in enumerate(tr)}  # manifest row -> row of the room copies
+
     def fit(rows: np.ndarray, aug: bool, C: float):
         Xt, yt = [S[rows]], [y[rows]]
         if aug:
-            pos = {int(i): k for k, i in enumerate(tr)}
             Xt += [Sc[[pos[int(i)] for i in rows]] for Sc in S_copies]
             yt += [y[rows]] * len(S_copies)
         sc = StandardScaler().fit(np.concatenate(Xt))
@@ -150,7 +154,6 @@ def main() -> None:
         return sc, clf
 
     grid = []
-    pos = {int(i): k for k, i in enumerate(tr)}
     for aug in (False, True) if a.copies else (False,):
         for C in [float(c) for c in a.grid.split(",")]:
             clean, room = [], []

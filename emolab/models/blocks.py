@@ -170,7 +170,7 @@ def fast_max_pool(module: nn.Module) -> nn.Module:
     """
     def plain(pool) -> bool:
         n, want = (2, (2, 2)) if isinstance(pool, nn.MaxPool2d) else (3, (1, 2, 2))
-        full = lambda v: _tuple(v) * n if len(_tuple(v)) == 1 else _tuple(v)  # noqa: E731
+        full = lambda v: _tuple(v) * n if len(_tuple(v)) == 1 else _tuple(v)  # noqa: E731  (2 -> (2, 2))
         return (full(pool.kernel_size) == want and full(pool.stride) == want and not any(_nonzero(pool.padding))
                 and full(pool.dilation) == (1,) * n and not pool.ceil_mode and not pool.return_indices)
 
@@ -186,5 +186,5 @@ def _tuple(value) -> tuple:
 
 
 def _nonzero(value) -> list[bool]:
-    return [bool(v) for v in (value if isinstance(value, (tuple, list)) else (value,))]
+    return [bool(v) for v in _tuple(value)]
 

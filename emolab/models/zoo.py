@@ -236,14 +236,20 @@ class VoiceStats(nn.Module):
         self.register_buffer("mean", torch.zeros(2 * hidden))
         self.register_buffer("scale", torch.ones(2 * hidden))
 
+    @staticmethod
+    def levels(db: torch.Tensor, active_db: float = 35.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Active frames [B, N] (1.0 within ``active_db`` of the loudest frame, else 0.0) and their mean energy
+        [B] (dB) of log-mel maps ``db`` [B, N, F] (dB)."""
+        energy = 10 * torch.log10(torch.pow(10.0, db / 10).sum(-1) + 1e-10)  # [B, N] dB
+        active = (energy >= energy.amax(1, keepdim=True) - active_db).float()
+        return active, (energy * active).sum(1) / active.sum(1).clamp(min=1.0)
+
     def statistics(self, x: torch.Tensor) -> torch.Tensor:
         """Unstandardised statistics [B, 2 * hidden] of input [B, 1, F, N]."""
         with torch.autocast(x.device.type, enabled=False):
             db = x.float()[:, 0].transpose(1, 2)  # [B, N, F]
-            energy = 10 * torch.log10(torch.pow(10.0, db / 10).sum(-1) + 1e-10)  # [B, N] dB
-            active = (energy >= energy.amax(1, keepdim=True) - self.active_db).float()
+            active, level = self.levels(db, self.active_db)
             n = active.sum(1).clamp(min=1.0)
-            level = (energy * active).sum(1) / n
             power = torch.pow(10.0, (db + (self.level_db - level)[:, None, None]) / 10)
         h, _ = self.lstm(power)  # in the caller's precision: bf16 under CPU autocast (the lesson), else float32
         with torch.autocast(x.device.type, enabled=False):

@@ -146,8 +146,7 @@ def log_mel(y: np.ndarray, sr: int = SAMPLE_RATE, n_mels: int = 64) -> np.ndarra
         y = y.astype(np.float32)
     S = np.einsum("...ft,mf->...mt", _power_spectrogram(y, n_fft, int(HOP_SECONDS * sr)),
                   _mel_basis(sr, n_fft, n_mels), optimize=True)
-    log_spec = 10.0 * np.log10(np.maximum(1e-10, S))
-    log_spec -= 10.0 * np.log10(np.maximum(1e-10, 1.0))
+    log_spec = 10.0 * np.log10(np.maximum(1e-10, S))  # ref 1.0: librosa then subtracts 0 dB
     return np.maximum(log_spec, log_spec.max() - 80.0).astype(np.float32)
 
 

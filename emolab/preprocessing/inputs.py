@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EmolabError
+from .audio import N_MFCC
 
 SPEECH_SECONDS = 3.0
 
@@ -44,16 +45,21 @@ def speech_input(y: np.ndarray, seconds: float = SPEECH_SECONDS, feature: str = 
     return _features(y, feature)[None].astype(np.float32)
 
 
+FEATURE_ROWS: dict[str, int] = {"mfcc": 3 * N_MFCC, "logmel": 64, "logmel40": 40}
+"""Speech input features -> rows F of their [F, frames] maps: MFCC + deltas (3 x 20), log-mel in dB (64 or 40 mels)."""
+
+
 def _features(y: np.ndarray, feature: str) -> np.ndarray:
-    """[F, frames] features of a 16-kHz waveform: ``"mfcc"`` (MFCC + deltas, 60 rows), ``"logmel"`` (64
-    mels, dB) or ``"logmel40"`` (40 mels, dB)."""
+    """[F, frames] features of a 16-kHz waveform, ``feature`` one of :data:`FEATURE_ROWS`."""
     from .audio import log_mel, mfcc_features
 
-    if feature == "mfcc":
-        return mfcc_features(y)
-    if feature in ("logmel", "logmel40"):
-        return log_mel(y, n_mels=40 if feature == "logmel40" else 64)
-    raise EmolabError(f"unknown speech feature {feature!r}; use 'mfcc', 'logmel' or 'logmel40'")
+    _check_feature(feature)
+    return mfcc_features(y) if feature == "mfcc" else log_mel(y, n_mels=FEATURE_ROWS[feature])
+
+
+def _check_feature(feature: str) -> None:
+    if feature not in FEATURE_ROWS:
+        raise EmolabError(f"unknown speech feature {feature!r}; use one of {sorted(FEATURE_ROWS)}")
 
 
 def load_speech_inputs(manifest: pd.DataFrame, seconds: float = SPEECH_SECONDS, feature: str = "mfcc",
@@ -96,7 +102,8 @@ def speech_inputs_at(y: np.ndarray, starts: np.ndarray, seconds: float = SPEECH_
         runs past the end of the track is padded with silence, as in :func:`speech_input`.
     seconds : float
         Window length.
-    feature : {"mfcc", "logmel", "logmel40"}
+    feature : str
+        One of :data:`FEATURE_ROWS`.
 
     Returns
     -------
@@ -108,7 +115,7 @@ def speech_inputs_at(y: np.ndarray, starts: np.ndarray, seconds: float = SPEECH_
         window. On the 10-minute benchmark lesson the speech model's probabilities moved by 0.0012
         on average and 0.041 at most.
     """
-    from .audio import HOP_SECONDS, N_MFCC, SAMPLE_RATE
+    from .audio import HOP_SECONDS, SAMPLE_RATE
 
     hop = int(round(HOP_SECONDS * SAMPLE_RATE))
     win = int(seconds * SAMPLE_RATE)
@@ -136,5 +143,6 @@ def speech_inputs_at(y: np.ndarray, starts: np.ndarray, seconds: float = SPEECH_
             out[k, 0] = feat[:, f0:f0 + n_frames]
         i = j
     if out is None:
-        return np.zeros((0, 1, {"mfcc": 3 * N_MFCC, "logmel40": 40}.get(feature, 64), n_frames), np.float32)
+        _check_feature(feature)
+        return np.zeros((0, 1, FEATURE_ROWS[feature], n_frames), np.float32)
     return out
