@@ -163,3 +163,42 @@ def test_skipping_decoder_on_real_classroom_clips(shared_data, monkeypatch):
     for clip in clips:
         skipping, opencv, used = _both(clip, 5.0, monkeypatch, end=6.0)
         assert used and len(skipping) >= 25 and _same(skipping, opencv), clip.name
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuvj420p"])
+def test_decoded_frames_make_colour_only_when_asked(tmp_path, monkeypatch, pix_fmt):
+    """``iter_decoded`` gives ``iter_frames``' frames: colour made on first use (the same pixels), gray mapped from
+    the decoder's luma plane within 3 levels of converting that colour for 99 % of pixels (more only where a saturated colour clips
+    R, G or B), at ``max_side`` too."""
+    import cv2
+
+    path = _encode(tmp_path / "a.mp4", pix_fmt=pix_fmt)
+    made = []
+    for max_side in (None, 64):
+        frames = list(video.iter_decoded(path, 5.0, threads=1, max_side=max_side))
+        arrays = list(video.iter_frames(path, 5.0, threads=1, max_side=max_side))
+        assert len(frames) == len(arrays) >= 3
+        assert all(f._bgr is None for _, _, f in frames)  # nothing converted yet
+        for (i, t, f), (j, u, a) in zip(frames, arrays):
+            assert (i, t) == (j, u) and f.shape == a.shape
+            gray = cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)
+            diff = np.abs(f.gray.astype(int) - gray)
+            assert f._bgr is None  # gray did not need colour
+            assert np.array_equal(video.luma_to_gray(f.luma, f.lut), f.gray)
+            assert (f.lut is None) == (pix_fmt == "yuvj420p")  # limited-range luma is mapped, full-range is gray
+            assert np.percentile(diff, 99) <= 3 and diff.mean() < 1.5, (max_side, diff.max(), diff.mean())
+            assert np.array_equal(f.bgr, a)
+            made.append(video.bgr_of(f) is f.bgr)  # made once, then kept
+    assert all(made)
+
+
+def test_frames_opencv_decodes_carry_their_colour(tmp_path, monkeypatch):
+    """Where OpenCV decodes (here: every frame), a Frame holds its BGR image and converts gray from it."""
+    import cv2
+
+    path = _encode(tmp_path / "a.mp4")
+    (i, t, f), (_, _, a) = next(video.iter_decoded(path, None)), next(video.iter_frames(path, None))
+    assert f._bgr is not None and np.array_equal(f.bgr, a)
+    assert np.array_equal(f.gray, cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)) and f.luma is f.gray and f.lut is None
+    with pytest.raises(ValueError):
+        video.Frame()

@@ -183,6 +183,32 @@ def test_keyframe_detector_follows_a_moving_face_and_drops_a_vanished_one():
     assert keyframe_step(5.0, 1.0) == 5 and keyframe_step(1.0, 1.0) == 1 and keyframe_step(10.0, 0) == 1 and keyframe_step(2.5, 2.0) == 5
 
 
+@pytest.mark.parametrize("side", [30, 70, 110])
+def test_faces_are_followed_at_whole_shrink_factors(side):
+    """A face 30, 70 or 110 px high is matched shrunk 1, 2 or 3 times (block averages) and followed to the pixel
+    within the factor; colour of a :class:`Frame` is made on the keyframe only."""
+    import cv2
+
+    from emolab.preprocessing.detection import KeyframeDetector, _shrink_factor
+    from emolab.preprocessing.video import Frame
+
+    assert _shrink_factor(side, 32) == {30: 1, 70: 2, 110: 3}[side]
+    rng = np.random.default_rng(side)
+    face = cv2.GaussianBlur(_textured(rng, side, side), (5, 5), 0)  # texture a block average keeps
+    inner = _CountingDetector([(40, 40, side, side)])
+    kd = KeyframeDetector(inner, every=4)
+    made = []
+    for k in range(4):
+        img = np.full((side + 120, side + 160, 3), 90, np.uint8)
+        img[40 + 2 * k:40 + 2 * k + side, 40 + 5 * k:40 + 5 * k + side] = face
+        frame = Frame(make_bgr=lambda img=img: made.append(1) or img, make_luma=lambda img=img: cv2.cvtColor(img, cv2.COLOR_BGR2GRAY),
+                      size=img.shape[:2])
+        dets = kd.detect(frame)
+        assert len(dets) == 1
+        assert abs(dets[0].x - (40 + 5 * k)) < _shrink_factor(side, 32) and abs(dets[0].y - (40 + 2 * k)) < _shrink_factor(side, 32)
+    assert inner.calls == 1 and len(made) == 1  # colour made for the keyframe's detector only
+
+
 def test_keyframe_tracking_keeps_the_tracking_targets(tiny_lesson):
     """Full detection on 1 sampled frame in 5 finds (almost) every face the per-frame detector finds."""
     truth = pd.read_csv(tiny_lesson / "truth.csv")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import KEYFRAME_INTERVAL
+from .video import Frame, luma_to_gray
 
 SIGHTING_COLUMNS = ("frame", "t", "track", "x", "y", "w", "h", "score", "mouth", "contrast", "face_px", "frontal", "sharpness")
 """Columns of :meth:`Perception.sightings` (before ``person``): frame index, time (s), raw track id,
@@ -37,8 +38,9 @@ class Glimpse:
         Frame index in the video.
     t : float
         Time in seconds.
-    frame : np.ndarray [shape=(H, W, 3), dtype=uint8]
-        The BGR frame, downscaled to ``max_side``.
+    frame : Frame
+        The frame, downscaled to ``max_side`` (:class:`~emolab.preprocessing.video.Frame`: ``frame.bgr`` its BGR
+        image [H, W, 3] uint8, made on first use; ``frame.gray`` its grayscale image).
     scale : float
         Original width / frame width (multiply boxes by it for original pixels).
     faces : list of (int, Detection)
@@ -56,7 +58,7 @@ class Glimpse:
 
     index: int
     t: float
-    frame: np.ndarray
+    frame: "Frame"
     scale: float
     faces: list
     crops: np.ndarray
@@ -139,17 +141,20 @@ class Perception:
         tracker = FaceTracker(self.tracker_config)
         S = self.face_size
         try:
-            for index, t, frame, gray, scale, tracked in iter_tracked(self.video, detector, tracker, self.sample_fps, self.max_side,
+            for index, t, frame, luma, scale, tracked in iter_tracked(self.video, detector, tracker, self.sample_fps, self.max_side,
                                                                       self.progress, self.desc):
                 self.n_frames_ += 1
-                # cut from the gray frame (the same pixels as cutting, then converting); aligned crops rotate the colour frame;
-                # the quality crops too come from the gray frame
-                src = frame if self.align else gray
+                # cut from the frame's luma and mapped to gray (the frame itself is never converted); aligned crops
+                # rotate the colour frame; the quality crops are the same crops
+                src = frame.bgr if self.align else luma
                 crops = (np.stack([crop_face(src, d.box, size=S, margin=self.margin, eyes=d.eyes if self.align else None) for _, d in tracked])
                          if tracked else np.zeros((0, S, S), np.uint8))
+                if not self.align:
+                    crops = luma_to_gray(crops, frame.lut)
                 mouths = (np.column_stack([mouth_openness(crops), mouth_contrast(crops)]) if len(crops)
                           else np.zeros((0, 2), np.float32))
-                quality = quality_arrays(gray, [d for _, d in tracked], crops if (S, self.margin) == (48, QUALITY_MARGIN) else None)
+                same = (S, self.margin) == (48, QUALITY_MARGIN)
+                quality = quality_arrays(luma if same else frame.gray, [d for _, d in tracked], crops if same else None)
                 quality["score"] = np.array([d.score for _, d in tracked], float)
                 self._rows += [(index, t, tid, d.x * scale, d.y * scale, d.w * scale, d.h * scale, d.score, float(m[0]), float(m[1]), *q)
                                for (tid, d), m, *q in zip(tracked, mouths, *(quality[c] for c in QUALITY_COLUMNS))]

@@ -24,6 +24,7 @@ from scipy.optimize import linear_sum_assignment
 from ..config import KEYFRAME_INTERVAL, Config
 from .detection import Detection, iou_matrix
 from .quality import frontalness
+from .video import Frame, bgr_of
 
 
 @dataclass
@@ -45,8 +46,9 @@ class TrackerConfig(Config):
     signature_momentum: float = 0.9
 
 
-def appearance_signature(frame: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    """Normalised hue-saturation histogram (16 x 8 bins) of a face with its hair and collar.
+def appearance_signature(frame: "np.ndarray | Frame", box: tuple[float, float, float, float]) -> np.ndarray:
+    """Normalised hue-saturation histogram (16 x 8 bins) of a face with its hair and collar in a BGR frame
+    [H, W, 3] uint8 (or a :class:`~emolab.preprocessing.video.Frame`, whose colour is then made).
 
     Returns
     -------
@@ -54,6 +56,7 @@ def appearance_signature(frame: np.ndarray, box: tuple[float, float, float, floa
     """
     x, y, w, h = box
     H, W = frame.shape[:2]
+    frame = bgr_of(frame)
     x0, x1 = int(max(0, x - 0.25 * w)), int(min(W, x + 1.25 * w))
     y0, y1 = int(max(0, y - 0.3 * h)), int(min(H, y + 1.5 * h))
     if x1 <= x0 or y1 <= y0:
@@ -281,20 +284,22 @@ def iter_tracked(video, detector, tracker: FaceTracker, sample_fps: float | None
 
     Yields
     ------
-    (index, t, frame, gray, scale, tracked) per sampled frame: the frame index and time (s), the BGR frame
-    (downscaled to ``max_side``) and its grayscale version, ``scale`` (original width / frame width: multiply boxes by it for
+    (index, t, frame, luma, scale, tracked) per sampled frame: the frame index and time (s), the frame
+    (downscaled to ``max_side``; a :class:`~emolab.preprocessing.video.Frame`, ``frame.bgr`` its colour) and its luma
+    [H, W] uint8 (``frame.gray`` before the map ``frame.lut``: apply it to crops with ``luma_to_gray``), ``scale`` (original width / frame width: multiply boxes by it for
     original pixels) and the ``(track_id, Detection)`` pairs of :meth:`FaceTracker.update`.
     """
     from tqdm.auto import tqdm
 
-    from .video import iter_frames, prefetch, video_info
+    from .video import iter_decoded, prefetch, video_info
 
     info = video_info(video)
     total = int(info.duration * sample_fps) if sample_fps else info.n_frames
-    # each frame is also turned gray once, in the decoding thread (face templates are matched in gray, crops cut from it)
-    decoded = ((i, t, f, cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)) for i, t, f in iter_frames(video, sample_fps, max_side=max_side, threads=1))
+    # face templates are matched in each frame's luma and crops cut from it (nothing converted: the decoder's plane);
+    # its colour is made only where something asks for it (the detector on keyframes, the appearance of a face found there)
+    decoded = ((i, t, f, f.luma) for i, t, f in iter_decoded(video, sample_fps, max_side=max_side, threads=1))
     frames = tqdm(prefetch(decoded), total=total, desc=desc, unit="frame", disable=not progress, leave=False)
     stream = (detector.stream(frames, gray=True) if hasattr(detector, "stream")
-              else ((item, detector.detect(item[-2])) for item in frames))
+              else ((item, detector.detect(item[-2].bgr)) for item in frames))
     for (index, t, frame, gray), dets in stream:
         yield index, t, frame, gray, info.width / frame.shape[1], tracker.update(frame, dets, t)

@@ -111,6 +111,23 @@ def iter_frames(path: str | os.PathLike, sample_fps: float | None = 5.0, start: 
         Its timestamp in seconds.
     frame : np.ndarray [shape=(H, W, 3), dtype=uint8]
         BGR.
+
+    See Also
+    --------
+    iter_decoded : the same frames as :class:`Frame` objects, whose colour is converted only when asked for.
+    """
+    for index, t, frame in iter_decoded(path, sample_fps, start, end, max_side, threads):
+        yield index, t, frame.bgr
+
+
+def iter_decoded(path: str | os.PathLike, sample_fps: float | None = 5.0, start: float = 0.0, end: float | None = None,
+                 max_side: int | None = None, threads: int | None = None) -> Iterator[tuple[int, float, "Frame"]]:
+    """:func:`iter_frames`, yielding each frame as a :class:`Frame`: its BGR image is made only when first asked
+    for (the same pixels :func:`iter_frames` yields); its luma is the decoder's own plane where it gives one
+    (H.264 in 8-bit YUV, decoded with ``threads=1`` and a ``sample_fps``), else the gray image.
+
+    Converting a decoded 720p picture to BGR costs about half as much as decoding it (memory traffic); a lesson
+    analysis needs colour only on its keyframes, so the other frames never pay for it.
     """
     import cv2
 
@@ -122,16 +139,13 @@ def iter_frames(path: str | os.PathLike, sample_fps: float | None = 5.0, start: 
     sampler = _Sampler(sample_fps, start, end)
     frames = None
     if sample_fps and threads == 1 and not cap.get(cv2.CAP_PROP_ORIENTATION_META):
-        frames = _skipping_decoder(path, sampler, info_fps)
+        frames = _skipping_decoder(path, sampler, info_fps, max_side)
     if frames is not None:
         cap.release()
     else:
-        frames = _opencv_decoder(cap, sampler, info_fps)
+        frames = ((i, t, Frame(bgr=_fit(f, max_side))) for i, t, f in _opencv_decoder(cap, sampler, info_fps))
     yielded = 0
     for index, t, frame in frames:
-        if max_side and max(frame.shape[:2]) > max_side:
-            s = max_side / max(frame.shape[:2])
-            frame = cv2.resize(frame, (int(frame.shape[1] * s), int(frame.shape[0] * s)), interpolation=cv2.INTER_AREA)
         yielded += 1
         yield index, t, frame
     index = sampler.index
@@ -139,6 +153,105 @@ def iter_frames(path: str | os.PathLike, sample_fps: float | None = 5.0, start: 
         raise MediaError("the video has no decodable frames (empty, truncated or corrupt)", path=path)
     if end is None and nominal > 0 and index + 1 < 0.9 * nominal:
         warnings.warn(f"{path}: decoding stopped at frame {index + 1} of {nominal}; the file may be truncated", stacklevel=2)
+
+
+def _fitted(height: int, width: int, max_side: int | None) -> tuple[int, int]:
+    """``(height, width)`` scaled down so that the longer side is at most ``max_side``."""
+    if max_side and max(height, width) > max_side:
+        s = max_side / max(height, width)
+        return int(height * s), int(width * s)
+    return height, width
+
+
+def _fit(img: np.ndarray, max_side: int | None) -> np.ndarray:
+    """``img`` downscaled (area) so that its longer side is at most ``max_side``."""
+    import cv2
+
+    h, w = _fitted(*img.shape[:2], max_side)
+    return img if (h, w) == img.shape[:2] else cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+
+
+class Frame:
+    """One decoded video frame; each of its images is made when first asked for, then kept.
+
+    Parameters
+    ----------
+    bgr : np.ndarray [shape=(H, W, 3), dtype=uint8], optional
+        The colour image, when already made.
+    make_bgr : callable, optional
+        Makes the colour image [H, W, 3] uint8.
+    make_luma : callable, optional
+        Makes the picture's luma [H, W] uint8 (the decoder's own plane, nothing converted). Without it, ``luma`` is
+        ``gray``, converted from BGR.
+    lut : np.ndarray [shape=(256,), dtype=uint8], optional
+        Maps luma to full-range gray (None: the luma is the gray image).
+    size : (int, int), optional
+        ``(H, W)``, when ``bgr`` is not given.
+    lock : threading.Lock, optional
+        Held while the colour image is made (a converter shared by the frames of one video).
+
+    Attributes
+    ----------
+    bgr : np.ndarray [shape=(H, W, 3), dtype=uint8]
+    gray : np.ndarray [shape=(H, W), dtype=uint8]
+        Full-range grayscale: BGR2GRAY of ``bgr``, or ``lut`` of the luma (within a level or two of it).
+    luma : np.ndarray [shape=(H, W), dtype=uint8]
+        ``gray`` before ``lut``: what needs gray only up to a monotone map (normalised template matching) reads it
+        as it is, and small crops cut from it are mapped with :func:`luma_to_gray`.
+    lut : np.ndarray [shape=(256,), dtype=uint8] or None
+    shape : (H, W, 3)
+    """
+
+    __slots__ = ("_bgr", "_gray", "_luma", "_make_bgr", "_make_luma", "_lock", "lut", "shape")
+
+    def __init__(self, bgr: np.ndarray | None = None, make_bgr=None, make_luma=None, lut: np.ndarray | None = None,
+                 size: tuple[int, int] | None = None, lock=None):
+        import threading
+
+        if bgr is None and (make_bgr is None or size is None):
+            raise ValueError("a Frame needs its BGR image, or a way to make it and its size")
+        self._bgr, self._gray, self._luma = bgr, None, None
+        self._make_bgr, self._make_luma = make_bgr, make_luma
+        self.lut = lut if make_luma is not None else None
+        self._lock = lock or threading.Lock()
+        self.shape = (*(bgr.shape[:2] if bgr is not None else size), 3)
+
+    @property
+    def bgr(self) -> np.ndarray:
+        if self._bgr is None:
+            with self._lock:
+                if self._bgr is None:
+                    self._bgr, self._make_bgr = self._make_bgr(), None
+        return self._bgr
+
+    @property
+    def luma(self) -> np.ndarray:
+        if self._make_luma is None and self._luma is None:
+            return self.gray
+        if self._luma is None:
+            self._luma, self._make_luma = self._make_luma(), None
+        return self._luma
+
+    @property
+    def gray(self) -> np.ndarray:
+        if self._gray is None:
+            if self._make_luma is None and self._luma is None:
+                import cv2
+
+                self._gray = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
+            else:
+                self._gray = luma_to_gray(self.luma, self.lut)
+        return self._gray
+
+
+def luma_to_gray(luma: np.ndarray, lut: np.ndarray | None) -> np.ndarray:
+    """Full-range gray from luma (any shape, uint8) through a :class:`Frame`'s ``lut`` (None: unchanged)."""
+    return luma if lut is None else lut[luma]
+
+
+def bgr_of(frame: "np.ndarray | Frame") -> np.ndarray:
+    """The BGR image [H, W, 3] uint8 of a :class:`Frame`, or ``frame`` itself when it is an array already."""
+    return frame.bgr if isinstance(frame, Frame) else frame
 
 
 class _Sampler:
@@ -190,7 +303,7 @@ def _opencv_decoder(cap, sampler: _Sampler, fps: float) -> Iterator[tuple[int, f
         cap.release()
 
 
-def _skipping_decoder(path, sampler: _Sampler, fps: float):
+def _skipping_decoder(path, sampler: _Sampler, fps: float, max_side: int | None = None):
     """The frames :func:`_opencv_decoder` yields, decoding only what they need: H.264 frames that no other frame
     refers to (non-reference pictures) are not decoded unless kept. With B-frames (most encoders' default) this
     spares a third of the decoding at 5 of 15 frames per second; a stream without them decodes every frame as before.
@@ -237,10 +350,20 @@ def _skipping_decoder(path, sampler: _Sampler, fps: float):
             break
         if keep:
             wanted[p] = (sampler.index, t)
-    return _skip_decode(path, wanted)
+    return _skip_decode(path, wanted, max_side)
 
 
-def _skip_decode(path, wanted: dict) -> Iterator[tuple[int, float, np.ndarray]]:
+# full-range gray from limited-range (MPEG) luma: exactly what BGR2GRAY gives of swscale's BT.601 conversion of a
+# grey pixel, and within a level or two for coloured ones (the chroma terms of 0.299 R + 0.587 G + 0.114 B cancel to
+# 1e-4; rounding, and clipping of saturated colours, make the rest); full-range (JPEG) luma is gray as it is
+_MPEG_LUMA = np.clip(np.round((np.arange(256) - 16) * 255.0 / 219.0), 0, 255).astype(np.uint8)
+_LUMA_FORMATS = {"yuv420p": _MPEG_LUMA, "yuv422p": _MPEG_LUMA, "yuv444p": _MPEG_LUMA,
+                 "yuvj420p": None, "yuvj422p": None, "yuvj444p": None}
+
+
+def _skip_decode(path, wanted: dict, max_side: int | None = None) -> Iterator[tuple[int, float, "Frame"]]:
+    import threading
+
     import av
     from av.video.reformatter import VideoReformatter
 
@@ -251,9 +374,20 @@ def _skip_decode(path, wanted: dict) -> Iterator[tuple[int, float, np.ndarray]]:
         ctx = stream.codec_context
         # OpenCV's conversion ignores the stream's colour tags: BT.601, limited range unless the pixel format is
         # full-range (yuvj). The same tags on each frame give the same pixels, through swscale's fast path, with one
-        # converter for the whole video (a new one per frame costs more than the conversion).
+        # converter for the whole video (a new one per frame costs more than the conversion), used under one lock.
         color_range = 2 if (ctx.pix_fmt or "").startswith("yuvj") else 1
         reformatter = VideoReformatter()
+        lock = threading.Lock()
+
+        def make_bgr(picture):
+            return lambda: _fit(reformatter.reformat(picture, format="bgr24").to_ndarray(), max_side)
+
+        def make_luma(picture):
+            def luma():  # a view of the decoder's plane (it keeps the picture alive); resized when over max_side
+                plane = picture.planes[0]
+                return _fit(np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: picture.height, : picture.width], max_side)
+            return luma
+
         left = len(wanted)
         for packet in container.demux(stream):
             if left == 0:
@@ -263,13 +397,16 @@ def _skip_decode(path, wanted: dict) -> Iterator[tuple[int, float, np.ndarray]]:
                 decoded = ctx.decode(packet)
             except av.error.FFmpegError:  # a corrupt packet: skipped, as OpenCV skips it
                 continue
-            for frame in decoded:
-                hit = wanted.get(frame.pts)
+            for picture in decoded:
+                hit = wanted.get(picture.pts)
                 if hit is None:
                     continue
                 left -= 1
-                frame.colorspace, frame.color_range = 2, color_range  # unspecified (BT.601); MPEG or JPEG range
-                yield hit[0], hit[1], reformatter.reformat(frame, format="bgr24").to_ndarray()
+                picture.colorspace, picture.color_range = 2, color_range  # unspecified (BT.601); MPEG or JPEG range
+                fmt = picture.format.name
+                luma = make_luma(picture) if fmt in _LUMA_FORMATS else None
+                yield hit[0], hit[1], Frame(make_bgr=make_bgr(picture), make_luma=luma, lut=_LUMA_FORMATS.get(fmt),
+                                            size=_fitted(picture.height, picture.width, max_side), lock=lock)
     finally:
         container.close()
     if left:

@@ -145,9 +145,9 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
             readable = unreadable_reason(g.quality, cfg.readability) == ""
             for (tid, d), crop, ok in zip(g.faces, g.crops, readable):
                 if thumbnails and d.score > thumbs.get(tid, (0.0,))[0]:
-                    thumbs[tid] = (d.score, crop_face(g.frame, d.box, size=96, margin=0.3, gray=False))
+                    thumbs[tid] = (d.score, crop_face(g.frame.bgr, d.box, size=96, margin=0.3, gray=False))
                 if cfg.save_faces:
-                    saved.append((tid, g.t, crop_face(g.frame, d.box, size=96, margin=0.3, gray=False)))
+                    saved.append((tid, g.t, crop_face(g.frame.bgr, d.box, size=96, margin=0.3, gray=False)))
                 buf = buffers.setdefault(tid, deque(maxlen=T))
                 if buf and g.t - buf[-1][0] > 2.5 / cfg.sample_fps:
                     buf.clear()  # a gap: do not join crops across it
