@@ -12,6 +12,7 @@ the iteration where decoding fails, and :func:`iter_frames` warns how far it got
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,8 +207,6 @@ class Frame:
 
     def __init__(self, bgr: np.ndarray | None = None, make_bgr=None, make_luma=None, lut: np.ndarray | None = None,
                  size: tuple[int, int] | None = None, lock=None):
-        import threading
-
         if bgr is None and (make_bgr is None or size is None):
             raise ValueError("a Frame needs its BGR image, or a way to make it and its size")
         self._bgr, self._gray, self._luma = bgr, None, None
@@ -362,8 +361,6 @@ _LUMA_FORMATS = {"yuv420p": _MPEG_LUMA, "yuv422p": _MPEG_LUMA, "yuv444p": _MPEG_
 
 
 def _skip_decode(path, wanted: dict, max_side: int | None = None) -> Iterator[tuple[int, float, "Frame"]]:
-    import threading
-
     import av
     from av.video.reformatter import VideoReformatter
 
@@ -419,7 +416,6 @@ def prefetch(iterable, depth: int = 4):
     order; stopping early (``break``, an error downstream) stops the thread.
     """
     import queue
-    import threading
 
     q: queue.Queue = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
