@@ -358,6 +358,11 @@ def test_mouth_openness_batch_matches_single_crops():
     assert batch.shape == (5,)
     np.testing.assert_allclose(batch, [mouth_openness(c) for c in crops], atol=1e-5)
     assert batch[2] == batch.max()
+    from emolab.preprocessing.speakers import mouth_contrast, mouth_measures
+
+    both = mouth_measures(crops)  # the two measures at once: the same numbers
+    assert both.shape == (5, 2) and np.array_equal(both[:, 0], batch) and np.array_equal(both[:, 1], mouth_contrast(crops))
+    assert mouth_measures(crops[:0]).shape == (0, 2)
 
 
 def test_face_frame_step_uses_every_nth_frame():

@@ -185,6 +185,10 @@ def test_decoded_frames_make_colour_only_when_asked(tmp_path, monkeypatch, pix_f
             diff = np.abs(f.gray.astype(int) - gray)
             assert f._bgr is None  # gray did not need colour
             assert np.array_equal(video.luma_to_gray(f.luma, f.lut), f.gray)
+            if f.lut is not None:  # OpenCV's table lookup: numpy's indexing, on a frame, a view and a stack of crops
+                stack = np.stack([f.luma[:8, :8], f.luma[-8:, -8:]])
+                for x in (f.luma, f.luma[1::2, 3:], stack, stack[:0]):
+                    assert np.array_equal(video.luma_to_gray(x, f.lut), f.lut[x])
             assert (f.lut is None) == (pix_fmt == "yuvj420p")  # limited-range luma is mapped, full-range is gray
             assert np.percentile(diff, 99) <= 3 and diff.mean() < 1.5, (max_side, diff.max(), diff.mean())
             assert np.array_equal(f.bgr, a)

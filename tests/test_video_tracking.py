@@ -209,6 +209,51 @@ def test_faces_are_followed_at_whole_shrink_factors(side):
     assert inner.calls == 1 and len(made) == 1  # colour made for the keyframe's detector only
 
 
+@pytest.mark.parametrize("side", [30, 70, 110])
+def test_the_inner_window_first_finds_what_the_whole_window_finds(side):
+    """Following searches the inner half of the window first, on the same pixel blocks: a face that stays near its
+    place is found there; one that moved up to the window's edge is found in the whole window, at the same place a
+    search of the whole window alone gives; one that left the window is lost."""
+    import cv2
+
+    from emolab.preprocessing.detection import KeyframeDetector, _shrink, _shrink_factor
+
+    f = _shrink_factor(side, 32)
+    rng = np.random.default_rng(side + 1)
+    face = cv2.GaussianBlur(_textured(rng, side, side), (5, 5), 0)
+    H, W = 3 * side + 80, 3 * side + 80
+    x0 = y0 = side + 40
+    sizes = []
+    real = cv2.matchTemplate
+    for dx, dy in [(0, 0), (0.1, -0.05), (-0.2, 0.15), (0.4, 0.0), (0.3, -0.45), (0.7, 0.0)]:
+        kd = KeyframeDetector(_CountingDetector([(x0, y0, side, side)]), every=10)
+        img = np.full((H, W, 3), 90, np.uint8)
+        img[y0:y0 + side, x0:x0 + side] = face
+        kd.detect(img)  # keyframe: the template
+        det, tmpl, fac = kd._faces[0]
+        moved = np.full((H, W, 3), 90, np.uint8)
+        mx, my = x0 + int(dx * side), y0 + int(dy * side)
+        moved[my:my + side, mx:mx + side] = face
+        gray = cv2.cvtColor(moved, cv2.COLOR_BGR2GRAY)
+        sizes.clear()
+        cv2.matchTemplate = lambda w, t, m: sizes.append(w.shape) or real(w, t, m)
+        try:
+            got = kd._follow(moved, det, tmpl, fac, gray)
+        finally:
+            cv2.matchTemplate = real
+        m = kd.search * det.w  # the whole window alone
+        wx0, wy0 = int(max(0, det.x - m)), int(max(0, det.y - m))
+        window = _shrink(gray[wy0:int(min(H, det.y + det.h + m)), wx0:int(min(W, det.x + det.w + m))], fac)
+        res = real(window, tmpl, cv2.TM_CCOEFF_NORMED)
+        _, best, _, loc = cv2.minMaxLoc(res)
+        if max(abs(dx), abs(dy)) > 0.5:
+            assert got is None and best < kd.min_match
+            continue
+        assert got is not None and (got.x, got.y) == (wx0 + loc[0] * f, wy0 + loc[1] * f)
+        assert abs(got.x - mx) < f and abs(got.y - my) < f
+        assert len(sizes) == (1 if max(abs(dx), abs(dy)) < 0.25 else 2)  # the whole window only when needed
+
+
 def test_keyframe_tracking_keeps_the_tracking_targets(tiny_lesson):
     """Full detection on 1 sampled frame in 5 finds (almost) every face the per-frame detector finds."""
     truth = pd.read_csv(tiny_lesson / "truth.csv")

@@ -133,7 +133,7 @@ class Perception:
         from .crops import crop_face
         from .detection import KeyframeDetector, keyframe_step
         from .quality import QUALITY_COLUMNS, QUALITY_MARGIN, quality_arrays
-        from .speakers import mouth_contrast, mouth_openness
+        from .speakers import mouth_measures
         from .tracking import FaceTracker, iter_tracked
 
         tiles = self.tiles if self.tiles == "auto" else int(self.tiles)
@@ -151,8 +151,7 @@ class Perception:
                          if tracked else np.zeros((0, S, S), np.uint8))
                 if not self.align:
                     crops = luma_to_gray(crops, frame.lut)
-                mouths = (np.column_stack([mouth_openness(crops), mouth_contrast(crops)]) if len(crops)
-                          else np.zeros((0, 2), np.float32))
+                mouths = mouth_measures(crops)
                 same = (S, self.margin) == (48, QUALITY_MARGIN)
                 quality = quality_arrays(luma if same else frame.gray, [d for _, d in tracked], crops if same else None)
                 quality["score"] = np.array([d.score for _, d in tracked], float)

@@ -112,9 +112,14 @@ def _sharpness_many(crops: np.ndarray) -> np.ndarray:
     """:func:`sharpness` of a stack of 48-px grayscale crops [n, 48, 48] at once: the variance of OpenCV's
     ``Laplacian`` (3x3 kernel, reflect-101 border) for the whole stack: exact in 16-bit integers (|value| <= 1020),
     its variance in float64."""
-    g = np.pad(np.asarray(crops, np.uint8), ((0, 0), (1, 1), (1, 1)), mode="reflect").astype(np.int16)
+    c = np.asarray(crops, np.uint8)
+    n, h, w = c.shape
+    g = np.empty((n, h + 2, w + 2), np.int16)  # reflect-101 border, written directly (np.pad is several times slower)
+    g[:, 1:-1, 1:-1] = c
+    g[:, 0, 1:-1], g[:, -1, 1:-1] = c[:, 1], c[:, -2]
+    g[:, :, 0], g[:, :, -1] = g[:, :, 2], g[:, :, -3]
     lap = g[:, :-2, 1:-1] + g[:, 2:, 1:-1] + g[:, 1:-1, :-2] + g[:, 1:-1, 2:] - 4 * g[:, 1:-1, 1:-1]
-    return lap.reshape(len(lap), -1).astype(np.float64).var(axis=1)
+    return lap.reshape(n, -1).astype(np.float64).var(axis=1)
 
 
 def _frontal_many(landmarks: np.ndarray, widths: np.ndarray) -> np.ndarray:

@@ -56,16 +56,9 @@ def mouth_openness(crops: np.ndarray) -> np.ndarray | float:
     -------
     np.ndarray [shape=(n,)], or a float for one crop
     """
-    c = np.asarray(crops, np.float32)
-    one = c.ndim == 2
-    c = c[None] if one else c
-    h, w = c.shape[1:3]
-    mean = c.mean(axis=(1, 2))
-    std = c.std(axis=(1, 2))
-    region = c[:, int(0.54 * h):int(0.79 * h), int(0.33 * w):int(0.67 * w)]
-    # mean of (c - mean) / std over the region == (region mean - mean) / std
-    out = -(region.mean(axis=(1, 2)) - mean) / (std + 1e-6) if region[0].size else np.zeros(len(c), np.float32)
-    return float(out[0]) if one else out.astype(np.float32)
+    c, one = _as_stack(crops)
+    out = _openness(c, c.std(axis=(1, 2)))
+    return float(out[0]) if one else out
 
 
 def mouth_contrast(crops: np.ndarray) -> np.ndarray | float:
@@ -88,14 +81,51 @@ def mouth_contrast(crops: np.ndarray) -> np.ndarray | float:
     -------
     np.ndarray [shape=(n,), dtype=float32], or a float for one crop
     """
+    c, one = _as_stack(crops)
+    out = _contrast(c, c.std(axis=(1, 2)))
+    return float(out[0]) if one else out
+
+
+def mouth_measures(crops: np.ndarray) -> np.ndarray:
+    """:func:`mouth_openness` and :func:`mouth_contrast` of a stack of crops at once (the float conversion and
+    each crop's standard deviation shared; the same numbers).
+
+    Parameters
+    ----------
+    crops : np.ndarray [shape=(n, h, w), dtype=uint8]
+
+    Returns
+    -------
+    np.ndarray [shape=(n, 2), dtype=float32]
+        Openness, contrast.
+    """
+    c, _ = _as_stack(crops)
+    if not len(c):
+        return np.zeros((0, 2), np.float32)
+    std = c.std(axis=(1, 2))
+    return np.column_stack([_openness(c, std), _contrast(c, std)])
+
+
+def _as_stack(crops: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Crops as float32 [n, h, w], and whether a single crop [h, w] was given."""
     c = np.asarray(crops, np.float32)
-    one = c.ndim == 2
-    c = c[None] if one else c
+    return (c[None], True) if c.ndim == 2 else (c, False)
+
+
+def _openness(c: np.ndarray, std: np.ndarray) -> np.ndarray:
+    h, w = c.shape[1:3]
+    region = c[:, int(0.54 * h):int(0.79 * h), int(0.33 * w):int(0.67 * w)]
+    if not region[0].size:
+        return np.zeros(len(c), np.float32)
+    # mean of (c - mean) / std over the region == (region mean - mean) / std
+    return (-(region.mean(axis=(1, 2)) - c.mean(axis=(1, 2))) / (std + 1e-6)).astype(np.float32)
+
+
+def _contrast(c: np.ndarray, std: np.ndarray) -> np.ndarray:
     g = _mouth_weights(*c.shape[1:3])
     mean = np.einsum("nij,ij->n", c, g)
     var = np.einsum("nij,ij->n", c * c, g) - mean * mean
-    out = np.sqrt(np.maximum(var, 0.0)) / (c.std(axis=(1, 2)) + 1e-6)
-    return float(out[0]) if one else out.astype(np.float32)
+    return (np.sqrt(np.maximum(var, 0.0)) / (std + 1e-6)).astype(np.float32)
 
 
 @lru_cache(maxsize=8)
@@ -409,4 +439,4 @@ def assign_roles(faces: pd.DataFrame, turns: pd.DataFrame, *, teacher_share: flo
 
 
 __all__ = ["OFF_CAMERA", "TURN_COLUMNS", "ATTRIBUTED_COLUMNS", "ROLE_COLUMNS", "MIN_CORR", "MIN_MARGIN", "MIN_Z", "RoleAssignment",
-           "mouth_openness", "mouth_contrast", "face_rms", "speech_turns", "turn_correlations", "attribute_turns", "assign_roles"]
+           "mouth_openness", "mouth_contrast", "mouth_measures", "face_rms", "speech_turns", "turn_correlations", "attribute_turns", "assign_roles"]

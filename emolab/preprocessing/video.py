@@ -245,7 +245,14 @@ class Frame:
 
 def luma_to_gray(luma: np.ndarray, lut: np.ndarray | None) -> np.ndarray:
     """Full-range gray from luma (any shape, uint8) through a :class:`Frame`'s ``lut`` (None: unchanged)."""
-    return luma if lut is None else lut[luma]
+    if lut is None:
+        return luma
+    import cv2
+
+    a = np.ascontiguousarray(luma)
+    if a.ndim < 2 or not a.size:
+        return lut[a]
+    return cv2.LUT(a.reshape(-1, a.shape[-1]), lut).reshape(a.shape)  # lut[luma], 5-10x faster on a stack of crops
 
 
 def bgr_of(frame: "np.ndarray | Frame") -> np.ndarray:
