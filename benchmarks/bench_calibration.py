@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save  # noqa: E402
+from _common import machine, save  # noqa: E402
 from bench_face_readability import cross_fitted, halves  # noqa: E402
 
 SOURCES = {"face": ("fer2013", "fer2013", "FER2013 validation (3,589 faces at 48 px, the card's split)"),
@@ -137,7 +137,7 @@ def main() -> None:
     torch.set_num_threads(1)
     out = {}
     for name in args.models:
-        res = out[name] = calibrate(name, Path(args.shared))
+        res = out[name] = {**calibrate(name, Path(args.shared)), "machine": machine()}
         print(json.dumps({k: v for k, v in res.items() if not k.startswith("reliability")}), flush=True)
         if args.write_calibration and name != "face":  # face: bench_face_readability.py (with its size table)
             kept = res["ece_after_cross_fitted"] < res["ece_before"]  # a temperature that does not help on the other half is not shipped
@@ -147,7 +147,13 @@ def main() -> None:
                                command="python benchmarks/bench_calibration.py --write-calibration",
                                ece_before=res["ece_before"], ece_after_cross_fitted=res["ece_after_cross_fitted"],
                                temperatures_of_the_two_halves=res["temperatures_of_the_halves"])
-    save("calibration", out)
+    # the models not run this time keep their saved results (each result names the machine and date it ran on)
+    path = Path(__file__).resolve().parent / "results" / "calibration.json"
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    machines = {k: saved.pop(k) for k in [k for k in saved if k.startswith("machine")]}  # older files: one per file
+    for k, v in saved.items():
+        v.setdefault("machine", machines.get(f"machine_{k}", machines.get("machine")))
+    save("calibration", {**saved, **out})
 
 
 if __name__ == "__main__":

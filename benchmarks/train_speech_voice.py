@@ -5,12 +5,14 @@ Resemblyzer (Apache-2.0, PyPI ``resemblyzer`` 0.1.4) ships a GE2E speaker encode
 ``resemblyzer/pretrained.pt``. Its *second* layer's activations, pooled over a window (mean and standard
 deviation over the active frames), carry emotion well across speakers. This script copies its first two layers
 into an emolab speech model (``SpeechCNNConfig(encoder="voice")``, :class:`emolab.models.zoo.VoiceStats`),
-measures the features of RAVDESS, and fits a logistic-regression head on actors 01-14.
+measures the features of RAVDESS, and fits a linear head on actors 01-14 (logistic regression, or linear
+discriminant analysis with a shrunk covariance: both are one linear layer over the standardised statistics).
 
 Protocol, fixed before any test figure of this script was computed (the ``--grid`` choices):
   * features: the same centred 3-s window of 40 log-mel bands the lesson reads (``feature="logmel40"``);
-  * head: standardised statistics, logistic regression, class-balanced; grid: room copies (0 or ``--copies``
-    noise-only ``room_augment`` copies of each training utterance) x C;
+  * head: standardised statistics, logistic regression (class-balanced) or, since session 13, shrinkage LDA
+    (``--heads``); grid: room copies (0 or ``--copies`` noise-only ``room_augment`` copies of each training
+    utterance) x head;
   * selection: leave-two-actors-out cross-validation on actors 01-14 (7 folds, 1+2 ... 13+14), scored on the
     held-out actors' clean utterances *and* on one room copy of them; the set-up with the best mean of the
     two accuracies is chosen, then trained on 01-14 and scored once on actors 15-18 (clean and through a
@@ -35,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+HEADS = {"lr": "logistic regression (class-balanced), C =", "lda": "linear discriminant analysis (lsqr), shrinkage"}
 CREMAD = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "NEU": "neutral", "SAD": "sadness"}
 
 
@@ -96,12 +99,14 @@ def main() -> None:
     p.add_argument("--encoder", required=True, help="Resemblyzer's wheel (.whl) or its pretrained.pt")
     p.add_argument("--out", default="runs/speech_voice/model.safetensors")
     p.add_argument("--copies", type=int, default=2)
-    p.add_argument("--grid", default="0.003,0.01,0.03,0.1", help="values of C")
+    p.add_argument("--heads", default="lr:0.003,lr:0.01,lr:0.03,lr:0.1,lda:0.1,lda:0.2,lda:0.3,lda:0.5",
+                   help="heads to choose from: lr:C (logistic regression, class-balanced) or lda:SHRINKAGE (LDA, lsqr)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--results", default=str(Path(__file__).parent / "results" / "speech_voice.json"))
     a = p.parse_args()
 
     import torch
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     from tqdm.auto import tqdm
@@ -144,32 +149,38 @@ def main() -> None:
 
     pos = {int(i): k for k, i in enumerate(tr)}  # manifest row -> row of the room copies
 
-    def fit(rows: np.ndarray, aug: bool, C: float):
+    heads = [(h.split(":")[0], float(h.split(":")[1])) for h in a.heads.split(",")]
+    if not heads or any(kind not in ("lr", "lda") for kind, _ in heads):
+        raise SystemExit(f"--heads: lr:C or lda:SHRINKAGE, comma-separated (got {a.heads!r})")
+
+    def fit(rows: np.ndarray, aug: bool, head: tuple[str, float]):
         Xt, yt = [S[rows]], [y[rows]]
         if aug:
             Xt += [Sc[[pos[int(i)] for i in rows]] for Sc in S_copies]
             yt += [y[rows]] * len(S_copies)
         sc = StandardScaler().fit(np.concatenate(Xt))
-        clf = LogisticRegression(C=C, max_iter=5000, class_weight="balanced").fit(sc.transform(np.concatenate(Xt)), np.concatenate(yt))
-        return sc, clf
+        kind, value = head
+        clf = (LogisticRegression(C=value, max_iter=5000, class_weight="balanced") if kind == "lr"
+               else LinearDiscriminantAnalysis(solver="lsqr", shrinkage=value))  # predict_proba = softmax(coef x + intercept)
+        return sc, clf.fit(sc.transform(np.concatenate(Xt)), np.concatenate(yt))
 
     grid = []
     for aug in (False, True) if a.copies else (False,):
-        for C in [float(c) for c in a.grid.split(",")]:
+        for head in heads:
             clean, room = [], []
             for k in range(1, 15, 2):
                 held = tr[np.isin(actor[tr], [k, k + 1])]
-                sc, clf = fit(tr[~np.isin(actor[tr], [k, k + 1])], aug, C)
+                sc, clf = fit(tr[~np.isin(actor[tr], [k, k + 1])], aug, head)
                 clean.append(float(np.mean(clf.predict(sc.transform(S[held])) == y[held])))
                 room.append(float(np.mean(clf.predict(sc.transform(S_copies[0][[pos[int(i)] for i in held]])) == y[held]))
                                 if S_copies else float("nan"))
-            row = {"room_copies": a.copies if aug else 0, "C": C, "cv_clean": float(np.mean(clean)), "cv_room": float(np.nanmean(room)),
-                   "cv_clean_folds": clean}
+            row = {"room_copies": a.copies if aug else 0, "head": head[0], "value": head[1], "cv_clean": float(np.mean(clean)),
+                   "cv_room": float(np.nanmean(room)), "cv_clean_folds": clean, "cv_room_folds": room}
             row["criterion"] = float(np.nanmean([row["cv_clean"], row["cv_room"]]))
             grid.append(row)
-            print(f"copies {row['room_copies']} C {C:<6} CV clean {row['cv_clean']:.3f} room {row['cv_room']:.3f}", flush=True)
+            print(f"copies {row['room_copies']} {head[0]} {head[1]:<6} CV clean {row['cv_clean']:.3f} room {row['cv_room']:.3f}", flush=True)
     best = max(grid, key=lambda r: r["criterion"])
-    sc, clf = fit(tr, best["room_copies"] > 0, best["C"])
+    sc, clf = fit(tr, best["room_copies"] > 0, (best["head"], best["value"]))
     with torch.no_grad():
         model.voice.mean.copy_(torch.from_numpy(sc.mean_).float())
         model.voice.scale.copy_(torch.from_numpy(sc.scale_).float())
@@ -197,11 +208,11 @@ def main() -> None:
     result["seconds"] = round(time.perf_counter() - t0, 1)
     metrics = {**ev.metrics, "dataset": "ravdess", "kind": "speech", "n_train": int(len(tr)), "n_val": int(len(va)),
                "per_class_accuracy": result["actors15_18"]["recall"], "selection": "leave-two-actors-out CV on actors 01-14",
-               "room_copies": best["room_copies"], "C": best["C"]}
+               "room_copies": best["room_copies"], "head": best["head"], "head_value": best["value"]}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     save_model(a.out, model, labels=EMOTIONS, metrics=metrics,
                preprocessing={"input": "logmel40", "seconds": 3.0, "sample_rate": 16000},
-               notes=f"voice encoder: Resemblyzer 0.1.4 (Apache-2.0) LSTM layers 1-2; head: logistic regression C={best['C']}, "
+               notes=f"voice encoder: Resemblyzer 0.1.4 (Apache-2.0) LSTM layers 1-2; head: {HEADS[best['head']]} {best['value']}, "
                      f"{best['room_copies']} room copies; trained with benchmarks/train_speech_voice.py --seed {a.seed}")
     Path(a.results).parent.mkdir(parents=True, exist_ok=True)
     write_text(a.results, json.dumps(result, indent=1))  # atomically: a stopped run leaves the old file whole
