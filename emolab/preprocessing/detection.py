@@ -514,7 +514,9 @@ class KeyframeDetector:
         The inner half of that window is searched first, on the same pixel blocks (so the correlations there are
         the full window's): a match of at least ``min_match`` strictly inside it is the face, and the rest of the
         window is searched only when there is none (a face that moved more than a quarter of its width, or is
-        gone). Most faces in a lesson stay put between two frames: this spares two thirds of the matching.
+        gone). Most faces in a lesson stay put between two frames, so most are found in the smaller window (at these
+        sizes OpenCV's matching cost is mostly its Fourier transform: templates of 36-47 px match in half the time,
+        smaller ones save little).
         """
         H, W = frame.shape[:2]
         m = self.search * d.w
