@@ -532,15 +532,11 @@ class KeyframeDetector:
                 window = _shrink(window, f)
             th, tw = tmpl.shape[:2]
             if window.shape[0] < th or window.shape[1] < tw:
-                if inner:
-                    continue
-                return None
+                continue  # the inner window: the whole one next; the whole window: lost
             res = cv2.matchTemplate(window, tmpl, cv2.TM_CCOEFF_NORMED)
             _, best, _, loc = cv2.minMaxLoc(res)
             if not np.isfinite(best) or best < self.min_match:
-                if inner:
-                    continue
-                return None
+                continue
             # an inner match on the inner window's edge may be the slope of a peak outside it: not taken
             # (an edge that is the frame's edge is the full window's edge too)
             if inner and ((loc[0] == 0 and x0 > wx0) or (loc[1] == 0 and y0 > wy0)
