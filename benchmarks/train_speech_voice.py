@@ -104,6 +104,12 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--results", default=str(Path(__file__).parent / "results" / "speech_voice.json"))
     a = p.parse_args()
+    try:  # a wrong --heads fails before the features are measured
+        heads = [(kind, float(value)) for kind, value in (h.split(":") for h in a.heads.split(","))]
+    except ValueError:
+        heads = []
+    if not heads or any(kind not in ("lr", "lda") or value <= 0 for kind, value in heads):
+        raise SystemExit(f"--heads: lr:C or lda:SHRINKAGE (> 0), comma-separated (got {a.heads!r})")
 
     import torch
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -149,9 +155,6 @@ def main() -> None:
 
     pos = {int(i): k for k, i in enumerate(tr)}  # manifest row -> row of the room copies
 
-    heads = [(h.split(":")[0], float(h.split(":")[1])) for h in a.heads.split(",")]
-    if not heads or any(kind not in ("lr", "lda") for kind, _ in heads):
-        raise SystemExit(f"--heads: lr:C or lda:SHRINKAGE, comma-separated (got {a.heads!r})")
 
     def fit(rows: np.ndarray, aug: bool, head: tuple[str, float]):
         Xt, yt = [S[rows]], [y[rows]]
