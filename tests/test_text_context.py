@@ -192,3 +192,26 @@ def test_negative_context_is_refused():
 
     with pytest.raises(EmolabError, match="context"):
         TextLSTM(TextLSTMConfig(context=-1))
+
+
+def test_vocabulary_keeps_scikit_learn_contract_without_importing_it():
+    """The estimator contract holds without scikit-learn's base classes, and a lesson's models (text model
+    included) load without importing scikit-learn or SciPy's statistics (1.1 s of CPU per analysis)."""
+    import subprocess
+    import sys
+
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+
+    v = Vocabulary(min_count=1, max_len=3)
+    c = clone(v.set_params(max_size=7))
+    assert type(c) is Vocabulary and c.get_params() == {"min_count": 1, "max_size": 7, "max_len": 3}
+    assert not hasattr(c, "vocabulary_") and "max_size=7" in repr(c)
+    with pytest.raises(ValueError, match="invalid parameter"):
+        v.set_params(size=3)
+    out = make_pipeline(Vocabulary(min_count=1, max_len=3)).fit_transform(["a b", "b c d e"])
+    assert out.tolist() == [[3, 2, 0], [2, 4, 5]]  # b (twice) first, then a, c, d in order
+    code = ("import sys; from emolab.models.lesson import load_lesson_models; m = load_lesson_models('pretrained'); "
+            "m.text(['we are late']); print(sorted(k for k in sys.modules if k.startswith(('sklearn', 'scipy.stats'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
