@@ -379,6 +379,27 @@ def test_face_frame_step_uses_every_nth_frame():
         LateFusionLessonModels(frame_step=0)
 
 
+def test_face_model_reads_only_readable_frames():
+    """A per-frame face model reads every n-th of a clip's readable frames, never a frame the rule rejected."""
+    from emolab.models.lesson import LateFusionLessonModels, read_frames
+
+    ok = np.array([[1, 1, 1, 1, 1], [1, 0, 0, 1, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 1]], bool)
+    rows, cols = read_frames(ok, 2)
+    assert list(zip(rows.tolist(), cols.tolist())) == [(0, 0), (0, 2), (0, 4), (1, 0), (1, 4), (2, 0), (2, 2), (2, 4), (3, 4)]
+    rows, cols = read_frames(ok, 1)
+    assert cols[rows == 1].tolist() == [0, 3, 4] and cols[rows == 2].tolist() == [0, 1, 2, 3, 4]
+    one, two = LateFusionLessonModels(precision="fp32", frame_step=1), LateFusionLessonModels(precision="fp32", frame_step=2)
+    rng = np.random.default_rng(1)
+    clips = rng.integers(0, 255, (4, 5, 48, 48)).astype(np.uint8)
+    p = two.face(clips, readable=ok)
+    np.testing.assert_array_equal(p[0], two.face(clips[:1])[0])  # a fully readable clip: as without the flags
+    np.testing.assert_allclose(p[1], one.face(clips[1:2, [0, 4]])[0], atol=1e-6)  # frames 1 and 5, not 2-3 (unreadable)
+    np.testing.assert_allclose(p[3], one.face(clips[3:4, [4]])[0], atol=1e-6)
+    clips[1, 1:3] = 255 - clips[1, 1:3]  # what an unreadable frame shows changes nothing
+    np.testing.assert_array_equal(two.face(clips, readable=ok)[1], p[1])
+    assert two.face(clips[:0], readable=ok[:0]).shape == (0, 7)
+
+
 def test_face_model_errors_surface_and_torch_threads_are_restored(lesson):
     """The face model runs in its own thread during the video pass: its failure is the analysis's failure, and
     torch's thread setting (one thread during the pass) is given back either way."""

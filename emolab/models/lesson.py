@@ -32,6 +32,28 @@ from .io import load_model
 DEFAULT_WEIGHTS = {"face": 0.5, "speech": 0.25, "text": 0.25}
 
 
+def read_frames(readable: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which frames of each clip a per-frame face model reads: every ``step``-th of its readable frames.
+
+    Parameters
+    ----------
+    readable : np.ndarray [shape=(n_clips, clip_frames), dtype=bool]
+        Frames that passed the readability rule; a clip with none marked is read on all its frames.
+    step : int
+        1 reads every readable frame; 2 the 1st, 3rd, 5th ... of them.
+
+    Returns
+    -------
+    rows, cols : np.ndarray [shape=(n_read,), dtype=int64]
+        Clip and frame of each frame read, grouped by clip in clip order (every clip has at least one).
+    """
+    readable = np.asarray(readable, bool)
+    readable = readable | ~readable.any(1, keepdims=True)
+    rank = np.cumsum(readable, 1) - 1  # position of each readable frame among its clip's readable frames
+    rows, cols = np.nonzero(readable & (rank % step == 0))
+    return rows, cols
+
+
 class LessonModels:
     """Interface (see the module docstring). Attributes describe the inputs each branch wants."""
 
@@ -43,11 +65,13 @@ class LessonModels:
     speech_abstain: float = 0.0  # a turn's speech emotion is not given below this confidence (the model is near chance there)
     available: tuple[str, ...] = ()
 
-    def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None) -> np.ndarray:
+    def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None, readable: Optional[np.ndarray] = None) -> np.ndarray:
         """Features of face clips uint8 [n, clip_frames, size, size] -> [n, d].
 
         ``face_px`` [n]: face box height (px, in the analysed frame) of each clip, for models whose
-        calibration depends on the face's size (:func:`emolab.calibration.temperature_for`)."""
+        calibration depends on the face's size (:func:`emolab.calibration.temperature_for`).
+        ``readable`` [n, clip_frames] bool: the frames that passed the readability rule; per-frame
+        models read only those (clip models see every frame)."""
         raise NotImplementedError
 
     def speech(self, windows: np.ndarray) -> np.ndarray:
@@ -153,7 +177,7 @@ class FusedLessonModels(LessonModels):
             return np.zeros((0, br.embed_dim), np.float32)
         return self._run(br.embed, br, x, 64)
 
-    def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None) -> np.ndarray:
+    def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None, readable: Optional[np.ndarray] = None) -> np.ndarray:
         return self._embed("face", clips[:, None])
 
     def speech(self, windows: np.ndarray) -> np.ndarray:
@@ -188,8 +212,9 @@ class LateFusionLessonModels(LessonModels):
     """The real pretrained face, speech and text models, fused late with given weights.
 
     The face model is a per-frame CNN: a clip's face probabilities are the mean over every
-    ``frame_step``-th frame of it (default 2: frames 1, 3 and 5 of a 1-s clip at 5 frames/s; the
-    frames of one second are nearly alike, and this saves 40 % of the face model's time; 1 = all).
+    ``frame_step``-th of its readable frames (:func:`read_frames`; default 2: frames 1, 3 and 5 of a
+    fully readable 1-s clip at 5 frames/s; the frames of one second are nearly alike, and this saves
+    40 % of the face model's time; 1 = all). Frames the readability rule rejects are never read.
 
     Every model's probabilities are calibrated by temperature scaling
     (:func:`emolab.calibration.temperature_for`; the face model's temperature grows as faces get
@@ -268,8 +293,10 @@ class LateFusionLessonModels(LessonModels):
         p = np.exp(z)
         return (p / p.sum(1, keepdims=True)).astype(np.float32)
 
-    def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None) -> np.ndarray:
-        """Face probabilities of clips, each frame calibrated for the face's size (``face_px``), then averaged."""
+    def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None, readable: Optional[np.ndarray] = None) -> np.ndarray:
+        """Face probabilities of clips: every ``frame_step``-th of each clip's readable frames (all frames
+        where ``readable`` is not given, or where no frame of a clip is marked), each calibrated for the
+        face's size (``face_px``), averaged."""
         from ..calibration import temperature_for
 
         if "face" not in self.models:
@@ -277,10 +304,12 @@ class LateFusionLessonModels(LessonModels):
         t = temperature_for("face") if face_px is None else np.asarray(temperature_for("face", face_px=np.asarray(face_px, float)))
         if self.models["face"].kind == "face3d":
             return self._probs("face", clips[:, None], t)
-        clips = clips[:, ::self.frame_step]  # per-frame model: average over (every frame_step-th frame of) the clip
-        frames = clips.reshape(-1, clips.shape[-2], clips.shape[-1])
-        p = self._probs("face", frames[:, None], np.repeat(t, clips.shape[1]) if np.ndim(t) else t)
-        return p.reshape(len(clips), -1, p.shape[-1]).mean(1)
+        if not len(clips):
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        rows, cols = read_frames(np.ones(clips.shape[:2], bool) if readable is None else readable, self.frame_step)
+        p = self._probs("face", clips[rows, cols][:, None], t[rows] if np.ndim(t) else t)
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        return np.add.reduceat(p, starts, axis=0) / np.diff(np.r_[starts, len(rows)])[:, None]
 
     def speech(self, windows: np.ndarray) -> np.ndarray:
         from ..preprocessing.inputs import speech_inputs_from_waves

@@ -83,7 +83,9 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
     Every ``cfg.clip_stride`` seconds a person's last ``models.clip_frames`` crops (no gap longer
     than 2.5 sampling steps) form a clip. A clip stands for its second only when at least
     ``cfg.min_readable_share`` of its frames are readable (:func:`~emolab.preprocessing.quality.unreadable_reason`
-    with ``cfg.readability``); the sightings table gets the ``unreadable`` reason of each sighting. The face model reads batches of clips in its own thread
+    with ``cfg.readability``), and a per-frame face model then reads only its readable frames
+    (:func:`~emolab.models.lesson.read_frames`); the sightings table gets the ``unreadable`` reason of each
+    sighting. The face model reads batches of clips in its own thread
     beside the pass (torch releases the GIL); at most 3 batches wait, so memory stays flat. On
     CPU, torch runs with one thread during the pass (decoding, detection and tracking keep the
     cores busy) and is set back afterwards.
@@ -118,7 +120,7 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                             align=cfg.align_faces, progress=progress)
     buffers: dict[int, deque] = {}
     last_clip: dict[int, float] = {}
-    pending: list[tuple[int, float, float, np.ndarray]] = []  # (track, clip time, face px, clip): readable clips only
+    pending: list[tuple[int, float, float, np.ndarray, np.ndarray]] = []  # (track, clip time, face px, clip, frames readable): readable clips only
     clip_rows: list[tuple[int, float]] = []
     clip_feats: list[np.ndarray] = []
     thumbs: dict[int, tuple[float, np.ndarray]] = {}
@@ -128,7 +130,8 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
 
     def flush(final: bool = False) -> None:
         if pending and "face" in models.available:
-            job = pool.submit(models.face, np.stack([r[3] for r in pending]), face_px=np.array([r[2] for r in pending]))
+            job = pool.submit(models.face, np.stack([r[3] for r in pending]), face_px=np.array([r[2] for r in pending]),
+                              readable=np.array([r[4] for r in pending]))
             jobs.append(([r[:2] for r in pending], job))
         pending.clear()
         while jobs and (final or len(jobs) > 3 or jobs[0][1].done()):
@@ -155,7 +158,7 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                 if len(buf) == T and g.t - last_clip.get(tid, -1e9) >= stride - 1e-6:
                     if np.mean([b[2] for b in buf]) >= cfg.min_readable_share:  # an unreadable clip is never read
                         pending.append((tid, float(np.mean([b[0] for b in buf])), float(np.median([b[3] for b in buf])),
-                                        np.stack([b[1] for b in buf])))
+                                        np.stack([b[1] for b in buf]), np.array([b[2] for b in buf], bool)))
                     last_clip[tid] = g.t
             if len(pending) >= 64:
                 flush()
