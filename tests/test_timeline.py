@@ -375,6 +375,8 @@ def test_face_frame_step_uses_every_nth_frame():
     p = models.face(clips)
     full = LateFusionLessonModels(precision="fp32", frame_step=1).face(clips[:, ::2])
     np.testing.assert_allclose(p, full, atol=1e-5)  # frames 1, 3, 5 of each clip
+    default = LateFusionLessonModels(precision="fp32")  # the lesson's default: frames 1 and 4
+    np.testing.assert_allclose(default.face(clips), LateFusionLessonModels(precision="fp32", frame_step=1).face(clips[:, [0, 3]]), atol=1e-5)
     with pytest.raises(ModelError, match="frame_step"):
         LateFusionLessonModels(frame_step=0)
 

@@ -212,9 +212,11 @@ class LateFusionLessonModels(LessonModels):
     """The real pretrained face, speech and text models, fused late with given weights.
 
     The face model is a per-frame CNN: a clip's face probabilities are the mean over every
-    ``frame_step``-th of its readable frames (:func:`read_frames`; default 2: frames 1, 3 and 5 of a
-    fully readable 1-s clip at 5 frames/s; the frames of one second are nearly alike, and this saves
-    40 % of the face model's time; 1 = all). Frames the readability rule rejects are never read.
+    ``frame_step``-th of its readable frames (:func:`read_frames`; default 3: frames 1 and 4 of a fully
+    readable 1-s clip at 5 frames/s; 2: frames 1, 3 and 5; 1: all). The frames of one second are nearly
+    alike: on the real-face composites 2, 3 and 5 frames read equally well within the benchmark's
+    resolution (``benchmarks/RESULTS.md``), and 2 frames cost 60 % less than 5. Frames the readability
+    rule rejects are never read.
 
     Every model's probabilities are calibrated by temperature scaling
     (:func:`emolab.calibration.temperature_for`; the face model's temperature grows as faces get
@@ -222,7 +224,7 @@ class LateFusionLessonModels(LessonModels):
     """
 
     def __init__(self, weights: Optional[dict[str, float]] = None, folder: str | Path = PRETRAINED_DIR, device: str = "cpu",
-                 precision: str = "auto", frame_step: int = 2):
+                 precision: str = "auto", frame_step: int = 3):
         from ..preprocessing.text import Vocabulary
 
         self.weights = dict(DEFAULT_WEIGHTS, **(weights or {}))
@@ -358,7 +360,7 @@ class LateFusionLessonModels(LessonModels):
 
 
 def load_lesson_models(name: str = "pretrained", device: str = "cpu", weights: Optional[dict[str, float]] = None,
-                       precision: str = "auto", frame_step: int = 2) -> LessonModels:
+                       precision: str = "auto", frame_step: int = 3) -> LessonModels:
     """``"synthetic"`` (bundled synthetic-domain fused model), ``"pretrained"`` (real models, late
     fusion), or a path to a fused ``.safetensors`` model; inference ``precision`` "auto" (on a CPU: the
     pretrained face CNN in int8 where its int8 file ships, other models in bf16 where the CPU has it,

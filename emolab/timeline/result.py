@@ -22,7 +22,7 @@ class AnalysisConfig(Config):
     model: str = "pretrained"  # "pretrained" (real models), "synthetic" (synthetic-domain fused), or a .safetensors path
     sample_fps: float = 5.0
     clip_stride: float = 1.0  # seconds between face clips of a person
-    face_frame_step: int = 2  # per-frame face models classify every n-th readable frame of a clip (2: 3 of 5; 1: all)
+    face_frame_step: int = 3  # per-frame face models classify every n-th readable frame of a clip (3: 2 of 5; 2: 3 of 5; 1: all)
     smoothing: str = "hmm"  # "none", "ema", "hmm"
     ema_alpha: float = 0.5
     hmm_stay: float = 0.9
