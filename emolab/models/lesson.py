@@ -215,7 +215,7 @@ class LateFusionLessonModels(LessonModels):
     ``frame_step``-th of its readable frames (:func:`read_frames`; default 3: frames 1 and 4 of a fully
     readable 1-s clip at 5 frames/s; 2: frames 1, 3 and 5; 1: all). The frames of one second are nearly
     alike: on the real-face composites 2, 3 and 5 frames read equally well within the benchmark's
-    resolution (``benchmarks/RESULTS.md``), and 2 frames cost 60 % less than 5. Frames the readability
+    resolution (sessions 8 and 14 in ``benchmarks/RESULTS.md``), and 2 frames cost 60 % less than 5. Frames the readability
     rule rejects are never read.
 
     Every model's probabilities are calibrated by temperature scaling

@@ -89,6 +89,7 @@ class Vocabulary:
         return f"Vocabulary(min_count={self.min_count}, max_size={self.max_size}, max_len={self.max_len})"
 
     def __sklearn_is_fitted__(self) -> bool:
+        """Whether :meth:`fit` has run (what scikit-learn's ``check_is_fitted`` asks)."""
         return hasattr(self, "vocabulary_")
 
     def fit(self, texts: Iterable[str], y=None) -> "Vocabulary":
