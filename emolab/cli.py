@@ -94,7 +94,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           patience=args.patience, max_samples=args.max_samples, class_weights=not args.no_class_weights,
                           label_smoothing=args.label_smoothing, init=args.init, monitor=args.monitor, labels=args.labels,
                           model_config=json.loads(args.config) if args.config else None, augment=args.augment,
-                          lowres=args.lowres, mixup=args.mixup)
+                          lowres=args.lowres, mixup=args.mixup, teacher=args.teacher, distill=args.distill,
+                          distill_temperature=args.distill_temperature)
     metrics = result.metrics
     keys = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "n", "seconds")
     print(json.dumps({k: metrics[k] for k in keys}, indent=2) if args.json else
@@ -334,6 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
                    help="image models: mixup of pairs of training images, mixing weight ~ Beta(ALPHA, ALPHA), e.g. 0.2; 0: off "
                    "(default: %(default)s)")
+    p.add_argument("--teacher", default=None, metavar="MODEL[,MODEL]",
+                   help="knowledge distillation from trained models of the same kind and labels (paths or bundled names, "
+                   "comma-separated: their probabilities are averaged), e.g. 'face,runs/face_b' (default: none)")
+    p.add_argument("--distill", type=float, default=0.5, metavar="W",
+                   help="with --teacher: weight (0 to 1) of the teachers' softened probabilities in the loss, the labels "
+                   "weigh 1 - W (default: %(default)s)")
+    p.add_argument("--distill-temperature", type=float, default=2.0, metavar="T",
+                   help="with --teacher: softmax temperature of the distillation term (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
     p.add_argument("--init", default=None, metavar="MODEL",
                    help="start from a trained model: a face2d model to fine-tune (same layout, e.g. the bundled 'face') or to "

@@ -46,6 +46,8 @@ class TrainConfig(Config):
     class_weights: bool = True
     label_smoothing: float = 0.0
     mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) mixing weight for image batches (0.2 is usual); 0 = off
+    distill: float = 0.0  # weight (0 to 1) of a teacher's softened probabilities in the loss (knowledge distillation; needs a teacher)
+    distill_temperature: float = 2.0  # softmax temperature of teacher and student in the distillation term
     precision: str = "auto"  # "auto" (fp16 on CUDA, bf16 on CPUs with native bf16, else fp32), "fp32", "bf16", "fp16"
     channels_last: bool = True  # memory layout for 4-D image inputs (faster convolutions on CPU)
     grad_clip: float = 5.0
@@ -84,12 +86,25 @@ class Trainer:
         tqdm bars.
     penalty : callable, optional
         ``penalty(model) -> scalar tensor`` added to every batch's loss (e.g. FedProx's proximal term).
+    teacher : torch.nn.Module or sequence of them, optional
+        Trained models with the student's classes, for knowledge distillation (``config.distill`` > 0):
+        each batch's loss becomes ``(1 - d) * CE + d * T**2 * KL(p_teacher || p_student)``, both softened
+        by ``T = config.distill_temperature``, ``p_teacher`` the mean of the teachers' softened probabilities
+        on the same (augmented, mixed) images. Teachers are never trained.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig | None = None, callbacks: Iterable = (),
-                 checkpoint_dir: str | os.PathLike | None = None, progress: bool = True, penalty: Callable | None = None):
+                 checkpoint_dir: str | os.PathLike | None = None, progress: bool = True, penalty: Callable | None = None,
+                 teacher: nn.Module | Iterable[nn.Module] | None = None):
         self.model = model
         self.config = config or TrainConfig()
+        self.teachers = [] if teacher is None else [teacher] if isinstance(teacher, nn.Module) else list(teacher)
+        d = self.config.distill
+        if not 0.0 <= d <= 1.0 or self.config.distill_temperature <= 0:
+            raise EmolabError(f"distill = {d}, distill_temperature = {self.config.distill_temperature} out of range",
+                              hint="distill is a weight from 0 to 1, the temperature > 0")
+        if d > 0 and not self.teachers:
+            raise EmolabError("distillation (distill > 0) needs a teacher model", hint="pass teacher=... (CLI: --teacher MODEL)")
         self.callbacks = list(callbacks)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.progress = progress
@@ -129,6 +144,11 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16 and device_type == "cuda")
         if c.channels_last and _is_image_model(model):
             model = model.to(memory_format=torch.channels_last)
+        teachers = [t.to(self.device).eval() for t in self.teachers] if c.distill > 0 else []
+        for t in teachers:
+            if _n_classes(t) != n_classes:
+                raise ModelError(f"a teacher has {_n_classes(t)} classes, the student {n_classes}", hint="distil between models of one label set")
+            t.requires_grad_(False)
         gen = torch.Generator().manual_seed(c.seed)
         loader = DataLoader(train, batch_size=c.batch_size, shuffle=True, generator=gen, num_workers=c.num_workers,
                             drop_last=len(train) > c.batch_size and len(train) % c.batch_size == 1)
@@ -170,6 +190,8 @@ class Trainer:
                     loss = loss_fn(out.float(), y)
                     if mix:
                         loss = lam * loss + (1 - lam) * loss_fn(out.float(), y[perm])
+                    if teachers:
+                        loss = (1 - c.distill) * loss + c.distill * _distillation(out.float(), teachers, x, c.distill_temperature)
                 if self.penalty is not None:
                     loss = loss + self.penalty(model)
                 if not torch.isfinite(loss):
@@ -274,6 +296,15 @@ class Trainer:
             return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise ModelError(f"the checkpoint cannot be read ({exc.__class__.__name__}); delete it to start afresh", path=path) from None
+
+
+def _distillation(student_logits: torch.Tensor, teachers: list, x: Any, temperature: float) -> torch.Tensor:
+    """``T**2 * KL(p_teacher || p_student)`` per sample, averaged; ``p`` softened by ``T``, ``p_teacher`` the
+    mean of the teachers' softened probabilities (Hinton et al. 2015's scaling keeps gradients comparable across T)."""
+    with torch.no_grad():
+        p_t = torch.stack([torch.softmax(t(x).float() / temperature, 1) for t in teachers]).mean(0)
+    log_p_s = torch.log_softmax(student_logits / temperature, 1)
+    return nn.functional.kl_div(log_p_s, p_t, reduction="batchmean") * temperature ** 2
 
 
 def resolve_precision(precision: str, device: str) -> Optional[torch.dtype]:

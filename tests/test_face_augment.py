@@ -76,7 +76,75 @@ def test_mixup_trains():
     assert len(hist) == 2 and np.isfinite(hist.train_loss).all()
 
 
-@pytest.mark.parametrize("setting", [{"lowres": 2.0}, {"lowres": -0.1}, {"mixup": -1.0}, {"label_smoothing": 1.0}])
+def _teacher_of(cls: int, n_classes: int = 7):
+    """A tiny face CNN that answers ``cls`` for every image (its head's bias)."""
+    from emolab.models import build_model
+
+    t = build_model("face2d", widths=(4, 8), n_classes=n_classes)
+    with torch.no_grad():
+        t.head[1].weight.zero_()
+        t.head[1].bias.fill_(-3.0)
+        t.head[1].bias[cls] = 3.0
+    return t
+
+
+@pytest.mark.parametrize("distill", [0.0, 1.0])
+def test_distillation_pulls_the_student_to_its_teachers(distill):
+    """With distill 1 the student learns the teachers' (averaged) answer, not the labels; with 0 it ignores them.
+    The teachers are never trained."""
+    from emolab.models import build_model
+    from emolab.training import TrainConfig, Trainer
+
+    img, _ = _faces(64)
+    y = np.zeros(64, np.int64)  # every label says anger (0); both teachers say fear (2) and fear/happiness (2, 3)
+    teachers = [_teacher_of(2), _teacher_of(2)]
+    with torch.no_grad():
+        teachers[1].head[1].bias[3] = 2.9
+    before = [{k: v.clone() for k, v in t.state_dict().items()} for t in teachers]
+    torch.manual_seed(0)
+    model = build_model("face2d", widths=(4, 8))
+    cfg = TrainConfig(epochs=12, batch_size=16, lr=1e-2, patience=0, precision="fp32", class_weights=False, distill=distill,
+                      distill_temperature=2.0)
+    trainer = Trainer(model, cfg, progress=False, teacher=teachers if distill else None)
+    trainer.fit(AugmentedFaces(img, y, augment=False))
+    proba = trainer.predict_proba(AugmentedFaces(img, y, augment=False))
+    assert (proba.argmax(1) == (2 if distill else 0)).mean() > 0.9
+    if distill:  # the second teacher's near-tie is learned too: happiness well above the other five
+        assert proba[:, 3].mean() > 0.1 > np.delete(proba, [2, 3], axis=1).mean(0).max()
+    for t, b in zip(teachers, before):
+        for k, v in t.state_dict().items():
+            torch.testing.assert_close(v, b[k])
+
+
+def test_distillation_settings_are_checked():
+    from emolab.errors import EmolabError, ModelError
+    from emolab.models import build_model
+    from emolab.training import TrainConfig, Trainer
+
+    model = build_model("face2d", widths=(4, 8))
+    with pytest.raises(EmolabError, match="needs a teacher"):
+        Trainer(model, TrainConfig(distill=0.5))
+    with pytest.raises(EmolabError, match="out of range"):
+        Trainer(model, TrainConfig(distill=1.5), teacher=_teacher_of(0))
+    img, y = _faces(8)
+    with pytest.raises(ModelError, match="classes"):
+        Trainer(model, TrainConfig(epochs=1, distill=0.5, precision="fp32"), progress=False,
+                teacher=_teacher_of(0, n_classes=8)).fit(AugmentedFaces(img, y))
+
+
+def test_a_teacher_of_another_kind_fails_before_the_corpus_is_read(tmp_path):
+    from emolab.errors import EmolabError
+    from emolab.recipes import train_recipe
+
+    with pytest.raises(EmolabError, match="teacher speech.safetensors is a speech model|teacher speech is a speech model"):
+        train_recipe("face2d", "fer2013", tmp_path / "no_corpus_here", tmp_path / "out", progress=False, teacher="speech")
+    with pytest.raises(EmolabError, match="no model file"):
+        train_recipe("face2d", "fer2013", tmp_path / "no_corpus_here", tmp_path / "out2", progress=False, teacher="no_such_model")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out2").exists()
+
+
+@pytest.mark.parametrize("setting", [{"lowres": 2.0}, {"lowres": -0.1}, {"mixup": -1.0}, {"label_smoothing": 1.0},
+                                     {"distill": 1.5}, {"distill_temperature": 0.0}])
 def test_training_settings_out_of_range_fail_before_the_corpus_is_read(tmp_path, setting):
     from emolab.errors import EmolabError
     from emolab.recipes import train_recipe

@@ -60,7 +60,8 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
                  model_config: dict | None = None, patience: int = 8, max_samples: int | None = None,
                  class_weights: bool = True, label_smoothing: float = 0.0, init: str | os.PathLike | None = None,
                  callbacks: tuple = (), monitor: str | None = None, labels: str = "canonical", augment: bool = False,
-                 lowres: float = 0.0, mixup: float = 0.0) -> TrainResult:
+                 lowres: float = 0.0, mixup: float = 0.0, teacher: str | os.PathLike | list | tuple | None = None,
+                 distill: float = 0.5, distill_temperature: float = 2.0) -> TrainResult:
     """Train ``kind`` on a corpus with its default split; write ``model.safetensors``, ``history.csv``,
     ``metrics.json``, ``confusion.csv`` and ``per_class.csv`` to ``out`` (and checkpoints to
     ``out/checkpoints`` for ``resume``).
@@ -72,6 +73,11 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     scaled back, some blurred and JPEG-compressed (:class:`~emolab.augmentation.AugmentedFaces`), so small
     classroom faces are read better. ``mixup`` (image models, Beta alpha; 0.2 is usual, 0 off): train on
     convex mixtures of pairs of images and of their losses (:class:`~emolab.training.TrainConfig`).
+
+    ``teacher`` (one model or a list: paths or bundled names such as ``"face"``): knowledge distillation,
+    the loss mixing the labels with weight ``1 - distill`` and the teachers' mean probabilities, softened by
+    ``distill_temperature``, with weight ``distill`` (:class:`~emolab.training.Trainer`). Teachers must
+    have the student's kind of input and its labels; ``distill`` is ignored without a teacher.
 
     ``labels="canonical"`` trains on emolab's 7 emotions (``docs/taxonomy.md``); ``"native"`` on the
     corpus's own label set (e.g. RAVDESS's 8, with calm apart from neutral), stored in the model file.
@@ -93,10 +99,13 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     from ..training import TrainConfig, Trainer, make_dataset, take_rows
 
     for name, value, ok in (("lowres", lowres, 0.0 <= lowres <= 1.0), ("label_smoothing", label_smoothing, 0.0 <= label_smoothing < 1.0),
-                            ("mixup", mixup, mixup >= 0.0)):
+                            ("mixup", mixup, mixup >= 0.0), ("distill", distill, 0.0 <= distill <= 1.0),
+                            ("distill_temperature", distill_temperature, distill_temperature > 0)):
         if not ok:  # before any corpus is read: a bad setting fails in a second, not after the data is loaded
             raise EmolabError(f"{name} = {value} is out of range",
-                              hint="lowres is a probability (0 to 1), label_smoothing 0 to below 1, mixup an alpha >= 0 (0: off)")
+                              hint="lowres is a probability (0 to 1), label_smoothing 0 to below 1, mixup an alpha >= 0 (0: off), "
+                              "distill a weight from 0 to 1, distill_temperature > 0")
+    teachers = _load_teachers(teacher, kind)  # before the corpus too: a wrong teacher fails at once
     t0 = time.perf_counter()
     seed_everything(seed)  # before the model is built: its initial weights come from this seed (reproducible runs)
     out = Path(out)
@@ -139,10 +148,16 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
         train_ds, val_ds = AugmentedSpectra(Xtr, ytr, seed=seed), make_dataset(Xva, y[va])
     else:
         train_ds, val_ds = make_dataset(Xtr, ytr), make_dataset(Xva, y[va])
+    for name_, _, labels_ in teachers:
+        if tuple(labels_) != tuple(names):
+            raise EmolabError(f"the teacher {name_} has the labels {list(labels_)}, the student {list(names)}",
+                              hint="distil between models of one label set")
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience, class_weights=class_weights,
-                       label_smoothing=label_smoothing, mixup=mixup,
+                       label_smoothing=label_smoothing, mixup=mixup, distill=distill if teachers else 0.0,
+                       distill_temperature=distill_temperature,
                        monitor=monitor or ("val_accuracy" if not class_weights else "val_balanced_accuracy"))
-    trainer = Trainer(model, tcfg, callbacks=callbacks, checkpoint_dir=out / "checkpoints", progress=progress)
+    trainer = Trainer(model, tcfg, callbacks=callbacks, checkpoint_dir=out / "checkpoints", progress=progress,
+                      teacher=[t for _, t, _ in teachers] or None)
     if progress:
         print(f"training {kind} on {dataset}: {len(tr)} train / {len(va)} validation samples, device {trainer.device}", flush=True)
     history = trainer.fit(train_ds, val_ds, resume=resume)
@@ -162,13 +177,38 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
         metrics["lowres"] = float(lowres)
     if mixup:
         metrics["mixup"] = float(mixup)
+    if teachers:
+        metrics["teachers"] = [n for n, _, _ in teachers]  # names, not paths of the machine it was trained on
+        metrics["distill"], metrics["distill_temperature"] = float(distill), float(distill_temperature)
     save_model(out / "model.safetensors", model.cpu(), labels=tuple(names), preprocessing=prep, metrics=metrics,
                notes=f"trained with: emolab train --model {kind} --dataset {dataset} PATH --epochs {epochs} --seed {seed}"
                + (" --augment" if augment and kind == "speech" else "") + (f" --lowres {lowres:g}" if lowres and kind in FRAME_FACE_KINDS else "")
-               + (f" --mixup {mixup:g}" if mixup else "") + (f" --init {Path(str(init)).name}" if init else ""))
+               + (f" --mixup {mixup:g}" if mixup else "") + (f" --init {Path(str(init)).name}" if init else "")
+               + (f" --teacher {','.join(n for n, _, _ in teachers)} --distill {distill:g} --distill-temperature {distill_temperature:g}"
+                  if teachers else ""))
     write_csv(out / "history.csv", history)
     write_csv(out / "confusion.csv", ev.confusion)
     write_csv(out / "per_class.csv", ev.per_class)
     write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
     return TrainResult(model_path=out / "model.safetensors", evaluation=ev, history=history, metrics=metrics, model_config=cfg,
                        train_config=tcfg, seconds=seconds)
+
+
+def _load_teachers(teacher, kind: str) -> list:
+    """``[(name, model, labels)]`` of the teacher models (none for ``None``): paths or bundled names, one or a
+    list (a comma-separated string too). Each must be of the student's kind (so it reads the same input)."""
+    if teacher is None or teacher == "" or teacher == []:
+        return []
+    from ..models import load_model
+    from .inputs import resolve_model_path
+
+    items = [t for t in str(teacher).split(",") if t] if isinstance(teacher, (str, os.PathLike)) else list(teacher)
+    out = []
+    for item in items:
+        path = resolve_model_path(item)
+        model, meta = load_model(path)
+        if getattr(model, "kind", "") != kind:
+            raise EmolabError(f"the teacher {path.name} is a {getattr(model, 'kind', '?')} model; the student is {kind}",
+                              hint="a teacher must read the same input as the student")
+        out.append((path.name if path.parent.name != "pretrained" else path.stem, model, tuple(meta.get("labels", ()))))
+    return out
