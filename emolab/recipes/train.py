@@ -208,7 +208,7 @@ def _load_teachers(teacher, kind: str) -> list:
         path = resolve_model_path(item)
         model, meta = load_model(path)
         if getattr(model, "kind", "") != kind:
-            raise EmolabError(f"the teacher {path.name} is a {getattr(model, 'kind', '?')} model; the student is {kind}",
+            raise EmolabError(f"the teacher {Path(str(item)).name} is a {getattr(model, 'kind', '?')} model; the student is {kind}",
                               hint="a teacher must read the same input as the student")
-        out.append((path.name if path.parent.name != "pretrained" else path.stem, model, tuple(meta.get("labels", ()))))
+        out.append((Path(str(item)).name, model, tuple(meta.get("labels", ()))))  # as given: "face", "face_b", "model.safetensors"
     return out
