@@ -526,11 +526,11 @@ class KeyframeDetector:
         ix0 = wx0 + (int(max(0, d.x - m / 2)) - wx0) // f * f
         iy0 = wy0 + (int(max(0, d.y - m / 2)) - wy0) // f * f
         ix1, iy1 = int(min(W, d.x + d.w + m / 2)), int(min(H, d.y + d.h + m / 2))
+        th, tw = tmpl.shape[:2]
         for x0, y0, x1, y1, inner in ((ix0, iy0, ix1, iy1, True), (wx0, wy0, wx1, wy1, False)):
             window = gray[y0:y1, x0:x1] if gray is not None else _gray(frame[y0:y1, x0:x1])
             if f > 1:
                 window = _shrink(window, f)
-            th, tw = tmpl.shape[:2]
             if window.shape[0] < th or window.shape[1] < tw:
                 continue  # the inner window: the whole one next; the whole window: lost
             res = cv2.matchTemplate(window, tmpl, cv2.TM_CCOEFF_NORMED)
