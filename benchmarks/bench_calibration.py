@@ -45,7 +45,7 @@ def group_halves(groups: np.ndarray, seed: int = 0) -> np.ndarray:
 def held_out(name: str, shared: Path):
     """Manifest rows and model inputs of the held-out set of bundled model ``name``."""
     from emolab.data import read_corpus
-    from emolab.preprocessing.text import Vocabulary
+    from emolab.preprocessing.text import text_tokenizer
     from emolab.preprocessing.inputs import load_face_images, load_speech_inputs
     from emolab.recipes.inputs import text_context_inputs
 
@@ -61,7 +61,7 @@ def held_out(name: str, shared: Path):
     m = m[m["split"] == "dev"].reset_index(drop=True)
 
     def text_ids(meta):
-        vocab = Vocabulary.from_dict(meta["preprocessing"]["vocabulary"])
+        vocab = text_tokenizer(meta["preprocessing"]["vocabulary"])
         k = int(meta["config"].get("context", 0))
         return text_context_inputs(vocab, m, k) if k else vocab.transform(m["text"].astype(str))  # dev dialogues are whole
 

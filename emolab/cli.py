@@ -95,7 +95,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           label_smoothing=args.label_smoothing, init=args.init, monitor=args.monitor, labels=args.labels,
                           model_config=json.loads(args.config) if args.config else None, augment=args.augment,
                           lowres=args.lowres, mixup=args.mixup, teacher=args.teacher, distill=args.distill,
-                          distill_temperature=args.distill_temperature)
+                          distill_temperature=args.distill_temperature, head_lr=args.head_lr)
     metrics = result.metrics
     keys = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "n", "seconds")
     print(json.dumps({k: metrics[k] for k in keys}, indent=2) if args.json else
@@ -315,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=20, help="most passes over the training split (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=64, help="samples per optimisation step (default: %(default)s)")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate of Adam (default: %(default)s)")
+    p.add_argument("--head-lr", type=float, default=0.0, metavar="LR",
+                   help="learning rate of the classifier alone, as when fine-tuning a pretrained encoder "
+                   "(text --config '{\"encoder\": \"minilm\"}'); 0 means the --lr (default: %(default)s)")
     _seed(p, "weights, batches and augmentation")
     p.add_argument("--patience", type=int, default=8,
                    help="stop after this many epochs without improvement of --monitor; 0: never stop early (default: %(default)s)")

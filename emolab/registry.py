@@ -61,7 +61,7 @@ BUNDLED_MODELS: dict[str, str] = {
     "face": "face2d CNN on FER2013 (7 emotions)",
     "speech": "speech emotion on RAVDESS (7 emotions): a pretrained voice encoder (Resemblyzer) and a linear head",
     "speech8": "speech CNN on RAVDESS's own 8 classes (calm apart from neutral)",
-    "text": "text LSTM pre-trained on GoEmotions, fine-tuned on MELD",
+    "text": "text emotion: the MiniLM sentence encoder, its top layers fine-tuned on GoEmotions, then MELD",
     "synthetic": "fused model of the synthetic domain (synthetic lessons)",
 }
 """Bundled model name -> what it is; the weights are ``PRETRAINED_DIR / f"{name}.safetensors"``."""

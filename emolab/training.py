@@ -51,6 +51,7 @@ class TrainConfig(Config):
     precision: str = "auto"  # "auto" (fp16 on CUDA, bf16 on CPUs with native bf16, else fp32), "fp32", "bf16", "fp16"
     channels_last: bool = True  # memory layout for 4-D image inputs (faster convolutions on CPU)
     grad_clip: float = 5.0
+    head_lr: float = 0.0  # learning rate of the model's classifier (its ``head``) where it differs from lr, as when fine-tuning a pretrained encoder; 0 = lr
     seed: int = 0
     device: str = "auto"
     num_workers: int = 0
@@ -132,7 +133,7 @@ class Trainer:
             weight = torch.tensor(np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0), dtype=torch.float32,
                                   device=self.device)
         loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=c.label_smoothing)
-        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=c.lr, weight_decay=c.weight_decay)
+        opt = torch.optim.AdamW(_param_groups(model, c), lr=c.lr, weight_decay=c.weight_decay)
         if c.scheduler == "cosine":
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, c.epochs))
         elif c.scheduler == "plateau":
@@ -296,6 +297,17 @@ class Trainer:
             return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise ModelError(f"the checkpoint cannot be read ({exc.__class__.__name__}); delete it to start afresh", path=path) from None
+
+
+def _param_groups(model: nn.Module, c: TrainConfig) -> list[dict]:
+    """The trainable parameters as AdamW groups: the classifier (``model.head``) at ``c.head_lr`` when set, the rest at ``c.lr``."""
+    head = getattr(model, "head", None)
+    ids = {id(p) for p in head.parameters()} if c.head_lr > 0 and isinstance(head, nn.Module) else set()
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
+    groups = [{"params": rest}] if rest else []
+    if ids:
+        groups.append({"params": [p for p in head.parameters() if p.requires_grad], "lr": c.head_lr})
+    return groups
 
 
 def _distillation(student_logits: torch.Tensor, teachers: list, x: Any, temperature: float) -> torch.Tensor:

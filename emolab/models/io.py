@@ -41,10 +41,15 @@ def _digest(state: dict[str, torch.Tensor]) -> str:
 def save_model(path: str | os.PathLike, model: nn.Module, labels: tuple[str, ...] = EMOTIONS,
                preprocessing: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
                notes: str = "") -> Path:
-    """Write ``model`` (a zoo model with ``kind`` and ``config``) to a ``.safetensors`` file, atomically."""
+    """Write ``model`` (a zoo model with ``kind`` and ``config``) to a ``.safetensors`` file, atomically.
+
+    A model with a ``save_dtype`` attribute (the MiniLM text model: ``torch.float16``) has its floating-point
+    weights stored in that type; loading copies them into the model's own (float32) parameters."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    dtype = getattr(model, "save_dtype", None)  # a model may ask for its floating-point weights to be stored narrower
+    state = {k: v.detach().cpu().to(dtype if dtype is not None and v.is_floating_point() else v.dtype).contiguous().clone()
+             for k, v in model.state_dict().items()}
     meta = {"format_version": FORMAT_VERSION, "emolab_version": __version__, "kind": model.kind,
             "config": model.config.to_dict(), "labels": list(labels), "preprocessing": preprocessing or {},
             "metrics": metrics or {}, "notes": notes, "sha256": _digest(state)}

@@ -153,7 +153,7 @@ class FusedLessonModels(LessonModels):
     """A trained :class:`~emolab.models.FusedModel` (e.g. the synthetic-domain one)."""
 
     def __init__(self, path: str | Path, device: str = "cpu", precision: str = "auto"):
-        from ..preprocessing.text import Vocabulary
+        from ..preprocessing.text import text_tokenizer
 
         self.model, self.meta = load_model(path, map_location=device)
         if self.meta["kind"] != "fused":
@@ -169,7 +169,7 @@ class FusedLessonModels(LessonModels):
         self.clip_frames, self.face_size = c.face.frames, c.face.size
         self.speech_seconds = c.speech.seconds
         voc = self.meta["preprocessing"].get("vocabulary")
-        self.vocab = Vocabulary.from_dict(voc) if voc else None
+        self.vocab = text_tokenizer(voc) if voc else None
 
     def _embed(self, branch: str, x: np.ndarray) -> np.ndarray:
         br = self.model.branches[branch]
@@ -225,7 +225,7 @@ class LateFusionLessonModels(LessonModels):
 
     def __init__(self, weights: Optional[dict[str, float]] = None, folder: str | Path = PRETRAINED_DIR, device: str = "cpu",
                  precision: str = "auto", frame_step: int = 3):
-        from ..preprocessing.text import Vocabulary
+        from ..preprocessing.text import text_tokenizer
 
         self.weights = dict(DEFAULT_WEIGHTS, **(weights or {}))
         self.device = device
@@ -264,7 +264,7 @@ class LateFusionLessonModels(LessonModels):
         sp = self.metas.get("speech")
         self.speech_seconds = float(sp["preprocessing"].get("seconds", 3.0)) if sp else 3.0
         tx = self.metas.get("text")
-        self.vocab = Vocabulary.from_dict(tx["preprocessing"]["vocabulary"]) if tx else None
+        self.vocab = text_tokenizer(tx["preprocessing"]["vocabulary"]) if tx else None
 
     @staticmethod
     def _int8(model: torch.nn.Module, meta: dict, int8_file: Path, precision: str, device: str) -> Optional[torch.nn.Module]:

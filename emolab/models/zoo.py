@@ -17,7 +17,9 @@ model              input                                        notes
 ``speech``         [B, 1, F, N] (MFCC+deltas or log-mel)         F features x N frames
 ``text``           [B, L] int64 token ids (0 = padding)          BiLSTM + attention pooling
                                                                  (with ``context``: pooled over
-                                                                 the tokens after ``<sep>``)
+                                                                 the tokens after ``<sep>``);
+                                                                 ``encoder="minilm"``: MiniLM over
+                                                                 WordPiece ids, mean-pooled
 =================  ===========================================  ==========================
 """
 
@@ -336,6 +338,8 @@ class TextLSTMConfig(Config):
     sep_id: int = 0
     packed: bool = False
     context_pool: str = "utterance"  # with context: attention over the utterance's tokens ("utterance") or every token ("all")
+    encoder: str = "lstm"  # "lstm" (the layers above) or "minilm" (the pretrained MiniLM sentence encoder, WordPiece ids)
+    train_layers: int = 2  # minilm: its top layers fine-tuned and saved (float16); the rest read from its package
 
 
 class TextLSTM(nn.Module):
@@ -348,6 +352,20 @@ class TextLSTM(nn.Module):
             raise EmolabError(f"context_pool must be 'utterance' or 'all', got {c.context_pool!r}")
         if int(c.context) < 0:
             raise EmolabError(f"context is a number of previous utterances (>= 0), got {c.context}")
+        if c.encoder not in ("lstm", "minilm"):
+            raise EmolabError(f"encoder must be 'lstm' or 'minilm', got {c.encoder!r}")
+        if c.encoder == "minilm":
+            from .minilm import MiniLMEncoder
+
+            if c.context:
+                raise EmolabError("the MiniLM text encoder reads utterances alone (context = 0)")
+            self.minilm = MiniLMEncoder(c.train_layers)
+            self.save_dtype = torch.float16  # the fine-tuned layers are stored in half precision (save_model)
+            self.drop = nn.Dropout(c.dropout)
+            self.embed_dim = MiniLMEncoder.dim
+            self.head = nn.Linear(self.embed_dim, c.n_classes)
+            return
+        self.minilm = None
         self.embedding = nn.Embedding(c.vocab_size, c.embedding, padding_idx=0)
         self.lstm = nn.LSTM(c.embedding, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=True,
                             dropout=c.dropout if c.layers > 1 else 0.0)
@@ -357,6 +375,8 @@ class TextLSTM(nn.Module):
         self.head = nn.Linear(self.embed_dim, c.n_classes)
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        if self.minilm is not None:
+            return self.minilm(tokens)
         mask = tokens != 0
         x = self.drop(self.embedding(tokens))
         if self.config.packed:

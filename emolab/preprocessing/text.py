@@ -165,6 +165,17 @@ class Vocabulary:
         return v
 
 
+def text_tokenizer(data: dict):
+    """The tokenizer a text model was saved with (its ``preprocessing["vocabulary"]``): a
+    :class:`Vocabulary`, or for the MiniLM text model a :class:`~emolab.preprocessing.wordpiece.WordPiece`
+    (``{"kind": "wordpiece", ...}``). Both have ``transform(texts) -> [n, max_len]`` int64 ids."""
+    if data.get("kind") == "wordpiece":
+        from .wordpiece import WordPiece
+
+        return WordPiece.from_dict(data)
+    return Vocabulary.from_dict(data)
+
+
 def context_rows(groups, order=None, k: int = 2) -> list[list[int]]:
     """For each row, the rows of at most ``k`` utterances before it in its group, oldest first.
 

@@ -42,7 +42,7 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     from ..augmentation import AugmentedFaces
     from ..evaluation import evaluate
     from ..models import load_model
-    from ..preprocessing.text import Vocabulary
+    from ..preprocessing.text import text_tokenizer
     from ..training import TrainConfig, Trainer, make_dataset
 
     model, meta = load_model(resolve_model_path(model_path))
@@ -52,7 +52,7 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
         scored["reason"] += f"; a random {max_samples} of its {len(rows)} rows (max_samples)"
         rows = np.random.default_rng(0).choice(rows, max_samples, replace=False)
     sub = m.iloc[rows].reset_index(drop=True)
-    vocab = Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]) if meta["preprocessing"].get("vocabulary") else None
+    vocab = text_tokenizer(meta["preprocessing"]["vocabulary"]) if meta["preprocessing"].get("vocabulary") else None
     context = int(getattr(model.config, "context", 0)) if meta["kind"] == "text" else 0
     if context:  # the context of a scored utterance comes from its whole dialogue, scored or not
         X = prepare("text", dataset, path, m, np.arange(len(m)), progress, vocab=vocab, context=context)[0]["X"][rows]

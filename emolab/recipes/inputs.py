@@ -82,10 +82,13 @@ def text_context_inputs(vocab, manifest: pd.DataFrame, context: int) -> np.ndarr
 
 
 def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataFrame, train_idx: np.ndarray,
-            progress: bool = True, vocab=None, context: int = 0, feature: str = "mfcc") -> tuple[dict[str, Any], dict[str, Any]]:
+            progress: bool = True, vocab=None, context: int = 0, feature: str = "mfcc",
+            encoder: str = "lstm") -> tuple[dict[str, Any], dict[str, Any]]:
     """Inputs for ``kind`` of every manifest row, and the preprocessing parameters to save.
 
     ``feature`` (speech corpora only): the speech model's input features (``SpeechCNNConfig.feature``).
+    ``encoder`` (text only, without ``vocab``): ``"minilm"`` gives WordPiece ids for the MiniLM encoder
+    (:class:`~emolab.preprocessing.wordpiece.WordPiece`, 64 ids a row) instead of a vocabulary fitted on the training texts.
 
     ``context`` (text only): previous utterances of the dialogue put before each one
     (:func:`text_context_inputs`; the vocabulary gains the context markers).
@@ -98,6 +101,10 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
     from ..preprocessing.text import Vocabulary
 
     if dataset in SYNTHETIC_DATASETS:
+        if kind == "text" and encoder == "minilm" and vocab is None:
+            from ..preprocessing.wordpiece import WordPiece
+
+            vocab = WordPiece(max_len=32)
         if kind in ("text", "fused") and vocab is None:
             vocab = Vocabulary(min_count=1, max_len=24).fit(manifest["text"].iloc[train_idx])
         inp = synthetic_inputs(path, manifest, vocab)
@@ -115,6 +122,10 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
         return ({"X": load_speech_inputs(manifest, feature=feature, progress=progress)},
                 {"input": "mfcc+deltas" if feature == "mfcc" else feature, "seconds": SPEECH_SECONDS, "sample_rate": 16000})
     if kind == "text":
+        if encoder == "minilm" and vocab is None:
+            from ..preprocessing.wordpiece import WordPiece
+
+            vocab = WordPiece(max_len=64)
         vocab = vocab or Vocabulary(min_count=2, max_size=8000, max_len=50).fit(manifest["text"].iloc[train_idx])
         if context:
             vocab = vocab.with_context_tokens()
@@ -123,11 +134,17 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
     raise EmolabError(f"model {kind!r} cannot be trained on {dataset}; see 'emolab train --help'")
 
 
+def vocabulary_size(vocabulary: dict) -> int:
+    """Number of token ids of a saved vocabulary (a :class:`~emolab.preprocessing.text.Vocabulary`'s tokens
+    plus padding and out-of-vocabulary, or a WordPiece vocabulary's size)."""
+    return int(vocabulary["size"]) if vocabulary.get("kind") == "wordpiece" else len(vocabulary["tokens"]) + 2
+
+
 def model_config_for(kind: str, dataset: str, path: str | os.PathLike, prep: dict, X: Any, overrides: dict | None = None) -> dict:
     """Model settings that follow from the data (vocabulary size, speech window, clip shape), plus ``overrides``."""
     cfg = dict(overrides or {})
     if kind == "text":
-        cfg.setdefault("vocab_size", len(prep["vocabulary"]["tokens"]) + 2)
+        cfg.setdefault("vocab_size", vocabulary_size(prep["vocabulary"]))
         if cfg.get("context"):
             from ..preprocessing.text import SEP
 

@@ -15,7 +15,7 @@ import pandas as pd
 from ..errors import EmolabError
 from ..evaluation import Evaluation
 from ..registry import FRAME_FACE_KINDS
-from .inputs import label_set, model_config_for, prepare, read_labelled
+from .inputs import label_set, model_config_for, prepare, read_labelled, vocabulary_size
 from .splits import default_split
 from .warm_start import face_start, load_text_weights, text_start
 
@@ -61,7 +61,7 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
                  class_weights: bool = True, label_smoothing: float = 0.0, init: str | os.PathLike | None = None,
                  callbacks: tuple = (), monitor: str | None = None, labels: str = "canonical", augment: bool = False,
                  lowres: float = 0.0, mixup: float = 0.0, teacher: str | os.PathLike | list | tuple | None = None,
-                 distill: float = 0.5, distill_temperature: float = 2.0) -> TrainResult:
+                 distill: float = 0.5, distill_temperature: float = 2.0, head_lr: float = 0.0) -> TrainResult:
     """Train ``kind`` on a corpus with its default split; write ``model.safetensors``, ``history.csv``,
     ``metrics.json``, ``confusion.csv`` and ``per_class.csv`` to ``out`` (and checkpoints to
     ``out/checkpoints`` for ``resume``).
@@ -73,6 +73,8 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     scaled back, some blurred and JPEG-compressed (:class:`~emolab.augmentation.AugmentedFaces`), so small
     classroom faces are read better. ``mixup`` (image models, Beta alpha; 0.2 is usual, 0 off): train on
     convex mixtures of pairs of images and of their losses (:class:`~emolab.training.TrainConfig`).
+    ``head_lr`` (> 0): the classifier's own learning rate, ``lr`` then the encoder's (the MiniLM text
+    model: ``model_config={"encoder": "minilm"}``, encoder 1e-4, head 1e-3).
 
     ``teacher`` (one model or a list: paths or bundled names such as ``"face"``): knowledge distillation,
     the loss mixing the labels with weight ``1 - distill`` and the teachers' mean probabilities, softened by
@@ -100,11 +102,11 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
 
     for name, value, ok in (("lowres", lowres, 0.0 <= lowres <= 1.0), ("label_smoothing", label_smoothing, 0.0 <= label_smoothing < 1.0),
                             ("mixup", mixup, mixup >= 0.0), ("distill", distill, 0.0 <= distill <= 1.0),
-                            ("distill_temperature", distill_temperature, distill_temperature > 0)):
+                            ("distill_temperature", distill_temperature, distill_temperature > 0), ("head_lr", head_lr, head_lr >= 0.0)):
         if not ok:  # before any corpus is read: a bad setting fails in a second, not after the data is loaded
             raise EmolabError(f"{name} = {value} is out of range",
                               hint="lowres is a probability (0 to 1), label_smoothing 0 to below 1, mixup an alpha >= 0 (0: off), "
-                              "distill a weight from 0 to 1, distill_temperature > 0")
+                              "distill a weight from 0 to 1, distill_temperature > 0, head_lr >= 0 (0: lr)")
     teachers = _load_teachers(teacher, kind)  # before the corpus too: a wrong teacher fails at once
     t0 = time.perf_counter()
     seed_everything(seed)  # before the model is built: its initial weights come from this seed (reproducible runs)
@@ -116,7 +118,8 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     tr, va = default_split(m, dataset, seed)
     start = text_start(init, m["text"].iloc[tr]) if init and kind == "text" else None
     context = int((model_config or {}).get("context", start[0].config.context if start else 0)) if kind == "text" else 0
-    data, prep = prepare(kind, dataset, path, m, tr, progress, vocab=start[1] if start else None, context=context)
+    encoder = str((model_config or {}).get("encoder", start[0].config.encoder if start else "lstm")) if kind == "text" else "lstm"
+    data, prep = prepare(kind, dataset, path, m, tr, progress, vocab=start[1] if start else None, context=context, encoder=encoder)
     X = data["X"]
     label_col, names = label_set(m, labels)
     y = np.array([names.index(v) for v in m[label_col].astype(str)], np.int64)
@@ -126,7 +129,7 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
         given = dict(model_config or {})
         if context and not start[0].config.context and "packed" not in given:
             given["packed"] = True
-        model_config = {**start[0].config.to_dict(), **given, "vocab_size": len(prep["vocabulary"]["tokens"]) + 2}
+        model_config = {**start[0].config.to_dict(), **given, "vocab_size": vocabulary_size(prep["vocabulary"])}
     cfg = model_config_for(kind, dataset, path, prep, X, model_config)
     model = build_model(kind, **cfg)
     if start:
@@ -154,7 +157,7 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
                               hint="distil between models of one label set")
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience, class_weights=class_weights,
                        label_smoothing=label_smoothing, mixup=mixup, distill=distill if teachers else 0.0,
-                       distill_temperature=distill_temperature,
+                       distill_temperature=distill_temperature, head_lr=head_lr,
                        monitor=monitor or ("val_accuracy" if not class_weights else "val_balanced_accuracy"))
     trainer = Trainer(model, tcfg, callbacks=callbacks, checkpoint_dir=out / "checkpoints", progress=progress,
                       teacher=[t for _, t, _ in teachers] or None)

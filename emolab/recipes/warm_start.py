@@ -17,14 +17,16 @@ from .inputs import resolve_model_path
 
 
 def text_start(path: str | os.PathLike, train_texts: pd.Series):
-    """A trained text model to fine-tune, and its vocabulary extended with the new training texts."""
+    """A trained text model to fine-tune, and its vocabulary extended with the new training texts (a
+    MiniLM text model's WordPiece vocabulary is fixed: returned as it is)."""
     from ..models import load_model
-    from ..preprocessing.text import Vocabulary
+    from ..preprocessing.text import text_tokenizer
 
     start, meta = load_model(resolve_model_path(path))
     if meta["kind"] != "text" or not meta.get("preprocessing", {}).get("vocabulary"):
         raise EmolabError(f"init for a text model needs a trained text model with its vocabulary, got {meta['kind']!r}")
-    return start, Vocabulary.from_dict(meta["preprocessing"]["vocabulary"]).extend(train_texts.astype(str))
+    vocab = text_tokenizer(meta["preprocessing"]["vocabulary"])
+    return start, vocab if start.config.encoder == "minilm" else vocab.extend(train_texts.astype(str))
 
 
 def load_text_weights(model, start) -> None:
@@ -36,6 +38,8 @@ def load_text_weights(model, start) -> None:
         if name == "embedding.weight":
             with torch.no_grad():
                 state[name][: value.shape[0]] = value
+        elif name not in state:
+            raise EmolabError(f"cannot start from that text model: it has {name}, this model does not (another encoder?)")
         elif state[name].shape == value.shape:
             state[name] = value
         else:
