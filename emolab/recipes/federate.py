@@ -43,8 +43,10 @@ def federate_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str |
 
     m = read_labelled(dataset, path)
     clients = client_partition(m, partition, n_clients, settings.get("seed", 0))
-    data, prep = prepare(kind, dataset, path, m, clients[0], progress)  # a vocabulary is agreed from the first client's texts
     overrides = settings.pop("model_config", None)
+    encoder = str((overrides or {}).get("encoder", "lstm")) if kind == "text" else "lstm"  # MiniLM: its WordPiece ids
+    # a vocabulary is agreed from the first client's texts (the MiniLM encoder's is fixed)
+    data, prep = prepare(kind, dataset, path, m, clients[0], progress, encoder=encoder)
     cfg = FederatedConfig(kind=kind, rounds=rounds, model_config=model_config_for(kind, dataset, path, prep, data["X"], overrides), **settings)
     res = federate(data["X"], label_to_index(m["label"]), m["group"].astype(str).to_numpy(), clients, cfg, centralized=centralized)
     if out is not None:
