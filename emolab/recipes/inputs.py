@@ -100,11 +100,11 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
     """
     from ..preprocessing.text import Vocabulary
 
-    if dataset in SYNTHETIC_DATASETS:
-        if kind == "text" and encoder == "minilm" and vocab is None:
-            from ..preprocessing.wordpiece import WordPiece
+    if kind == "text" and encoder == "minilm" and vocab is None:  # the encoder's fixed vocabulary: nothing to fit
+        from ..preprocessing.wordpiece import WordPiece
 
-            vocab = WordPiece(max_len=32)
+        vocab = WordPiece(max_len=32 if dataset in SYNTHETIC_DATASETS else 64)
+    if dataset in SYNTHETIC_DATASETS:
         if kind in ("text", "fused") and vocab is None:
             vocab = Vocabulary(min_count=1, max_len=24).fit(manifest["text"].iloc[train_idx])
         inp = synthetic_inputs(path, manifest, vocab)
@@ -122,10 +122,6 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
         return ({"X": load_speech_inputs(manifest, feature=feature, progress=progress)},
                 {"input": "mfcc+deltas" if feature == "mfcc" else feature, "seconds": SPEECH_SECONDS, "sample_rate": 16000})
     if kind == "text":
-        if encoder == "minilm" and vocab is None:
-            from ..preprocessing.wordpiece import WordPiece
-
-            vocab = WordPiece(max_len=64)
         vocab = vocab or Vocabulary(min_count=2, max_size=8000, max_len=50).fit(manifest["text"].iloc[train_idx])
         if context:
             vocab = vocab.with_context_tokens()
