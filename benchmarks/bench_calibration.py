@@ -2,7 +2,9 @@
 
 * ``face``: FER2013 validation at 48 px (reported only: ``bench_face_readability.py`` writes its temperatures);
 * ``speech``: RAVDESS actors 15-18 (240 utterances; the card's model-selection and reporting actors;
-  actors 19-24 are not in ``shared/data``);
+  actors 19-24 are not in ``shared/data``). A speech head refit on actors 01-18 after selection (its file's
+  ``metrics["refit"]``, shipped since session 17) has trained on them: it is skipped, and its temperature is
+  fitted on out-of-fold logits by ``train_speech_voice.py --write-calibration``;
 * ``text``: MELD dev (1,109 utterances; the card's selection and reporting split; MELD test is not
   in ``shared/data``).
 
@@ -137,6 +139,13 @@ def main() -> None:
     torch.set_num_threads(1)
     out = {}
     for name in args.models:
+        from emolab.bundled import pretrained
+
+        refit = pretrained(name)[1].get("metrics", {}).get("refit")
+        if refit:  # its held-out set is in its training data: its temperature comes from out-of-fold logits
+            print(f"bench_calibration: {name} skipped — {refit}; its temperature is fitted on those out-of-fold logits by the "
+                  f"command its card gives (calibration.json, '{name}')", flush=True)
+            continue
         res = out[name] = {**calibrate(name, Path(args.shared)), "machine": machine()}
         print(json.dumps({k: v for k, v in res.items() if not k.startswith("reliability")}), flush=True)
         if args.write_calibration and name != "face":  # face: bench_face_readability.py (with its size table)

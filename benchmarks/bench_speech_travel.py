@@ -13,7 +13,8 @@ For each model (default: the bundled ``speech`` and a newly trained one):
 * CPU time of one 3-s window (model in a batch of 32, and its features; one thread, fastest of
   repeats), per second of audio: a lesson scoring a window every second of speech costs three times that.
 
-All logits in fp32. ``python benchmarks/bench_speech_travel.py --shared ../shared --new runs/speech_room``
+A model whose head was refit on actors 01-18 after selection (its file's ``metrics["refit"]``) has trained
+on actors 15-18: its figures there are marked in-sample; CREMA-D stays an outside test. All logits in fp32. ``python benchmarks/bench_speech_travel.py --shared ../shared --new runs/speech_room``
 writes ``benchmarks/results/speech_travel.json``.
 """
 
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
         seconds = float(meta["config"].get("seconds", 3.0))
         result["models"][tag] = {
             "file": path.name, "bytes": path.stat().st_size, "config": meta["config"], "notes": meta.get("notes", ""),
+            "actors15_18_in_training": bool(meta.get("metrics", {}).get("refit")),  # a head refit on 01-18: its 15-18 figures are in-sample
             "actors15_18": scores(z, y, names), "actors15_18_room": scores(zr, y, names),
             "cremad": {**scores(zc, yc, names), "right": int((zc.argmax(1) == yc).sum()),
                        "predictions": [{"file": Path(f).name, "true": names[t], "predicted": names[int(p)], "confidence": round(float(c), 3)}
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
             "cpu_ms_per_audio_second": {"model": model_ms / seconds, "model_bf16_autocast": model_bf16_ms / seconds, "features": feat_ms / seconds, "threads": 1, "batch": len(xb)},
         }
         r = result["models"][tag]
-        print(f"{tag}: actors 15-18 {r['actors15_18']['accuracy']:.3f} (bal {r['actors15_18']['balanced_accuracy']:.3f}), "
+        print(f"{tag}: actors 15-18{' (IN TRAINING: in-sample)' if r['actors15_18_in_training'] else ''} {r['actors15_18']['accuracy']:.3f} (bal {r['actors15_18']['balanced_accuracy']:.3f}), "
               f"room {r['actors15_18_room']['accuracy']:.3f}, CREMA-D {r['cremad']['right']}/12 {r['cremad']['predicted']}, "
               f"T {T:.2f}, ECE {r['calibration']['ece_raw']:.3f} -> {r['calibration']['ece_T']:.3f}, "
               f"{model_ms / seconds:.2f} + {feat_ms / seconds:.2f} ms per s", flush=True)

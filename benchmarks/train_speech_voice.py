@@ -18,11 +18,19 @@ Protocol, fixed before any test figure of this script was computed (the ``--grid
     two accuracies is chosen, then trained on 01-14 and scored once on actors 15-18 (clean and through a
     room, seed 123), and on the 12 CREMA-D clips of ``shared/data/real_video`` when present.
 
+Refit after selection (``--final-actors 18``, the default since session 17): the chosen set-up is then
+estimated by leave-two-actors-out cross-validation over actors 01-18 (9 folds, the same clean and room
+scores), its out-of-fold logits give the temperature (cross-fitted by actor halves) and the abstention curve,
+and the shipped head is fitted on all 18 actors (plus their room copies). The figures on actors 15-18 above
+are those of the 01-14 head, the last held-out figures of this set-up; the refit head has trained on those
+actors, so ``emolab evaluate`` on them is in-sample (it says so). ``--final-actors 14`` keeps the 01-14 head.
+
 Usage::
 
     pip download --no-deps resemblyzer==0.1.4 -d /tmp/rz      # the wheel (15.7 MB); nothing is downloaded at run time
     python benchmarks/train_speech_voice.py --shared ../shared --encoder /tmp/rz/Resemblyzer-0.1.4-py3-none-any.whl \\
         --out runs/speech_voice/model.safetensors             # ~6 min on 2 cores; results/speech_voice.json
+    # then: --write-calibration stores the out-of-fold temperature in emolab/pretrained/calibration.json
 """
 
 from __future__ import annotations
@@ -93,6 +101,71 @@ def level_of(X: np.ndarray, active_db: float = 35.0) -> np.ndarray:
     return (e * act).sum(1) / act.sum(1)
 
 
+def set_head(model, sc, clf) -> None:
+    """Write a fitted ``StandardScaler`` and linear classifier into the model's ``mean``/``scale`` buffers and last layer."""
+    import torch
+
+    with torch.no_grad():
+        model.voice.mean.copy_(torch.from_numpy(sc.mean_).float())
+        model.voice.scale.copy_(torch.from_numpy(sc.scale_).float())
+        lin = model.head[-1]
+        lin.weight.copy_(torch.from_numpy(clf.coef_).float())
+        lin.bias.copy_(torch.from_numpy(clf.intercept_).float())
+
+
+def refit_head(fit, best: dict, rows: np.ndarray, S: np.ndarray, S_copies: list, pos: dict, y: np.ndarray, actor: np.ndarray,
+               names: list) -> tuple[dict, dict]:
+    """Leave-two-actors-out CV of the chosen set-up over ``rows`` (actors 01-18: 9 folds), with out-of-fold logits.
+
+    Returns the results (accuracy clean and through a room, per-class recall, the temperature fitted on the
+    out-of-fold logits and cross-fitted by actor halves, reliability and abstention tables) and the metrics the
+    refit model's file records (the out-of-fold figures; its training rows are ``rows``).
+    """
+    from emolab.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability_table
+    from emolab.evaluation import evaluate
+
+    z, zr = np.zeros((len(y), len(names))), np.zeros((len(y), len(names)))
+    pairs = sorted(set(actor[rows].tolist()))
+    folds = [pairs[k:k + 2] for k in range(0, len(pairs), 2)]
+    for held_actors in folds:
+        held = rows[np.isin(actor[rows], held_actors)]
+        sc, clf = fit(rows[~np.isin(actor[rows], held_actors)], best["room_copies"] > 0, (best["head"], best["value"]))
+        z[held] = clf.decision_function(sc.transform(S[held]))
+        zr[held] = clf.decision_function(sc.transform(S_copies[0][[pos[int(i)] for i in held]]))
+    z, zr, yy = z[rows], zr[rows], y[rows]
+    acc = lambda logits: float(np.mean(logits.argmax(1) == yy))  # noqa: E731
+    fold_acc = [float(np.mean(z[np.isin(actor[rows], f)].argmax(1) == yy[np.isin(actor[rows], f)])) for f in folds]
+    # temperature: fitted on all out-of-fold logits; ECE "after" cross-fitted between two halves of the actors
+    half = np.isin(actor[rows], np.random.default_rng(0).permutation(pairs)[: len(pairs) // 2])
+    t_all, t_a, t_b = fit_temperature(z, yy), fit_temperature(z[half], yy[half]), fit_temperature(z[~half], yy[~half])
+    after = np.empty_like(z)
+    after[half], after[~half] = apply_temperature(z[half], t_b), apply_temperature(z[~half], t_a)
+    raw = apply_temperature(z, 1.0)
+    ece_before, ece_after = expected_calibration_error(raw, yy), expected_calibration_error(after, yy)
+    conf, right = after.max(1), after.argmax(1) == yy
+    abstain = [{"threshold": t, "coverage": float(np.mean(conf >= t)), "accuracy": float(np.mean(right[conf >= t])) if np.any(conf >= t) else None}
+               for t in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]
+    ev = evaluate([names[k] for k in yy], proba=after, labels=names)
+    r = lambda v: round(float(v), 4)  # noqa: E731
+    res = {"protocol": f"leave-two-actors-out CV over actors {min(pairs):02d}-{max(pairs):02d} ({len(folds)} folds), the chosen set-up; "
+                       "then the head shipped is fitted on all of them",
+           "cv_clean": acc(z), "cv_room": acc(zr), "cv_clean_folds": fold_acc, "metrics": ev.metrics,
+           "recall": {c: float(np.mean(z.argmax(1)[yy == k] == k)) for k, c in enumerate(names) if np.any(yy == k)},
+           "calibration": {"temperature": r(t_all), "temperatures_of_the_halves": [r(t_a), r(t_b)], "ece_before": r(ece_before),
+                           "ece_after_cross_fitted": r(ece_after), "kept": bool(ece_after < ece_before),
+                           "fitted_on": f"out-of-fold logits of leave-two-actors-out CV over RAVDESS actors {min(pairs):02d}-{max(pairs):02d} "
+                                        f"({len(yy)} utterances; the shipped head is refit on all of them)",
+                           "mean_confidence_before": r(raw.max(1).mean()), "mean_confidence_after": r(conf.mean()),
+                           "reliability_after_cross_fitted": [b for b in reliability_table(after, yy, n_bins=10).round(4).to_dict("records") if b["n"]]},
+           "abstention_after_cross_fitted": abstain}
+    metrics = {**ev.metrics, "dataset": "ravdess", "kind": "speech", "n_train": int(len(rows)), "n_val": 0,
+               "per_class_accuracy": res["recall"], "selection": "leave-two-actors-out CV on actors 01-14",
+               "refit": f"after selection, the head was refit on actors {min(pairs):02d}-{max(pairs):02d}; the metrics are "
+                        f"out-of-fold ({len(folds)}-fold leave-two-actors-out CV over them)",
+               "room_copies": best["room_copies"], "head": best["head"], "head_value": best["value"]}
+    return res, metrics
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shared", default="../shared")
@@ -102,6 +175,10 @@ def main() -> None:
     p.add_argument("--heads", default="lr:0.003,lr:0.01,lr:0.03,lr:0.1,lda:0.1,lda:0.2,lda:0.3,lda:0.5",
                    help="heads to choose from: lr:C (logistic regression, class-balanced) or lda:SHRINKAGE (LDA, lsqr)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--final-actors", type=int, choices=(14, 18), default=18,
+                   help="fit the shipped head on actors 01-14 (the selection fit) or refit it on 01-18 after selection")
+    p.add_argument("--write-calibration", action="store_true",
+                   help="with --final-actors 18: store the out-of-fold temperature in emolab/pretrained/calibration.json")
     p.add_argument("--results", default=str(Path(__file__).parent / "results" / "speech_voice.json"))
     a = p.parse_args()
     try:  # a wrong --heads fails before the features are measured
@@ -140,6 +217,10 @@ def main() -> None:
     rng = np.random.default_rng(a.seed)
     copies = [np.stack([speech_input(room_augment(waves[i], rng=rng), feature="logmel40") for i in tqdm(tr, desc=f"room copy {k + 1}", unit="file")])
               for k in range(a.copies)]
+    refit = a.final_actors == 18
+    rng = np.random.default_rng(a.seed + 1)  # copies of actors 15-18 for the refit (01-14's copies stay as they were)
+    copies_va = [np.stack([speech_input(room_augment(waves[i], rng=rng), feature="logmel40") for i in tqdm(va, desc=f"room copy {k + 1}, 15-18", unit="file")])
+                 for k in range(a.copies if refit else 0)]
     rng = np.random.default_rng(123)  # the room test of bench_speech_travel.py: noise only, seed 123
     X_room = np.stack([speech_input(room_augment(waves[i], rng=rng), feature="logmel40") for i in va])
     print(f"features: {time.perf_counter() - t0:.0f} s", flush=True)
@@ -151,10 +232,12 @@ def main() -> None:
     model = voice_model(encoder, 2, level_db)
     S, S_room = statistics(model, X), statistics(model, X_room)
     S_copies = [statistics(model, c) for c in copies]
+    S_copies_va = [statistics(model, c) for c in copies_va]
     print(f"encoder statistics: {time.perf_counter() - t0:.0f} s", flush=True)
 
     pos = {int(i): k for k, i in enumerate(tr)}  # manifest row -> row of the room copies
-
+    pos.update({int(i): len(tr) + k for k, i in enumerate(va)})
+    S_copies = [np.concatenate([c, cv]) for c, cv in zip(S_copies, S_copies_va)] if refit else S_copies
 
     def fit(rows: np.ndarray, aug: bool, head: tuple[str, float]):
         Xt, yt = [S[rows]], [y[rows]]
@@ -184,39 +267,53 @@ def main() -> None:
             print(f"copies {row['room_copies']} {head[0]} {head[1]:<6} CV clean {row['cv_clean']:.3f} room {row['cv_room']:.3f}", flush=True)
     best = max(grid, key=lambda r: r["criterion"])
     sc, clf = fit(tr, best["room_copies"] > 0, (best["head"], best["value"]))
-    with torch.no_grad():
-        model.voice.mean.copy_(torch.from_numpy(sc.mean_).float())
-        model.voice.scale.copy_(torch.from_numpy(sc.scale_).float())
-        lin = model.head[-1]
-        lin.weight.copy_(torch.from_numpy(clf.coef_).float())
-        lin.bias.copy_(torch.from_numpy(clf.intercept_).float())
+    set_head(model, sc, clf)
 
     def proba(Xin: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return torch.softmax(model(torch.from_numpy(Xin)), 1).numpy()
 
     pv, pr = proba(X[va]), proba(X_room)
+    files = sorted(glob.glob(str(data / "real_video/cremad_av/1001_DFA_*.flv"))) + sorted(glob.glob(str(data / "real_video/cremad_audio/1002_DFA_*.mp3")))
+    yc = np.array([names.index(CREMAD[Path(f).name.split("_")[2]]) for f in files])
     ev = evaluate(m["label"].iloc[va].reset_index(drop=True), proba=pv, labels=names)
     result = {"encoder": "resemblyzer 0.1.4 pretrained.pt, LSTM layers 1-2", "level_db": level_db, "grid": grid, "chosen": best,
               "actors15_18": {"accuracy": float(np.mean(pv.argmax(1) == y[va])), "metrics": ev.metrics,
                               "recall": {c: float(np.mean(pv.argmax(1)[y[va] == k] == k)) for k, c in enumerate(names) if np.any(y[va] == k)},
                               "predicted": np.bincount(pv.argmax(1), minlength=len(names)).tolist()},
               "actors15_18_room": {"accuracy": float(np.mean(pr.argmax(1) == y[va]))}}
-    files = sorted(glob.glob(str(data / "real_video/cremad_av/1001_DFA_*.flv"))) + sorted(glob.glob(str(data / "real_video/cremad_audio/1002_DFA_*.mp3")))
     if files:
-        yc = np.array([names.index(CREMAD[Path(f).name.split("_")[2]]) for f in files])
         pc = proba(np.stack([speech_input(load_audio(f), feature="logmel40") for f in files])).argmax(1)
         result["cremad"] = {"files": [Path(f).name for f in files], "right": int((pc == yc).sum()), "of": len(files),
                             "predicted": [names[k] for k in pc], "truth": [names[k] for k in yc]}
-    result["seconds"] = round(time.perf_counter() - t0, 1)
     metrics = {**ev.metrics, "dataset": "ravdess", "kind": "speech", "n_train": int(len(tr)), "n_val": int(len(va)),
                "per_class_accuracy": result["actors15_18"]["recall"], "selection": "leave-two-actors-out CV on actors 01-14",
                "room_copies": best["room_copies"], "head": best["head"], "head_value": best["value"]}
+    if refit:
+        everyone = np.concatenate([tr, va])
+        result["refit"], metrics = refit_head(fit, best, everyone, S, S_copies, pos, y, actor, names)
+        sc, clf = fit(everyone, best["room_copies"] > 0, (best["head"], best["value"]))
+        set_head(model, sc, clf)
+        if files:
+            pc = proba(np.stack([speech_input(load_audio(f), feature="logmel40") for f in files])).argmax(1)
+            result["refit"]["cremad"] = {"right": int((pc == yc).sum()), "of": len(files), "predicted": [names[k] for k in pc]}
+    result["seconds"] = round(time.perf_counter() - t0, 1)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     save_model(a.out, model, labels=EMOTIONS, metrics=metrics,
                preprocessing={"input": "logmel40", "seconds": 3.0, "sample_rate": 16000},
                notes=f"voice encoder: Resemblyzer 0.1.4 (Apache-2.0) LSTM layers 1-2; head: {HEADS[best['head']]} {best['value']}, "
-                     f"{best['room_copies']} room copies; trained with benchmarks/train_speech_voice.py --seed {a.seed}")
+                     f"{best['room_copies']} room copies; fitted on RAVDESS actors 01-{a.final_actors:02d}; "
+                     f"trained with benchmarks/train_speech_voice.py --seed {a.seed} --final-actors {a.final_actors}")
+    if refit and a.write_calibration:  # after the model file is written
+        from emolab.calibration import record_calibration
+
+        cal = result["refit"]["calibration"]
+        record_calibration("speech", temperature=cal["temperature"] if cal["kept"] else 1.0, fitted_on=cal["fitted_on"],
+                           fitted_temperature=cal["temperature"], kept=cal["kept"],
+                           rule="kept when the cross-fitted ECE is below the raw ECE; otherwise 1.0",
+                           command="python benchmarks/train_speech_voice.py --shared ../shared --encoder WHEEL --out FILE --write-calibration",
+                           ece_before=cal["ece_before"], ece_after_cross_fitted=cal["ece_after_cross_fitted"],
+                           temperatures_of_the_two_halves=cal["temperatures_of_the_halves"])
     Path(a.results).parent.mkdir(parents=True, exist_ok=True)
     write_text(a.results, json.dumps(result, indent=1))  # atomically: a stopped run leaves the old file whole
     print(json.dumps({k: v for k, v in result.items() if k != "grid"}, indent=1, default=str))

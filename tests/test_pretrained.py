@@ -84,7 +84,8 @@ def test_bundled_text_model_on_real_meld_dev(shared_data):
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", ["speech", "speech8"])
 def test_bundled_speech_models_on_real_ravdess_actors_15_to_18(shared_data, name):
-    """Each speech card's accuracy, re-measured on the unseen actors 15-18 (the figure stored in the weights file)."""
+    """Each speech card's accuracy, re-measured on actors 15-18: held out (the figure stored in the weights file), or,
+    for a head refit on 01-18 after selection, marked in-sample."""
     from emolab.bundled import available
     from emolab.recipes import evaluate_recipe
 
@@ -93,7 +94,13 @@ def test_bundled_speech_models_on_real_ravdess_actors_15_to_18(shared_data, name
     _, meta = emolab.pretrained(name)
     ev = evaluate_recipe(name, "ravdess", shared_data / "ravdess_speech", progress=False)
     assert ev.metrics["n"] == 240
-    assert abs(ev.metrics["accuracy"] - meta["metrics"]["accuracy"]) <= 0.0125, (ev.metrics["accuracy"], meta["metrics"]["accuracy"])
+    if meta["metrics"].get("refit"):
+        # refit on actors 01-18 after selection: the file stores out-of-fold figures of 1,080 utterances, and
+        # actors 15-18 are training data now, which the evaluation must say rather than pass off as held out
+        assert meta["metrics"]["n"] == 1080 and "in-sample" in ev.scored["reason"], ev.scored
+        assert ev.metrics["accuracy"] >= meta["metrics"]["accuracy"] - 0.05, (ev.metrics["accuracy"], meta["metrics"]["accuracy"])
+    else:
+        assert abs(ev.metrics["accuracy"] - meta["metrics"]["accuracy"]) <= 0.0125, (ev.metrics["accuracy"], meta["metrics"]["accuracy"])
 
 
 @pytest.mark.realdata

@@ -48,6 +48,9 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     model, meta = load_model(resolve_model_path(model_path))
     m = read_labelled(dataset, path)
     rows, scored = rows_to_score(m, dataset, split, meta.get("metrics", {}).get("dataset"))
+    if scored["split"] == "val" and meta.get("metrics", {}).get("refit"):  # a head refit on its selection split after selection
+        scored["reason"] = (scored["reason"].replace(", held out from training", "")
+                            + f"; in-sample, not a held-out figure: {meta['metrics']['refit']}")
     if max_samples and len(rows) > max_samples:
         scored["reason"] += f"; a random {max_samples} of its {len(rows)} rows (max_samples)"
         rows = np.random.default_rng(0).choice(rows, max_samples, replace=False)
