@@ -187,6 +187,8 @@ def main() -> None:
         heads = []
     if not heads or any(kind not in ("lr", "lda") or value <= 0 for kind, value in heads):
         raise SystemExit(f"--heads: lr:C or lda:SHRINKAGE (> 0), comma-separated (got {a.heads!r})")
+    if a.write_calibration and a.final_actors != 18:  # the 01-14 head's temperature is fitted on actors 15-18 by bench_calibration.py
+        raise SystemExit("--write-calibration needs --final-actors 18; for the 01-14 head use benchmarks/bench_calibration.py --models speech --write-calibration")
 
     import torch
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
