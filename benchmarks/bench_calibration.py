@@ -139,9 +139,10 @@ def main() -> None:
     torch.set_num_threads(1)
     out = {}
     for name in args.models:
-        from emolab.bundled import pretrained
+        from emolab.bundled import available
+        from emolab.models.io import read_metadata
 
-        refit = pretrained(name)[1].get("metrics", {}).get("refit")
+        refit = read_metadata(available()[name]).get("metrics", {}).get("refit")  # the header only: calibrate() loads the model
         if refit:  # its held-out set is in its training data: its temperature comes from out-of-fold logits
             print(f"bench_calibration: {name} skipped — {refit}; its temperature is fitted on those out-of-fold logits by the "
                   f"command its card gives (calibration.json, '{name}')", flush=True)

@@ -161,3 +161,18 @@ def test_a_bundled_model_scores_a_corpus_it_was_not_trained_on_whole(tmp_path, m
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines()[0].split() == ["scored", "split", "all:", "28", "of", "28", "labelled", "rows", "(the", "model", "was",
                                                   "trained", "on", "ravdess,", "not", "on", "tess:", "every", "labelled", "row)"]
+
+
+def test_rows_to_score_says_when_a_refit_model_is_scored_on_its_own_training_rows():
+    import pandas as pd
+
+    from emolab.recipes import rows_to_score
+
+    m = pd.DataFrame({"label": ["anger", "neutral"], "split": ["", ""]})
+    note = "after selection, the head was refit on actors 01-18"
+    rows, scored = rows_to_score(m, "ravdess", "all", "RAVDESS", refit=note)
+    assert list(rows) == [0, 1] and "not a held-out figure" in scored["reason"] and note in scored["reason"]
+    _, other = rows_to_score(m, "cremad", "all", "ravdess", refit=note)  # another corpus stays an outside test
+    assert "held-out" not in other["reason"]
+    _, plain = rows_to_score(m, "ravdess", "all", "ravdess")
+    assert "not a held-out figure" not in plain["reason"]

@@ -40,7 +40,6 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
         name, how many rows were scored, of how many labelled rows, and why these.
     """
     from ..augmentation import AugmentedFaces
-    from ..data import ALIASES
     from ..evaluation import evaluate
     from ..models import load_model
     from ..preprocessing.text import text_tokenizer
@@ -48,12 +47,7 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
 
     model, meta = load_model(resolve_model_path(model_path))
     m = read_labelled(dataset, path)
-    rows, scored = rows_to_score(m, dataset, split, meta.get("metrics", {}).get("dataset"))
-    refit, trained_on = meta.get("metrics", {}).get("refit"), str(meta.get("metrics", {}).get("dataset", "")).lower()
-    if refit and scored["split"] in ("val", "all") and ALIASES.get(trained_on, trained_on) == ALIASES.get(dataset.lower(), dataset.lower()):
-        # a head refit after selection on every labelled row it was selected with: its selection split is training data
-        scored["reason"] = (scored["reason"].replace(", held out from training", "")
-                            + f"; not a held-out figure, these rows include its training data: {refit}")
+    rows, scored = rows_to_score(m, dataset, split, meta.get("metrics", {}).get("dataset"), refit=meta.get("metrics", {}).get("refit"))
     if max_samples and len(rows) > max_samples:
         scored["reason"] += f"; a random {max_samples} of its {len(rows)} rows (max_samples)"
         rows = np.random.default_rng(0).choice(rows, max_samples, replace=False)

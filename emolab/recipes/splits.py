@@ -30,20 +30,28 @@ def default_split(manifest: pd.DataFrame, dataset: str, seed: int = 0) -> tuple[
     return group_holdout(manifest, test_size=0.25, seed=seed, allow_unknown_subjects=not manifest["subject_known"].all())
 
 
-def rows_to_score(manifest: pd.DataFrame, dataset: str, split: str | None, trained_on: str | None) -> tuple[np.ndarray, dict]:
-    """The manifest rows :func:`~emolab.recipes.evaluate_recipe` scores, and ``{"split", "reason"}`` saying why those."""
+def rows_to_score(manifest: pd.DataFrame, dataset: str, split: str | None, trained_on: str | None,
+                  refit: str | None = None) -> tuple[np.ndarray, dict]:
+    """The manifest rows :func:`~emolab.recipes.evaluate_recipe` scores, and ``{"split", "reason"}`` saying why those.
+
+    ``refit``: the model file's note when it was refit on its selection split after selection
+    (``metrics["refit"]``); its ``val`` and ``all`` rows of its own corpus are then said to include training data.
+    """
     from ..data import ALIASES
 
     corpus = lambda name: ALIASES.get(str(name).lower(), str(name).lower())
+    own = trained_on is not None and (corpus(trained_on) == corpus(dataset) or {dataset, trained_on} <= set(SYNTHETIC_DATASETS))
     if split is None:
         if trained_on is None:
             split, why = "val", "the model's file does not record its training corpus, so its model-selection split"
-        elif corpus(trained_on) == corpus(dataset) or {dataset, trained_on} <= set(SYNTHETIC_DATASETS):
-            split, why = "val", f"the model was trained on {trained_on}: its model-selection split, held out from training"
+        elif own:
+            split, why = "val", f"the model was trained on {trained_on}: its model-selection split" + ("" if refit else ", held out from training")
         else:
             split, why = "all", f"the model was trained on {trained_on}, not on {dataset}: every labelled row"
     else:
         why = f"asked for (split {split!r})"
+    if refit and own and split in ("val", "actors15-18", "all"):
+        why += f"; not a held-out figure, these rows include its training data: {refit}"
     if split == "all":
         return np.arange(len(manifest)), {"split": "all", "reason": why}
     if split in ("val", "actors15-18"):
