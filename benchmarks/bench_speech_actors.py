@@ -1,11 +1,13 @@
 """Does the speech head gain from more actors? A paired learning curve on RAVDESS actors 01-18.
 
 For each of the 9 actor pairs (1+2 ... 17+18) held out in turn, the shipped set-up (the bundled speech model's
-encoder statistics, standardised, shrinkage LDA 0.2, two noise-only room copies of every training utterance) is
+encoder statistics, standardised, shrinkage LDA (the shipped head's shrinkage unless ``--shrinkage``), two noise-only
+room copies of every training utterance) is
 fitted on the other 16 actors, on every 14 of them (each other pair left out in turn) and on every 12, and scored
 on the held-out pair's clean utterances and on a room copy of them. The same test actors are scored by every
 training-set size, so the differences are paired. Session 17 refit the shipped head on actors 01-18 on this curve
-(``emolab/pretrained/speech.md``, "Refit on actors 01-18").
+(``emolab/pretrained/speech.md``, "Refit on actors 01-18"); session 18 (statistics of layers 1-3, shrinkage
+0.3) re-ran it with that head's statistics.
 
 Usage::
 
@@ -28,7 +30,7 @@ from _common import save  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", default="../shared", help="the shared/ folder with data/ravdess_speech")
-    ap.add_argument("--shrinkage", type=float, default=0.2)
+    ap.add_argument("--shrinkage", type=float, default=None, help="LDA shrinkage (default: the bundled head's)")
     ap.add_argument("--copies", type=int, default=2)
     a = ap.parse_args()
     folder = Path(a.shared) / "data" / "ravdess_speech"
@@ -49,7 +51,9 @@ def main() -> None:
     from emolab.taxonomy import EMOTIONS
 
     t0 = time.perf_counter()
-    model = pretrained("speech")[0].eval()  # only its encoder (Resemblyzer's layers 1-2) and level are used
+    model, meta = pretrained("speech")  # only its encoder (Resemblyzer's layers), pooled layers and level are used
+    model.eval()
+    shrinkage = a.shrinkage if a.shrinkage is not None else float(meta["metrics"].get("head_value", 0.2))
     m = read_labelled("ravdess", folder)
     names = list(EMOTIONS)
     y = np.array([names.index(v) for v in m["label"]])
@@ -69,7 +73,7 @@ def main() -> None:
         tr, te = np.isin(actor, train_actors), np.isin(actor, test_actors)
         Xt = np.concatenate([S[tr]] + [c[tr] for c in copies])
         sc = StandardScaler().fit(Xt)
-        clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=a.shrinkage).fit(sc.transform(Xt), np.tile(y[tr], 1 + len(copies)))
+        clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=shrinkage).fit(sc.transform(Xt), np.tile(y[tr], 1 + len(copies)))
         room = copies[0] if copies else S
         return float(np.mean(clf.predict(sc.transform(S[te])) == y[te])), float(np.mean(clf.predict(sc.transform(room[te])) == y[te]))
 
@@ -85,7 +89,7 @@ def main() -> None:
                      **{f"room_{n}": float(np.mean([s[1] for s in v])) for n, v in sizes.items()}})
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "held_out"}
     gain = [r["clean_16"] - r["clean_14"] for r in rows]
-    result = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "shrinkage": a.shrinkage, "room_copies": a.copies,
+    result = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "shrinkage": shrinkage, "pool": list(model.voice.pool), "room_copies": a.copies,
               "pairs": rows, "mean": mean, "gain_16_over_14": gain, "pairs_where_16_beats_14": int(sum(g > 0 for g in gain)),
               "seconds": round(time.perf_counter() - t0, 1)}
     for n in (12, 14, 16):

@@ -29,7 +29,7 @@ Usage::
 
     pip download --no-deps resemblyzer==0.1.4 -d /tmp/rz      # the wheel (15.7 MB); nothing is downloaded at run time
     python benchmarks/train_speech_voice.py --shared ../shared --encoder /tmp/rz/Resemblyzer-0.1.4-py3-none-any.whl \\
-        --out runs/speech_voice/model.safetensors             # ~6 min on 2 cores; results/speech_voice.json
+        --out runs/speech_voice/model.safetensors             # ~20 min on 2 cores; results/speech_voice.json
     # then: --write-calibration stores the out-of-fold temperature in emolab/pretrained/calibration.json
 """
 
@@ -68,19 +68,28 @@ def encoder_state(path: str) -> dict:
                          "get it with: pip download --no-deps resemblyzer==0.1.4 -d DIR")
 
 
-def voice_model(state: dict, layers: int = 2, level_db: float = 0.0):
-    """An untrained-head speech model whose encoder holds Resemblyzer's first ``layers`` LSTM layers."""
+def voice_model(state: dict, layers: int = 2, level_db: float = 0.0, pool: tuple[int, ...] = ()):
+    """An untrained-head speech model whose encoder holds Resemblyzer's first ``layers`` LSTM layers, pooling
+    the statistics of the layers ``pool`` (1-based; () = the last). With a third layer the weights are stored in
+    float16: in float32 the file would be 5.5 MB, over issue 22's 5 MB."""
     import torch
 
     from emolab.models.zoo import SpeechCNN, SpeechCNNConfig
 
-    model = SpeechCNN(SpeechCNNConfig(encoder="voice", feature="logmel40", n_features=40, dropout=0.0,
-                                      voice_layers=layers, level_db=float(level_db))).eval()
+    model = SpeechCNN(SpeechCNNConfig(encoder="voice", feature="logmel40", n_features=40, dropout=0.0, voice_layers=layers,
+                                      voice_pool=tuple(pool), level_db=float(level_db), store_half=layers > 2)).eval()
+    first = model.voice.pool[0]
     with torch.no_grad():
         for k in range(layers):
+            lstm, j = (model.voice.lstm, k) if k < first else (model.voice.upper[k - first], 0)
             for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                getattr(model.voice.lstm, f"{w}_l{k}").copy_(state[f"lstm.{w}_l{k}"])
+                getattr(lstm, f"{w}_l{j}").copy_(state[f"lstm.{w}_l{k}"])
     return model
+
+
+def pool_columns(pool: tuple[int, ...], hidden: int = 256) -> np.ndarray:
+    """Columns of the statistics of layers ``pool`` within those of all three layers ([mean, std] per layer)."""
+    return np.concatenate([np.arange(2 * hidden * (k - 1), 2 * hidden * k) for k in pool])
 
 
 def statistics(model, X: np.ndarray, batch: int = 64) -> np.ndarray:
@@ -113,7 +122,7 @@ def set_head(model, sc, clf) -> None:
         lin.bias.copy_(torch.from_numpy(clf.intercept_).float())
 
 
-def refit_head(fit, best: dict, rows: np.ndarray, S: np.ndarray, S_copies: list, pos: dict, y: np.ndarray, actor: np.ndarray,
+def refit_head(fit, best: dict, rows: np.ndarray, features, pos: dict, y: np.ndarray, actor: np.ndarray,
                names: list) -> tuple[dict, dict]:
     """Leave-two-actors-out CV of the chosen set-up over ``rows`` (actors 01-18: 9 folds), with out-of-fold logits.
 
@@ -125,11 +134,12 @@ def refit_head(fit, best: dict, rows: np.ndarray, S: np.ndarray, S_copies: list,
     from emolab.evaluation import evaluate
 
     z, zr = np.zeros((len(y), len(names))), np.zeros((len(y), len(names)))
+    S, S_copies = features(best)
     pairs = sorted(set(actor[rows].tolist()))
     folds = [pairs[k:k + 2] for k in range(0, len(pairs), 2)]
     for held_actors in folds:
         held = rows[np.isin(actor[rows], held_actors)]
-        sc, clf = fit(rows[~np.isin(actor[rows], held_actors)], best["room_copies"] > 0, (best["head"], best["value"]))
+        sc, clf = fit(rows[~np.isin(actor[rows], held_actors)], best)
         z[held] = clf.decision_function(sc.transform(S[held]))
         zr[held] = clf.decision_function(sc.transform(S_copies[0][[pos[int(i)] for i in held]]))
     z, zr, yy = z[rows], zr[rows], y[rows]
@@ -159,10 +169,10 @@ def refit_head(fit, best: dict, rows: np.ndarray, S: np.ndarray, S_copies: list,
                            "reliability_after_cross_fitted": [b for b in reliability_table(after, yy, n_bins=10).round(4).to_dict("records") if b["n"]]},
            "abstention_after_cross_fitted": abstain}
     metrics = {**ev.metrics, "dataset": "ravdess", "kind": "speech", "n_train": int(len(rows)), "n_val": 0,
-               "per_class_accuracy": res["recall"], "selection": "leave-two-actors-out CV on actors 01-14",
+               "per_class_accuracy": res["recall"], "selection": f"leave-two-actors-out CV on actors {min(pairs):02d}-{max(pairs):02d}",
                "refit": f"after selection, the head was refit on actors {min(pairs):02d}-{max(pairs):02d}; the metrics are "
                         f"out-of-fold ({len(folds)}-fold leave-two-actors-out CV over them)",
-               "room_copies": best["room_copies"], "head": best["head"], "head_value": best["value"]}
+               "room_copies": best["room_copies"], "head": best["head"], "head_value": best["value"], "pool": list(best["pool"])}
     return res, metrics
 
 
@@ -172,8 +182,12 @@ def main() -> None:
     p.add_argument("--encoder", required=True, help="Resemblyzer's wheel (.whl) or its pretrained.pt")
     p.add_argument("--out", default="runs/speech_voice/model.safetensors")
     p.add_argument("--copies", type=int, default=2)
-    p.add_argument("--heads", default="lr:0.003,lr:0.01,lr:0.03,lr:0.1,lda:0.1,lda:0.2,lda:0.3,lda:0.5",
-                   help="heads to choose from: lr:C (logistic regression, class-balanced) or lda:SHRINKAGE (LDA, lsqr)")
+    p.add_argument("--heads", default="lda:0.1,lda:0.2,lda:0.3,lda:0.5",
+                   help="heads to choose from: lr:C (logistic regression, class-balanced) or lda:SHRINKAGE (LDA, lsqr); "
+                        "until session 18 the default grid also had lr:0.003,lr:0.01,lr:0.03,lr:0.1 (never chosen since session 13)")
+    p.add_argument("--pools", default="2,2+3,1+2+3",
+                   help="encoder layers whose statistics the head reads, to choose from (comma-separated; 2 = layer 2 alone, "
+                        "the set-up of sessions 11-17)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--final-actors", type=int, choices=(14, 18), default=18,
                    help="fit the shipped head on actors 01-14 (the selection fit) or refit it on 01-18 after selection")
@@ -187,6 +201,12 @@ def main() -> None:
         heads = []
     if not heads or any(kind not in ("lr", "lda") or value <= 0 for kind, value in heads):
         raise SystemExit(f"--heads: lr:C or lda:SHRINKAGE (> 0), comma-separated (got {a.heads!r})")
+    try:
+        pools = [tuple(sorted({int(k) for k in p.split("+")})) for p in a.pools.split(",")]
+    except ValueError:
+        pools = []
+    if not pools or any(p[0] < 1 or p[-1] > 3 for p in pools):
+        raise SystemExit(f"--pools: layers 1-3 joined by +, comma-separated, e.g. 2,2+3 (got {a.pools!r})")
     if a.write_calibration and a.final_actors != 18:  # the 01-14 head's temperature is fitted on actors 15-18 by bench_calibration.py
         raise SystemExit("--write-calibration needs --final-actors 18; for the 01-14 head use benchmarks/bench_calibration.py --models speech --write-calibration")
 
@@ -231,44 +251,65 @@ def main() -> None:
     ref = np.stack([speech_input(waves[i] * (10 ** (-30 / 20) / (np.sqrt(np.mean(waves[i] ** 2)) + 1e-9)), feature="logmel40")
                     for i in tr])
     level_db = float(np.median(level_of(ref)))
-    model = voice_model(encoder, 2, level_db)
-    S, S_room = statistics(model, X), statistics(model, X_room)
-    S_copies = [statistics(model, c) for c in copies]
-    S_copies_va = [statistics(model, c) for c in copies_va]
+    full = voice_model(encoder, 3, level_db, pool=(1, 2, 3))  # every layer's statistics once; each set-up reads its columns
+    S = statistics(full, X)
+    S_copies = [statistics(full, c) for c in copies]
+    S_copies_va = [statistics(full, c) for c in copies_va]
     print(f"encoder statistics: {time.perf_counter() - t0:.0f} s", flush=True)
 
     pos = {int(i): k for k, i in enumerate(tr)}  # manifest row -> row of the room copies
     pos.update({int(i): len(tr) + k for k, i in enumerate(va)})
     S_copies = [np.concatenate([c, cv]) for c, cv in zip(S_copies, S_copies_va)] if refit else S_copies
 
-    def fit(rows: np.ndarray, aug: bool, head: tuple[str, float]):
-        Xt, yt = [S[rows]], [y[rows]]
-        if aug:
-            Xt += [Sc[[pos[int(i)] for i in rows]] for Sc in S_copies]
-            yt += [y[rows]] * len(S_copies)
+    def features(cfg: dict) -> tuple[np.ndarray, list]:
+        cols = pool_columns(cfg["pool"])
+        return S[:, cols], [c[:, cols] for c in S_copies]
+
+    def fit(rows: np.ndarray, cfg: dict):
+        F, F_copies = features(cfg)
+        Xt, yt = [F[rows]], [y[rows]]
+        if cfg["room_copies"]:
+            Xt += [Fc[[pos[int(i)] for i in rows]] for Fc in F_copies]
+            yt += [y[rows]] * len(F_copies)
         sc = StandardScaler().fit(np.concatenate(Xt))
-        kind, value = head
-        clf = (LogisticRegression(C=value, max_iter=5000, class_weight="balanced") if kind == "lr"
-               else LinearDiscriminantAnalysis(solver="lsqr", shrinkage=value))  # predict_proba = softmax(coef x + intercept)
+        clf = (LogisticRegression(C=cfg["value"], max_iter=5000, class_weight="balanced") if cfg["head"] == "lr"
+               else LinearDiscriminantAnalysis(solver="lsqr", shrinkage=cfg["value"]))  # predict_proba = softmax(coef x + intercept)
         return sc, clf.fit(sc.transform(np.concatenate(Xt)), np.concatenate(yt))
 
-    grid = []
-    for aug in (False, True) if a.copies else (False,):
-        for head in heads:
-            clean, room = [], []
-            for k in range(1, 15, 2):
-                held = tr[np.isin(actor[tr], [k, k + 1])]
-                sc, clf = fit(tr[~np.isin(actor[tr], [k, k + 1])], aug, head)
-                clean.append(float(np.mean(clf.predict(sc.transform(S[held])) == y[held])))
-                room.append(float(np.mean(clf.predict(sc.transform(S_copies[0][[pos[int(i)] for i in held]])) == y[held]))
-                                if S_copies else float("nan"))
-            row = {"room_copies": a.copies if aug else 0, "head": head[0], "value": head[1], "cv_clean": float(np.mean(clean)),
-                   "cv_room": float(np.nanmean(room)), "cv_clean_folds": clean, "cv_room_folds": room}
+    configs = [{"room_copies": c, "pool": pool, "head": kind, "value": value}
+               for c in ((0, a.copies) if a.copies else (0,)) for pool in pools for kind, value in heads]
+
+    def cv(rows: np.ndarray, cfg: dict) -> tuple[list, list]:
+        """Leave-two-actors-out accuracies (clean, room copy 1) of ``cfg`` over the actor pairs of ``rows``."""
+        clean, room = [], []
+        acts = sorted(set(actor[rows].tolist()))
+        for pair in (acts[k:k + 2] for k in range(0, len(acts), 2)):
+            held = rows[np.isin(actor[rows], pair)]
+            sc, clf = fit(rows[~np.isin(actor[rows], pair)], cfg)
+            F, F_copies = features(cfg)
+            clean.append(float(np.mean(clf.predict(sc.transform(F[held])) == y[held])))
+            room.append(float(np.mean(clf.predict(sc.transform(F_copies[0][[pos[int(i)] for i in held]])) == y[held]))
+                        if F_copies else float("nan"))
+        return clean, room
+
+    def select(rows: np.ndarray, verbose: bool = False) -> tuple[list, dict]:
+        """Every set-up's CV over ``rows`` and the one with the best mean of clean and room accuracy."""
+        grid = []
+        for cfg in configs:
+            clean, room = cv(rows, cfg)
+            row = {**cfg, "pool": list(cfg["pool"]), "cv_clean": float(np.mean(clean)), "cv_room": float(np.nanmean(room)),
+                   "cv_clean_folds": clean, "cv_room_folds": room}
             row["criterion"] = float(np.nanmean([row["cv_clean"], row["cv_room"]]))
             grid.append(row)
-            print(f"copies {row['room_copies']} {head[0]} {head[1]:<6} CV clean {row['cv_clean']:.3f} room {row['cv_room']:.3f}", flush=True)
-    best = max(grid, key=lambda r: r["criterion"])
-    sc, clf = fit(tr, best["room_copies"] > 0, (best["head"], best["value"]))
+            if verbose:
+                print(f"copies {row['room_copies']} layers {'+'.join(map(str, cfg['pool'])):<6} {cfg['head']} {cfg['value']:<6} "
+                      f"CV clean {row['cv_clean']:.3f} room {row['cv_room']:.3f}", flush=True)
+        best = max(grid, key=lambda r: r["criterion"])
+        return grid, {k: (tuple(v) if k == "pool" else v) for k, v in best.items() if k in configs[0]}
+
+    grid, best = select(tr, verbose=True)
+    model = voice_model(encoder, max(best["pool"]), level_db, pool=best["pool"])
+    sc, clf = fit(tr, best)
     set_head(model, sc, clf)
 
     def proba(Xin: np.ndarray) -> np.ndarray:
@@ -279,7 +320,7 @@ def main() -> None:
     files = sorted(glob.glob(str(data / "real_video/cremad_av/1001_DFA_*.flv"))) + sorted(glob.glob(str(data / "real_video/cremad_audio/1002_DFA_*.mp3")))
     yc = np.array([names.index(CREMAD[Path(f).name.split("_")[2]]) for f in files])
     ev = evaluate(m["label"].iloc[va].reset_index(drop=True), proba=pv, labels=names)
-    result = {"encoder": "resemblyzer 0.1.4 pretrained.pt, LSTM layers 1-2", "level_db": level_db, "grid": grid, "chosen": best,
+    result = {"encoder": "resemblyzer 0.1.4 pretrained.pt, LSTM layers 1-3", "level_db": level_db, "grid": grid, "chosen": best,
               "actors15_18": {"accuracy": float(np.mean(pv.argmax(1) == y[va])), "metrics": ev.metrics,
                               "recall": {c: float(np.mean(pv.argmax(1)[y[va] == k] == k)) for k, c in enumerate(names) if np.any(y[va] == k)},
                               "predicted": np.bincount(pv.argmax(1), minlength=len(names)).tolist()},
@@ -290,11 +331,33 @@ def main() -> None:
                             "predicted": [names[k] for k in pc], "truth": [names[k] for k in yc]}
     metrics = {**ev.metrics, "dataset": "ravdess", "kind": "speech", "n_train": int(len(tr)), "n_val": int(len(va)),
                "per_class_accuracy": result["actors15_18"]["recall"], "selection": "leave-two-actors-out CV on actors 01-14",
-               "room_copies": best["room_copies"], "head": best["head"], "head_value": best["value"]}
+               "room_copies": best["room_copies"], "head": best["head"], "head_value": best["value"], "pool": list(best["pool"])}
     if refit:
+        # the same selection on all 18 actors; its honest estimate is nested: for each actor pair, the selection run
+        # on the other 8 pairs and the chosen set-up scored on the pair it never saw
         everyone = np.concatenate([tr, va])
-        result["refit"], metrics = refit_head(fit, best, everyone, S, S_copies, pos, y, actor, names)
-        sc, clf = fit(everyone, best["room_copies"] > 0, (best["head"], best["value"]))
+        nested = []
+        for pair in tqdm([(k, k + 1) for k in range(1, 19, 2)], desc="nested CV over 01-18", unit="pair"):
+            held = np.isin(actor[everyone], pair)
+            chosen = select(everyone[~held])[1]
+            F, F_copies = features(chosen)
+            sc, clf = fit(everyone[~held], chosen)
+            rows = everyone[held]
+            nested.append({"held_out": list(pair), "chosen": {**chosen, "pool": list(chosen["pool"])},
+                           "clean": float(np.mean(clf.predict(sc.transform(F[rows])) == y[rows])),
+                           "room": float(np.mean(clf.predict(sc.transform(F_copies[0][[pos[int(i)] for i in rows]])) == y[rows]))})
+        grid18, best = select(everyone)
+        result["refit_selection"] = {"protocol": "leave-two-actors-out CV over actors 01-18 (9 folds), best mean of clean and room accuracy",
+                                     "grid": grid18, "chosen": {**best, "pool": list(best["pool"])},
+                                     "nested": {"pairs": nested, "clean": float(np.mean([r["clean"] for r in nested])),
+                                                "room": float(np.mean([r["room"] for r in nested]))}}
+        print(f"nested CV over 01-18 (the selection's estimate): clean {result['refit_selection']['nested']['clean']:.3f}, "
+              f"room {result['refit_selection']['nested']['room']:.3f}; chosen on 01-18: {best}", flush=True)
+        result["refit"], metrics = refit_head(fit, best, everyone, features, pos, y, actor, names)
+        metrics["nested_cv_accuracy"] = result["refit_selection"]["nested"]["clean"]
+        metrics["nested_cv_accuracy_room"] = result["refit_selection"]["nested"]["room"]
+        model = voice_model(encoder, max(best["pool"]), level_db, pool=best["pool"])
+        sc, clf = fit(everyone, best)
         set_head(model, sc, clf)
         if files:
             pc = proba(np.stack([speech_input(load_audio(f), feature="logmel40") for f in files])).argmax(1)
@@ -303,7 +366,8 @@ def main() -> None:
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     save_model(a.out, model, labels=EMOTIONS, metrics=metrics,
                preprocessing={"input": "logmel40", "seconds": 3.0, "sample_rate": 16000},
-               notes=f"voice encoder: Resemblyzer 0.1.4 (Apache-2.0) LSTM layers 1-2; head: {HEADS[best['head']]} {best['value']}, "
+               notes=f"voice encoder: Resemblyzer 0.1.4 (Apache-2.0) LSTM layers 1-{max(best['pool'])}, statistics of layers "
+                     f"{'+'.join(map(str, best['pool']))}; head: {HEADS[best['head']]} {best['value']}, "
                      f"{best['room_copies']} room copies; fitted on RAVDESS actors 01-{a.final_actors:02d}; "
                      f"trained with benchmarks/train_speech_voice.py --seed {a.seed} --final-actors {a.final_actors}")
     if refit and a.write_calibration:  # after the model file is written

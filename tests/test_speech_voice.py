@@ -103,3 +103,45 @@ def test_bundled_speech_model_does_not_collapse_on_cremad(shared_data):
         pred = model.eval()(x).argmax(1).numpy()
     assert (pred == np.array(truth)).sum() >= 4, pred
     assert len(set(pred.tolist())) >= 4, pred  # not collapsed onto one or two classes
+
+
+def test_pooling_several_layers_reads_each_layer_as_a_deeper_lstm_would():
+    """``voice_pool=(2, 3)``: [mean, std] of layer 2 then of layer 3, the same numbers a 2- and a 3-layer LSTM give."""
+    torch.manual_seed(0)
+    cfg = dict(encoder="voice", feature="logmel40", n_features=40, hidden=16, dropout=0.0, level_db=10.0)
+    pooled = SpeechCNN(SpeechCNNConfig(**cfg, voice_layers=3, voice_pool=(2, 3))).eval()
+    assert pooled.embed_dim == 64 and pooled.voice.mean.shape == (64,) and len(pooled.voice.upper) == 1
+    two = SpeechCNN(SpeechCNNConfig(**cfg, voice_layers=2)).eval()
+    three = SpeechCNN(SpeechCNNConfig(**cfg, voice_layers=3)).eval()
+    with torch.no_grad():
+        two.voice.lstm.load_state_dict(pooled.voice.lstm.state_dict())
+        for k in range(2):
+            for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(three.voice.lstm, f"{w}_l{k}").copy_(getattr(pooled.voice.lstm, f"{w}_l{k}"))
+        for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(three.voice.lstm, f"{w}_l2").copy_(getattr(pooled.voice.upper[0], f"{w}_l0"))
+        x = _speechlike()
+        s = pooled.voice.statistics(x)
+        assert torch.allclose(s[:, :32], two.voice.statistics(x), atol=1e-6)
+        assert torch.allclose(s[:, 32:], three.voice.statistics(x), atol=1e-6)
+    with pytest.raises(EmolabError, match="voice_pool"):
+        SpeechCNN(SpeechCNNConfig(**cfg, voice_layers=3, voice_pool=(3, 2)))
+    with pytest.raises(EmolabError, match="voice_pool"):
+        SpeechCNN(SpeechCNNConfig(**cfg, voice_layers=3, voice_pool=(1, 2)))  # must end with the last layer
+
+
+def test_store_half_halves_the_file_and_answers_alike(tmp_path):
+    torch.manual_seed(0)
+    cfg = dict(encoder="voice", feature="logmel40", n_features=40, hidden=64, dropout=0.0, level_db=10.0,
+               voice_layers=3, voice_pool=(2, 3))
+    m = SpeechCNN(SpeechCNNConfig(**cfg)).eval()
+    h = SpeechCNN(SpeechCNNConfig(**cfg, store_half=True)).eval()
+    h.load_state_dict(m.state_dict())
+    full, half = save_model(tmp_path / "full.safetensors", m), save_model(tmp_path / "half.safetensors", h)
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    back, meta = load_model(half)
+    assert meta["config"]["store_half"] and next(back.parameters()).dtype == torch.float32
+    x = _speechlike()
+    with torch.no_grad():
+        ref, low = m(x), back.eval()(x)
+    assert not torch.equal(ref, low) and (ref - low).abs().max() < 0.02

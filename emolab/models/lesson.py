@@ -54,6 +54,13 @@ def read_frames(readable: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray
     return rows, cols
 
 
+# The calibrated speech model's answers below this confidence are left empty. Out of fold over RAVDESS actors
+# 01-18 (session 18's head) every confidence bin below 0.5 is right 37-49 % of the time, every bin from 0.5 up
+# 60-94 %; at 0.5 it keeps 79 % of utterances at 77 % accuracy (emolab/pretrained/speech.md, "Calibration and
+# abstention"; benchmarks/bench_speech_duration.py reads the same threshold).
+SPEECH_ABSTAIN = 0.5
+
+
 class LessonModels:
     """Interface (see the module docstring). Attributes describe the inputs each branch wants."""
 
@@ -254,10 +261,7 @@ class LateFusionLessonModels(LessonModels):
         # side). On the labelled CREMA-D clips (129 frames) frame accuracy is 45.0 % at margin 0.06 against 30.2 % at
         # 0.2 (which collapses to happiness/neutral); on real-face composites 41.7 % against 34.4 % (docs/readability.md).
         self.face_margin = 0.06
-        # on unseen RAVDESS actors the bundled speech model (calibrated) is right 23 times in 64 below 0.5, in every
-        # confidence bin there at 36-38 %; from 0.5 up it keeps 73 % of utterances at 78 % accuracy
-        # (emolab/pretrained/speech.md, "Calibration and abstention")
-        self.speech_abstain = 0.5
+        self.speech_abstain = SPEECH_ABSTAIN
         face = self.models.get("face")
         self.clip_frames = 5 if face is None or face.kind != "face3d" else face.config.frames  # per-frame models: averaged over 1 s at 5 fps
         self.face_size = 48 if face is None else face.config.size

@@ -210,6 +210,8 @@ class SpeechCNNConfig(Config):
     voice_layers: int = 2  # voice: LSTM layers
     level_db: float = 0.0  # voice: mean energy of the active frames the encoder is fed at (dB of mel power)
     active_db: float = 35.0  # voice: frames within this many dB of the loudest are active (statistics over them)
+    voice_pool: tuple[int, ...] = ()  # voice: the layers (1-based, ascending) whose statistics are pooled; () = the last one
+    store_half: bool = False  # store floating-point weights in float16 (file size; they are loaded into float32)
 
 
 def utterance_cmvn(x: torch.Tensor, variance: bool = True, eps: float = 1e-5) -> torch.Tensor:
@@ -226,17 +228,25 @@ class VoiceStats(nn.Module):
     Input [B, 1, F, N]: log-mel power in dB (``feature="logmel40"``: 40 mels, 25 ms windows, 10 ms hop).
     Each window's level is set so its active frames (within ``active_db`` of its loudest) have mean energy
     ``level_db``; the mel power (not its log: what the encoder was trained on) runs through the LSTM; the
-    output is the mean and standard deviation of the last layer over the active frames, standardised by
+    output is the mean and standard deviation of the pooled layers (the last by default) over the active frames, standardised by
     the stored ``mean`` and ``scale`` [2 * hidden]. Everything but the LSTM runs in float32; the LSTM follows
     the caller's autocast (a lesson's bf16 on CPU: on RAVDESS actors 15-18 the same answers as float32).
+    ``pool`` names the layers (1-based) whose statistics are concatenated, [mean, std] per layer in order:
+    ``(2,)`` for a two-layer encoder read at its last layer, ``(2, 3)`` for layers 2 and 3 of three.
     """
 
-    def __init__(self, n_mels: int = 40, hidden: int = 256, layers: int = 2, level_db: float = 0.0, active_db: float = 35.0):
+    def __init__(self, n_mels: int = 40, hidden: int = 256, layers: int = 2, level_db: float = 0.0, active_db: float = 35.0,
+                 pool: tuple[int, ...] = ()):
         super().__init__()
+        self.pool = tuple(int(k) for k in pool) or (int(layers),)
+        if list(self.pool) != sorted(set(self.pool)) or self.pool[0] < 1 or self.pool[-1] != layers:
+            raise EmolabError(f"voice_pool must be ascending layers in 1..{layers} ending with the last ({layers}), got {pool!r}")
         self.level_db, self.active_db = float(level_db), float(active_db)
-        self.lstm = nn.LSTM(n_mels, hidden, layers, batch_first=True)
-        self.register_buffer("mean", torch.zeros(2 * hidden))
-        self.register_buffer("scale", torch.ones(2 * hidden))
+        # layers 1..pool[0] as one LSTM (the file layout of a one-layer pool), each later layer on its own so it can be pooled
+        self.lstm = nn.LSTM(n_mels, hidden, self.pool[0], batch_first=True)
+        self.upper = nn.ModuleList(nn.LSTM(hidden, hidden, 1, batch_first=True) for _ in range(layers - self.pool[0]))
+        self.register_buffer("mean", torch.zeros(2 * hidden * len(self.pool)))
+        self.register_buffer("scale", torch.ones(2 * hidden * len(self.pool)))
 
     @staticmethod
     def levels(db: torch.Tensor, active_db: float = 35.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -254,11 +264,18 @@ class VoiceStats(nn.Module):
             n = active.sum(1).clamp(min=1.0)
             power = torch.pow(10.0, (db + (self.level_db - level)[:, None, None]) / 10)
         h, _ = self.lstm(power)  # in the caller's precision: bf16 under CPU autocast (the lesson), else float32
+        outputs = [h]
+        for layer in self.upper:
+            h, _ = layer(h)
+            outputs.append(h)
+        out, w = [], active[..., None]
         with torch.autocast(x.device.type, enabled=False):
-            h, w = h.float(), active[..., None]
-            mu = (h * w).sum(1) / n[:, None]
-            sd = torch.sqrt((((h - mu[:, None]) ** 2) * w).sum(1) / n[:, None])
-            return torch.cat([mu, sd], 1)
+            for k, h in zip(range(self.pool[0], self.pool[-1] + 1), outputs):
+                if k in self.pool:
+                    h = h.float()
+                    mu = (h * w).sum(1) / n[:, None]
+                    out += [mu, torch.sqrt((((h - mu[:, None]) ** 2) * w).sum(1) / n[:, None])]
+            return torch.cat(out, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.statistics(x)
@@ -280,8 +297,10 @@ class SpeechCNN(nn.Module):
         if c.encoder not in ("cnn", "voice"):
             raise EmolabError(f"encoder must be 'cnn' or 'voice', got {c.encoder!r}")
         if c.encoder == "voice":
-            self.voice = VoiceStats(c.n_features, c.hidden, c.voice_layers, c.level_db, c.active_db)
-            self.embed_dim = 2 * c.hidden
+            self.voice = VoiceStats(c.n_features, c.hidden, c.voice_layers, c.level_db, c.active_db, c.voice_pool)
+            self.embed_dim = 2 * c.hidden * len(self.voice.pool)
+            if c.store_half:
+                self.save_dtype = torch.float16  # save_model stores the weights in half precision
             self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, c.n_classes))
             return
         if c.cmvn not in ("none", "mean", "meanvar"):
