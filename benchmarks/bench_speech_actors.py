@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save  # noqa: E402
+from _speech import ravdess_folder, ravdess_voice  # noqa: E402
 
 
 def main() -> None:
@@ -33,47 +34,20 @@ def main() -> None:
     ap.add_argument("--shrinkage", type=float, default=None, help="LDA shrinkage (default: the bundled head's)")
     ap.add_argument("--copies", type=int, default=2)
     a = ap.parse_args()
-    folder = Path(a.shared) / "data" / "ravdess_speech"
-    if not folder.is_dir():
-        print(f"bench_speech_actors: skipped — {folder} not found (give --shared)")
+    folder = ravdess_folder(a.shared, "bench_speech_actors")
+    if folder is None:
         return
 
-    import torch
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    from sklearn.preprocessing import StandardScaler
     from tqdm.auto import tqdm
 
-    from emolab.bundled import pretrained
-    from emolab.preprocessing.audio import load_audio
-    from emolab.preprocessing.augment import room_augment
-    from emolab.preprocessing.inputs import speech_input
-    from emolab.recipes import read_labelled
-    from emolab.taxonomy import EMOTIONS
-
     t0 = time.perf_counter()
-    model, meta = pretrained("speech")  # only its encoder (Resemblyzer's layers), pooled layers and level are used
-    model.eval()
-    shrinkage = a.shrinkage if a.shrinkage is not None else float(meta["metrics"].get("head_value", 0.2))
-    m = read_labelled("ravdess", folder)
-    names = list(EMOTIONS)
-    y = np.array([names.index(v) for v in m["label"]])
-    actor = m["actor"].astype(int).to_numpy()
-    waves = [load_audio(f) for f in tqdm(m["path"], desc="reading RAVDESS", unit="file")]
-    rng = np.random.default_rng(0)
-
-    def stats(ws) -> np.ndarray:
-        X = np.stack([speech_input(w, feature="logmel40") for w in ws])
-        with torch.inference_mode():
-            return np.concatenate([model.voice.statistics(torch.from_numpy(X[i:i + 64])).numpy() for i in range(0, len(X), 64)])
-
-    S = stats(waves)
-    copies = [stats([room_augment(w, rng=rng) for w in tqdm(waves, desc=f"room copy {k + 1}", unit="file")]) for k in range(a.copies)]
+    d = ravdess_voice(folder, a.copies)
+    model, y, actor, S, copies = d.model, d.y, d.actor, d.S, d.copies
+    shrinkage = a.shrinkage if a.shrinkage is not None else d.shrinkage
 
     def score(train_actors, test_actors) -> tuple[float, float]:
         tr, te = np.isin(actor, train_actors), np.isin(actor, test_actors)
-        Xt = np.concatenate([S[tr]] + [c[tr] for c in copies])
-        sc = StandardScaler().fit(Xt)
-        clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=shrinkage).fit(sc.transform(Xt), np.tile(y[tr], 1 + len(copies)))
+        sc, clf = d.fit_head(tr, shrinkage)
         room = copies[0] if copies else S
         return float(np.mean(clf.predict(sc.transform(S[te])) == y[te])), float(np.mean(clf.predict(sc.transform(room[te])) == y[te]))
 

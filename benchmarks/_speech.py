@@ -1,0 +1,76 @@
+"""Shared helper of the speech benchmarks: RAVDESS read through the bundled speech model's voice encoder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class VoiceData:
+    """RAVDESS speech and the bundled voice encoder's statistics of it (:func:`ravdess_voice`)."""
+
+    model: object  # the bundled speech model (its encoder, pooled layers and level are what the benchmarks use)
+    shrinkage: float  # the bundled head's LDA shrinkage
+    y: np.ndarray  # [n] class index into EMOTIONS
+    actor: np.ndarray  # [n] RAVDESS actor number
+    waves: list  # n mono 16 kHz waveforms
+    S: np.ndarray  # [n, d] encoder statistics of the clean utterances
+    copies: list = field(default_factory=list)  # [n, d] statistics of each noise-only room copy (room_augment, seed 0)
+
+    def stats(self, waves) -> np.ndarray:
+        """Encoder statistics [len(waves), d] of 16 kHz waveforms, each read in a centred 3-s window of 40 log-mel bands."""
+        import torch
+
+        from emolab.preprocessing.inputs import speech_input
+
+        X = np.stack([speech_input(w, feature="logmel40") for w in waves])
+        with torch.inference_mode():
+            return np.concatenate([self.model.voice.statistics(torch.from_numpy(X[i:i + 64])).numpy() for i in range(0, len(X), 64)])
+
+
+    def fit_head(self, train: np.ndarray, shrinkage: float | None = None):
+        """The bundled set-up's head on the utterances ``train`` (a boolean mask [n]) and their room copies:
+        (``StandardScaler``, ``LinearDiscriminantAnalysis``), LDA with ``shrinkage`` (default: the bundled head's)."""
+        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+        from sklearn.preprocessing import StandardScaler
+
+        Xt = np.concatenate([self.S[train]] + [c[train] for c in self.copies])
+        sc = StandardScaler().fit(Xt)
+        lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=self.shrinkage if shrinkage is None else shrinkage)
+        return sc, lda.fit(sc.transform(Xt), np.tile(self.y[train], 1 + len(self.copies)))
+
+
+def ravdess_folder(shared: str, script: str) -> Path | None:
+    """``shared/data/ravdess_speech``, or None after saying that ``script`` is skipped without it."""
+    folder = Path(shared) / "data" / "ravdess_speech"
+    if not folder.is_dir():
+        print(f"{script}: skipped — {folder} not found (give --shared)")
+        return None
+    return folder
+
+
+def ravdess_voice(folder: Path, copies: int = 2) -> VoiceData:
+    """Read RAVDESS speech under ``folder`` and measure the bundled speech model's encoder statistics of it and of
+    ``copies`` noise-only room copies of every utterance (``room_augment``, one generator seeded 0)."""
+    from tqdm.auto import tqdm
+
+    from emolab.bundled import pretrained
+    from emolab.preprocessing.audio import load_audio
+    from emolab.preprocessing.augment import room_augment
+    from emolab.recipes import read_labelled
+    from emolab.taxonomy import EMOTIONS
+
+    model, meta = pretrained("speech")
+    model.eval()
+    m = read_labelled("ravdess", folder)
+    names = list(EMOTIONS)
+    d = VoiceData(model=model, shrinkage=float(meta["metrics"].get("head_value", 0.2)),
+                  y=np.array([names.index(v) for v in m["label"]]), actor=m["actor"].astype(int).to_numpy(),
+                  waves=[load_audio(f) for f in tqdm(m["path"], desc="reading RAVDESS", unit="file")], S=np.empty(0))
+    d.S = d.stats(d.waves)
+    rng = np.random.default_rng(0)
+    d.copies = [d.stats([room_augment(w, rng=rng) for w in tqdm(d.waves, desc=f"room copy {k + 1}", unit="file")]) for k in range(copies)]
+    return d
