@@ -339,6 +339,34 @@ def test_speech_is_read_beside_the_video_pass_with_the_same_results(lesson, monk
     assert len(calls) == 1 and calls[0].startswith("emolab-audio") and len(res.speech)
 
 
+def test_a_turn_too_short_for_the_speech_model_gets_no_emotion_and_says_why():
+    """Below ``speech_min_seconds`` (1.5 s for the bundled model, from benchmarks/bench_speech_duration.py) a turn's
+    voice is not told: no emotion in speech.csv, the reason instead, and no second of its speaker's timeline reads it;
+    a long turn is read as before; a turn nobody reads says so."""
+    import emolab.timeline.stages as stages
+    from emolab.bundled import available
+    from emolab.models.lesson import SPEECH_MIN_SECONDS, load_lesson_models
+
+    if "speech" not in available():
+        pytest.skip("no real speech model bundled")
+    models = load_lesson_models("pretrained")
+    assert models.speech_min_seconds == SPEECH_MIN_SECONDS == 1.5
+    y = np.random.default_rng(0).normal(0, 0.1, 16000 * 12).astype(np.float32)
+    turns = pd.DataFrame({"start": [0.3, 4.0, 7.2, 9.8], "end": [1.1, 6.6, 9.4, 11.0], "person": ["S01", "off-camera", "S02", ""],
+                          "attribution": [0.9, np.nan, 0.8, np.nan]})
+    speech = stages.read_speech(turns, y, models)
+    assert not any(p == "S01" for p, _ in speech.at) and ("S02", 8) in speech.at  # the 0.8-s turn stands for no second
+    models.speech_abstain = 0.0  # every read turn would be answered by confidence alone
+    sp, _ = stages.speech_tables(turns, speech, stages.Readings(), models)
+    assert sp.loc[0, "emotion"] == "" and sp.loc[0, "reason"] == "shorter than 1.5 s" and np.isfinite(sp.loc[0, "confidence"])
+    assert sp.loc[1, "emotion"] in EMOTIONS and sp.loc[1, "reason"] == "" and sp.loc[2, "emotion"] in EMOTIONS
+    assert sp.loc[3, "emotion"] == "" and sp.loc[3, "reason"] == "not read"
+    models.speech_abstain = 1.01  # no answer is that sure
+    sp, _ = stages.speech_tables(turns, speech, stages.Readings(), models)
+    assert (sp.loc[[1, 2], "reason"] == "confidence below 1.01").all() and (sp.loc[[1, 2], "emotion"] == "").all()
+    assert sp.loc[0, "reason"] == "shorter than 1.5 s"  # the length is the first reason
+
+
 def test_no_face_images_written_unless_asked(analysed, lesson, tmp_path):
     _, out = analysed
     assert not (out / "faces").exists() and not list(out.rglob("*.png"))  # privacy by default

@@ -59,6 +59,12 @@ def read_frames(readable: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray
 # 60-94 %; at 0.5 it keeps 79 % of utterances at 77 % accuracy (emolab/pretrained/speech.md, "Calibration and
 # abstention"; benchmarks/bench_speech_duration.py reads the same threshold).
 SPEECH_ABSTAIN = 0.5
+# A turn shorter than this (seconds) gets no speech emotion and stands for no second of its speaker's timeline.
+# Out of fold over RAVDESS actors 01-18, speech cut to its first 0.25-2 s and centred in a 3-s window of near
+# silence, pink noise or babble at 10 dB: the answers kept at SPEECH_ABSTAIN are right 20-43 % of the time up to
+# 0.75 s, 41-56 % at 1 s (babble: 41 %) and 53-78 % from 1.5 s in every bed, while the model stays as confident as
+# on whole utterances (benchmarks/bench_speech_duration.py, docs/speech.md "How much speech").
+SPEECH_MIN_SECONDS = 1.5
 
 
 class LessonModels:
@@ -70,6 +76,7 @@ class LessonModels:
     face_margin: float = 0.2  # crop margin around the face box (crop_face), as the face model was trained
     speech_seconds: float = 1.6
     speech_abstain: float = 0.0  # a turn's speech emotion is not given below this confidence (the model is near chance there)
+    speech_min_seconds: float = 0.0  # nor for a turn shorter than this (s), whose speech is not read into the timeline either
     available: tuple[str, ...] = ()
 
     def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None, readable: Optional[np.ndarray] = None) -> np.ndarray:
@@ -262,6 +269,7 @@ class LateFusionLessonModels(LessonModels):
         # 0.2 (which collapses to happiness/neutral); on real-face composites 41.7 % against 34.4 % (docs/readability.md).
         self.face_margin = 0.06
         self.speech_abstain = SPEECH_ABSTAIN
+        self.speech_min_seconds = SPEECH_MIN_SECONDS
         face = self.models.get("face")
         self.clip_frames = 5 if face is None or face.kind != "face3d" else face.config.frames  # per-frame models: averaged over 1 s at 5 fps
         self.face_size = 48 if face is None else face.config.size

@@ -97,7 +97,7 @@ def load_analysis(folder: str | os.PathLike):
     meta = json.loads(meta_file.read_text())
     read = lambda name: pd.read_csv(folder / name, keep_default_na=True) if (folder / name).is_file() else pd.DataFrame()
     tables = {n: read(f"{n}.csv") for n in ("timeline", "students", "speech", "utterances", "alerts", "faces")}
-    for k, cols in (("speech", ["person", "emotion"]), ("utterances", ["person"]), ("timeline", ["emotion", "reason", "modalities"]),
+    for k, cols in (("speech", ["person", "emotion", "reason"]), ("utterances", ["person"]), ("timeline", ["emotion", "reason", "modalities"]),
                     ("students", ["dominant_emotion", "unreadable_reason"]), ("faces", ["unreadable"])):
         for c in cols:
             if c in tables[k]:

@@ -225,7 +225,7 @@ def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int
     """The speech model on a window around every second of every speaking turn.
 
     Off-camera turns are read too (their emotion goes to ``speech.csv``), but stand for no person
-    of the timeline.
+    of the timeline; nor do turns shorter than ``models.speech_min_seconds``.
 
     Parameters
     ----------
@@ -248,9 +248,11 @@ def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int
     if y is None or "speech" not in models.available:
         return Readings()
     starts, seconds, turn = speech_windows(turns, models, sr=sr)
+    long_enough = (turns["end"] - turns["start"]).to_numpy(float) >= models.speech_min_seconds
+    long_enough = dict(zip(turns.index, long_enough))
     at: dict = {}
     for k, (person, second) in enumerate(seconds):
-        if person != OFF_CAMERA:
+        if person != OFF_CAMERA and long_enough[turn[k]]:  # too short a turn: its speech cannot be told (speech_min_seconds)
             at.setdefault((person, second), k)
     same = early is not None and np.array_equal(early[0], starts)
     return Readings(early[1] if same else speech_features(y, starts, models), at, turn)
@@ -388,7 +390,9 @@ def speech_tables(turns: pd.DataFrame, speech: Readings, text: Readings, models)
         Per turn: ``start, end, person`` (a person id, ``"off-camera"`` or ""), ``attribution``
         (mouth-audio correlation), ``margin`` (its lead over the next face), ``speaker_label``,
         ``emotion, confidence`` (the mean of its speech windows; the emotion is left empty below
-        ``models.speech_abstain``, where the speech model is near chance). Per utterance: ``start, end,
+        ``models.speech_abstain`` or for a turn shorter than ``models.speech_min_seconds``, where the speech
+        model is near chance), ``reason`` (why the emotion is empty: ``"shorter than 1.5 s"``,
+        ``"confidence below 0.5"``, ``"not read"``; else ""). Per utterance: ``start, end,
         person, speaker_label, text, emotion, confidence, valence`` of the words, and
         ``speech_emotion, speech_confidence`` of the voice saying them, so a reader sees where the
         two disagree.
@@ -399,14 +403,20 @@ def speech_tables(turns: pd.DataFrame, speech: Readings, text: Readings, models)
     sp["speaker_label"] = turns.get("speaker", "")
     sp["emotion"] = ""
     sp["confidence"] = np.nan
+    sp["reason"] = "not read"
     if speech.features is not None and len(speech.features):
         proba = _alone(models, "speech", speech.features)
         by_turn = pd.DataFrame(proba, columns=cols)
         by_turn["turn"] = speech.turn
         for i, row in by_turn.groupby("turn")[cols].mean().iterrows():
             sp.at[i, "confidence"] = float(row.max())
-            if row.max() >= models.speech_abstain:
+            if sp.at[i, "end"] - sp.at[i, "start"] < models.speech_min_seconds:
+                sp.at[i, "reason"] = f"shorter than {models.speech_min_seconds:g} s"
+            elif row.max() < models.speech_abstain:
+                sp.at[i, "reason"] = f"confidence below {models.speech_abstain:g}"
+            else:
                 sp.at[i, "emotion"] = cols[int(np.argmax(row.to_numpy()))]
+                sp.at[i, "reason"] = ""
     ut = pd.DataFrame(columns=["start", "end", "person", "speaker_label", "text", "emotion", "confidence", "valence",
                                "speech_emotion", "speech_confidence"])
     if text.features is not None and len(text.features):
