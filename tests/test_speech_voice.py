@@ -145,3 +145,32 @@ def test_store_half_halves_the_file_and_answers_alike(tmp_path):
     with torch.no_grad():
         ref, low = m(x), back.eval()(x)
     assert not torch.equal(ref, low) and (ref - low).abs().max() < 0.02
+
+
+def test_training_script_copies_the_encoder_layers_where_each_pool_reads_them():
+    """benchmarks/train_speech_voice.py: ``voice_model`` puts Resemblyzer's layer k where a pool of any layers reads it,
+    and ``pool_columns`` finds a pool's statistics inside those of all three layers."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        from train_speech_voice import pool_columns, voice_model
+    finally:
+        sys.path.remove(str(bench))
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(40, 256, 3, batch_first=True)  # stands in for Resemblyzer's encoder
+    state = {f"lstm.{k}": v for k, v in ref.state_dict().items()}
+    x = _speechlike(batch=2, frames=60)
+    with torch.no_grad():
+        full = voice_model(state, 3, 10.0, pool=(1, 2, 3)).voice.statistics(x)
+        for pool in ((2,), (2, 3), (3,)):
+            m = voice_model(state, max(pool), 10.0, pool=pool)
+            assert m.config.store_half == (max(pool) > 2)
+            assert torch.allclose(m.voice.statistics(x), full[:, pool_columns(pool)], atol=1e-5), pool
+    # a wrong layer list fails at once, before any audio is read
+    out = subprocess.run([sys.executable, str(bench / "train_speech_voice.py"), "--encoder", "none.whl", "--pools", "2,4"],
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and "--pools" in out.stderr
