@@ -229,7 +229,7 @@ class VoiceStats(nn.Module):
     Each window's level is set so its active frames (within ``active_db`` of its loudest) have mean energy
     ``level_db``; the mel power (not its log: what the encoder was trained on) runs through the LSTM; the
     output is the mean and standard deviation of the pooled layers (the last by default) over the active frames, standardised by
-    the stored ``mean`` and ``scale`` [2 * hidden]. Everything but the LSTM runs in float32; the LSTM follows
+    the stored ``mean`` and ``scale`` [2 * hidden * len(pool)]. Everything but the LSTM runs in float32; the LSTM follows
     the caller's autocast (a lesson's bf16 on CPU: on RAVDESS actors 15-18 the same answers as float32).
     ``pool`` names the layers (1-based) whose statistics are concatenated, [mean, std] per layer in order:
     ``(2,)`` for a two-layer encoder read at its last layer, ``(2, 3)`` for layers 2 and 3 of three.
