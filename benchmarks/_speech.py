@@ -30,7 +30,6 @@ class VoiceData:
         with torch.inference_mode():
             return np.concatenate([self.model.voice.statistics(torch.from_numpy(X[i:i + 64])).numpy() for i in range(0, len(X), 64)])
 
-
     def fit_head(self, train: np.ndarray, shrinkage: float | None = None):
         """The bundled set-up's head on the utterances ``train`` (a boolean mask [n]) and their room copies:
         (``StandardScaler``, ``LinearDiscriminantAnalysis``), LDA with ``shrinkage`` (default: the bundled head's)."""

@@ -63,8 +63,7 @@ def main() -> None:
     if folder is None:
         return
 
-
-    from emolab.calibration import temperature_for
+    from emolab.calibration import apply_temperature, temperature_for
     from emolab.models.lesson import SPEECH_ABSTAIN
     from emolab.preprocessing.augment import babble, colored_noise
     from emolab.taxonomy import EMOTIONS
@@ -93,9 +92,7 @@ def main() -> None:
             r = fold == k
             sc, clf = heads[p]
             z[r] = clf.decision_function(sc.transform(F[r]))
-        z = z / temperature
-        e = np.exp(z - z.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
+        return apply_temperature(z, temperature)
 
     rows = []
     for bed_name, (make, snr) in beds.items():

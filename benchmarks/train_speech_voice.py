@@ -261,9 +261,14 @@ def main() -> None:
     pos.update({int(i): len(tr) + k for k, i in enumerate(va)})
     S_copies = [np.concatenate([c, cv]) for c, cv in zip(S_copies, S_copies_va)] if refit else S_copies
 
+    by_pool: dict = {}  # the nested CV asks for the same few slices thousands of times
+
     def features(cfg: dict) -> tuple[np.ndarray, list]:
-        cols = pool_columns(cfg["pool"])
-        return S[:, cols], [c[:, cols] for c in S_copies]
+        pool = tuple(cfg["pool"])
+        if pool not in by_pool:
+            cols = pool_columns(pool)
+            by_pool[pool] = S[:, cols], [c[:, cols] for c in S_copies]
+        return by_pool[pool]
 
     def fit(rows: np.ndarray, cfg: dict):
         F, F_copies = features(cfg)
