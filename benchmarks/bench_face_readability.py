@@ -71,6 +71,20 @@ def degrade(img, size: int, sigma: float = 0.0, quality: int | None = None):
     return big, small
 
 
+def validation_faces(fer2013: str | Path, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """FER2013's validation faces ``(n, 48, 48)`` uint8 and their class indices ``(n,)`` in ``EMOTIONS`` order;
+    ``limit``: a random sample of that many (seed 0)."""
+    from emolab.data import read_corpus
+    from emolab.preprocessing.inputs import load_face_images
+    from emolab.taxonomy import EMOTIONS
+
+    m = read_corpus("fer2013", fer2013)
+    m = m[m["split"] == "validation"].reset_index(drop=True)
+    if limit:
+        m = m.sample(limit, random_state=0).reset_index(drop=True)
+    return load_face_images(m, progress=False), np.array([EMOTIONS.index(v) for v in m["label"].astype(str)])
+
+
 def sharpness(img) -> float:
     """Variance of the 3x3 Laplacian of a grayscale image (in grey levels squared)."""
     import cv2
@@ -287,9 +301,6 @@ def main() -> None:
 
     from emolab.bundled import pretrained
     from emolab.calibration import fit_temperature
-    from emolab.data import read_corpus
-    from emolab.preprocessing.inputs import load_face_images
-    from emolab.taxonomy import EMOTIONS
 
     ap = argparse.ArgumentParser()
     shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013"
@@ -323,12 +334,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
 
-    m = read_corpus("fer2013", args.fer2013)
-    m = m[m["split"] == "validation"].reset_index(drop=True)
-    if args.limit:
-        m = m.sample(args.limit, random_state=0).reset_index(drop=True)
-    images = load_face_images(m, progress=False)
-    y = np.array([EMOTIONS.index(v) for v in m["label"].astype(str)])
+    images, y = validation_faces(args.fer2013, args.limit)
     a = halves(y)
     if args.model == "face":
         model, _ = pretrained("face")

@@ -152,3 +152,24 @@ def test_training_settings_out_of_range_fail_before_the_corpus_is_read(tmp_path,
     with pytest.raises(EmolabError, match="out of range"):
         train_recipe("face2d", "fer2013", tmp_path / "no_corpus_here", tmp_path / "out", progress=False, **setting)
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_ensemble_benchmark_averages_the_probabilities_of_every_subset():
+    """benchmarks/bench_face_ensemble.py: a subset's accuracy is that of its members' mean probability, so two models
+    that err on different faces can beat both (the reason a distillation teacher needs independent members)."""
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        from bench_face_ensemble import SIZES, subset_table
+    finally:
+        sys.path.remove(str(bench))
+    y = np.array([0, 0, 1, 1])
+    a = np.array([[0.9, 0.1], [0.4, 0.6], [0.45, 0.55], [0.2, 0.8]])  # wrong on face 1
+    b = np.array([[0.6, 0.4], [0.9, 0.1], [0.52, 0.48], [0.1, 0.9]])  # wrong on face 2
+    rows = subset_table({"a": {s: a for s in SIZES}, "b": {s: b for s in SIZES}}, y)
+    assert [r["models"] for r in rows] == ["a", "b", "a + b"]
+    assert rows[0]["48px"] == rows[1]["12px"] == 0.75
+    assert rows[2]["48px"] == 1.0  # mean probability of the true class: 0.75, 0.65, 0.515, 0.85
