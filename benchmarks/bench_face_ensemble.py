@@ -39,6 +39,16 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(1, keepdims=True)
 
 
+def model_label(spec: str) -> str:
+    """How a results file names a model: a bundled name, or a path relative to the repository; a file outside
+    the repository by its file name only (its sha256 identifies it), so no machine's paths are saved."""
+    p = Path(spec).resolve()
+    repo = Path(__file__).resolve().parents[1]
+    if not p.exists():
+        return str(spec)
+    return str(p.relative_to(repo)) if p.is_relative_to(repo) else p.name
+
+
 def subset_table(probs: dict[str, dict[int, np.ndarray]], y: np.ndarray) -> list[dict]:
     """Accuracy per size of each model alone and of the mean probability of every subset of the models.
 
@@ -82,9 +92,10 @@ def main() -> None:
     t0 = time.perf_counter()
     images, y = validation_faces(args.fer2013, args.limit)
     inputs = {s: np.stack([degrade(img, s)[0] for img in images]) for s in SIZES}
-    probs = {}
+    probs, described = {}, {}
     for name, spec in zip(names, args.models):
-        model, _ = load_model(resolve_model_path(spec))
+        model, meta = load_model(resolve_model_path(spec))
+        described[name] = {"model": model_label(spec), "sha256": meta.get("sha256")}
         model.eval()
         probs[name] = {s: softmax(logits_of(model, inputs[s])) for s in SIZES}
         print(f"{name}: " + ", ".join(f"{s} px {(probs[name][s].argmax(1) == y).mean():.1%}" for s in SIZES)
@@ -96,7 +107,7 @@ def main() -> None:
         print(f"{r['models'].ljust(width)}  " + "  ".join(f"{100 * r[f'{s}px']:7.1f}%" for s in SIZES))
     if not args.limit:
         save("face_ensemble" + (f"_{args.tag}" if args.tag else ""),
-             {"models": dict(zip(names, args.models)), "images": int(len(y)), "split": "FER2013 validation (PublicTest)",
+             {"models": described, "images": int(len(y)), "split": "FER2013 validation (PublicTest)",
               "precision": "float32", "average": "mean of softmax probabilities", "accuracy": rows,
               "seconds": round(time.perf_counter() - t0, 1)})
 
