@@ -66,7 +66,7 @@ def main() -> None:
     from emolab.data import read_corpus
     from emolab.models.blocks import fold_batchnorm
     from emolab.models.lesson import _Runner
-    from emolab.models.quantize import Int8ConvNet, calibrate_int8, int8_state, quantize_int8, save_int8
+    from emolab.models.quantize import build_int8, calibrate_int8, int8_state, quantize_int8, save_int8
     from emolab.preprocessing.inputs import load_face_images
     from emolab.registry import PRETRAINED_DIR
     from emolab.taxonomy import EMOTIONS
@@ -97,7 +97,7 @@ def main() -> None:
     q = quantize_int8(model, obs)
     t_quant = time.perf_counter() - t
     t = time.perf_counter()
-    eager = Int8ConvNet(model, int8_state(q)).eval()  # what emolab loads: the same function, built without tracing
+    eager = build_int8(model, int8_state(q))  # what emolab loads: the same function, built without tracing
     t_build = time.perf_counter() - t
     probe = torch.from_numpy(calib[:256].astype(np.float32) / 255.0)[:, None]
     with torch.inference_mode():

@@ -173,3 +173,43 @@ def test_ensemble_benchmark_averages_the_probabilities_of_every_subset():
     assert [r["models"] for r in rows] == ["a", "b", "a + b"]
     assert rows[0]["48px"] == rows[1]["12px"] == 0.75
     assert rows[2]["48px"] == 1.0  # mean probability of the true class: 0.75, 0.65, 0.515, 0.85
+
+
+def test_make_face_ensemble_writes_one_model_that_names_its_members(tmp_path):
+    """benchmarks/make_face_ensemble.py: two trained single CNNs become one file whose output averages their
+    probabilities, stored in float16 with each member's name and weights digest; a model of another kind is refused."""
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    from emolab.models import FaceCNN2D, FaceCNNConfig, SpeechCNN, load_model, save_model
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        from make_face_ensemble import main
+    finally:
+        sys.path.remove(str(bench))
+    torch.manual_seed(0)
+    paths = []
+    for name in ("a", "b"):
+        paths.append(save_model(tmp_path / f"{name}.safetensors", FaceCNN2D(FaceCNNConfig(widths=(8, 16), convs_per_block=1)),
+                                preprocessing={"input": "gray48"}, notes=f"trained with: test {name}"))
+    out = tmp_path / "ens.safetensors"
+    assert main([str(p) for p in paths] + ["--names", "A", "B", "--out", str(out), "--half"]) == 0
+    ens, meta = load_model(out)
+    assert meta["config"]["members"] == 2 and meta["config"]["store_half"]
+    assert [m["name"] for m in meta["preprocessing"]["members"]] == ["A", "B"]
+    assert meta["preprocessing"]["members"][1]["sha256"] == load_model(paths[1])[1]["sha256"]
+    assert "test a" in meta["notes"] and "test b" in meta["notes"]
+    x = torch.rand(3, 1, 48, 48)
+    with torch.no_grad():
+        mean = sum(load_model(p)[0](x).softmax(1) for p in paths) / 2
+        torch.testing.assert_close(ens(x).softmax(1), mean, rtol=0, atol=2e-3)
+    speech = save_model(tmp_path / "s.safetensors", SpeechCNN())
+    with pytest.raises(SystemExit, match="face2d"):
+        main([str(paths[0]), str(speech), "--out", str(tmp_path / "bad.safetensors")])
+    with pytest.raises(SystemExit, match="names"):
+        main([str(paths[0]), str(paths[1]), "--names", "A", "A", "--out", str(tmp_path / "bad.safetensors")])
+    assert not (tmp_path / "bad.safetensors").exists()

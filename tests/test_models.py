@@ -67,6 +67,41 @@ def test_inflated_3d_model_agrees_with_2d_on_still_clips():
     assert not torch.allclose(m3.embed(moving), m3.embed(clip), rtol=1e-2, atol=0)
 
 
+def test_face_ensemble_averages_its_members_probabilities(tmp_path):
+    """FaceCNN2D.ensemble: softmax of its output is the members' mean probability; it saves in float16 and loads
+    back with the same layout; single CNNs of another layout, or an ensemble, cannot join; it cannot be inflated, and
+    warm starts take its first member."""
+    from emolab.errors import EmolabError
+    from emolab.recipes.warm_start import face_start
+
+    torch.manual_seed(2)
+    a, b = (FaceCNN2D(FaceCNNConfig(widths=(8, 16), convs_per_block=1)).eval() for _ in range(2))
+    ens = FaceCNN2D.ensemble([a, b], store_half=True).eval()
+    x = torch.rand(5, 1, 48, 48)
+    with torch.no_grad():
+        mean = (a(x).softmax(1) + b(x).softmax(1)) / 2
+        torch.testing.assert_close(ens(x).softmax(1), mean, rtol=1e-5, atol=1e-6)
+        assert ens.embed(x).shape == (5, 32)
+    save_model(tmp_path / "ens.safetensors", ens)
+    back, meta = load_model(tmp_path / "ens.safetensors")
+    assert meta["config"]["members"] == 2 and meta["config"]["store_half"]
+    with torch.no_grad():  # float16 storage: the same answers to float16 rounding
+        torch.testing.assert_close(back(x).softmax(1), mean, rtol=0, atol=2e-3)
+    with pytest.raises(EmolabError, match="share"):
+        FaceCNN2D.ensemble([a, FaceCNN2D(FaceCNNConfig(widths=(8, 24), convs_per_block=1))])
+    with pytest.raises(EmolabError, match="at least two"):
+        FaceCNN2D.ensemble([ens, a])
+    with pytest.raises(EmolabError, match="cannot be inflated"):
+        Face3DCNN.inflate(ens)
+    m3 = Face3DCNN(Face3DConfig(widths=(8, 16), convs_per_block=1, frames=4, size=48)).eval()
+    face_start(m3, tmp_path / "ens.safetensors")
+    with torch.no_grad():
+        torch.testing.assert_close(m3(x.unsqueeze(2).repeat(1, 1, 4, 1, 1)), back.members[0](x), rtol=1e-4, atol=1e-5)
+    single = FaceCNN2D(FaceCNNConfig(widths=(8, 16), convs_per_block=1))
+    face_start(single, tmp_path / "ens.safetensors")
+    assert all(torch.equal(p, q) for p, q in zip(single.state_dict().values(), back.members[0].state_dict().values()))
+
+
 def _fused(mode="feature", weights=None, modalities=("face", "speech", "text")):
     return FusedModel(FusedConfig(mode=mode, weights=weights, modalities=modalities, hidden=16,
                                   face=Face3DConfig(widths=(4, 8), frames=4, size=32), speech=SpeechCNNConfig(widths=(8, 16)),

@@ -43,6 +43,7 @@ def test_synthetic_model_recognises_rendered_expressions():
 
 
 def test_bundled_face_model_inflates_exactly_into_the_3d_cnn():
+    """The bundled face CNN (each member CNN, should the bundled file ever be an ensemble) inflates exactly."""
     import torch
 
     from emolab.bundled import available
@@ -52,10 +53,12 @@ def test_bundled_face_model_inflates_exactly_into_the_3d_cnn():
         pytest.skip("no face model bundled in this installation")
     face, meta = emolab.pretrained("face")
     assert meta["kind"] == "face2d" and meta["metrics"]["dataset"] == "fer2013" and meta["metrics"]["n"] == 3589
-    m3 = Face3DCNN.inflate(face, frames=8).eval()
+    members = list(face.members) if face.config.members > 1 else [face]
     x = torch.rand(4, 1, 48, 48)
-    with torch.no_grad():
-        torch.testing.assert_close(m3(x.unsqueeze(2).repeat(1, 1, 8, 1, 1)), face(x), rtol=1e-4, atol=1e-4)
+    for member in members:
+        m3 = Face3DCNN.inflate(member, frames=8).eval()
+        with torch.no_grad():
+            torch.testing.assert_close(m3(x.unsqueeze(2).repeat(1, 1, 8, 1, 1)), member(x), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.realdata

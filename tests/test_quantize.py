@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from emolab.errors import ModelError
-from emolab.models.quantize import (Int8ConvNet, calibrate_int8, int8_copy, int8_state, int8_supported, load_int8,
-                                    quantize_int8, save_int8)
+from emolab.models.quantize import (Int8ConvNet, Int8Ensemble, build_int8, calibrate_int8, int8_copy, int8_state,
+                                    int8_supported, load_int8, quantize_int8, save_int8)
 from emolab.models.zoo import FaceCNN2D, FaceCNNConfig
 
 pytestmark = pytest.mark.skipif(not int8_supported(), reason="this PyTorch build has no x86 int8 engine")
@@ -75,6 +75,31 @@ def test_copy_only_for_its_own_weights(small_model, tmp_path):
         Int8ConvNet(small_model, state)
     with pytest.raises(ModelError, match="not measured on this model"):
         quantize_int8(FaceCNN2D(FaceCNNConfig(widths=(8, 16))).eval(), obs)
+
+
+def test_ensemble_int8_is_its_members_int8_averaged(small_model, tmp_path):
+    """A face CNN ensemble is quantized member by member (parameters under members.<i>.); the trace-free copy equals the
+    traced one, and each member's part equals that member quantized alone."""
+    torch.manual_seed(1)
+    other = FaceCNN2D(FaceCNNConfig(widths=(8, 16, 32), convs_per_block=2)).eval()
+    ens = FaceCNN2D.ensemble([small_model, other]).eval()
+    batches = [_faces(64, s) for s in range(3)]
+    obs = calibrate_int8(ens, iter(batches))  # a one-pass iterator: every member must still see every batch
+    assert obs and all(k.startswith(("members.0.", "members.1.")) for k in obs)
+    traced = quantize_int8(ens, obs)
+    path = save_int8(tmp_path / "e.int8.safetensors", traced, weights_sha256="ens")
+    built = int8_copy(ens, "ens", path)
+    assert isinstance(built, Int8Ensemble)
+    x = _faces(64, 77)
+    alone = build_int8(other, int8_state(quantize_int8(other, calibrate_int8(other, batches))))
+    with torch.inference_mode():
+        assert torch.equal(traced(x), built(x))
+        assert torch.equal(built.members[1](x), alone(x))
+        assert (built(x).argmax(1) == ens(x).argmax(1)).float().mean() > 0.8
+    state = int8_state(traced)
+    del state["members.1.features.0.weight"]
+    with pytest.raises(ModelError, match="lacks"):
+        build_int8(ens, state)
 
 
 def test_lesson_models_use_the_shipped_int8_face_model_on_cpu_and_fall_back_without_it(tmp_path):

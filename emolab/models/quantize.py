@@ -71,6 +71,19 @@ def _check_kind(model: nn.Module) -> None:
                          f"not this {kind!r} model")
 
 
+def _members(model: nn.Module) -> list[nn.Module] | None:
+    """The member CNNs of a face CNN ensemble (``config.members > 1``), else None. Each member is quantized on its
+    own; their int8 parameters are stored under ``members.<i>.``."""
+    if getattr(model, "kind", "") == "face2d" and getattr(getattr(model, "config", None), "members", 1) > 1:
+        return list(model.members)
+    return None
+
+
+def _member_state(state: dict[str, torch.Tensor], i: int) -> dict[str, torch.Tensor]:
+    prefix = f"members.{i}."
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
 def _example(model: nn.Module) -> torch.Tensor:
     c = model.config
     return torch.zeros(1, 1, c.size, c.size) if model.kind == "face2d" else torch.zeros(1, 1, c.n_features, 64)
@@ -117,6 +130,10 @@ def calibrate_int8(model: nn.Module, batches: Iterable[torch.Tensor]) -> dict[st
     dict of str -> torch.Tensor
         The observers' statistics (histograms and ranges), for :func:`quantize_int8`.
     """
+    members = _members(model)
+    if members is not None:
+        batches = list(batches)  # every member sees the same inputs
+        return {f"members.{i}.{k}": v for i, m in enumerate(members) for k, v in calibrate_int8(m, batches).items()}
     prepared = _prepared(model)
     n = 0
     for x in batches:
@@ -147,6 +164,11 @@ def quantize_int8(model: nn.Module, observers: dict[str, torch.Tensor]) -> nn.Mo
 
     if not int8_supported():
         raise ModelError("this PyTorch build has no x86 int8 engine", hint="use precision='bf16' or 'fp32'")
+    members = _members(model)
+    if members is not None:
+        q = _QuantizedMembers([quantize_int8(m, _member_state(observers, i)) for i, m in enumerate(members)])
+        q.kind, q.config = model.kind, model.config
+        return q
     prepared = _prepared(model)
     expected = set(_observers(prepared))
     if set(observers) != expected:
@@ -166,6 +188,8 @@ def int8_state(qmodel: nn.Module) -> dict[str, torch.Tensor]:
     scale and zero point; ``input.scale`` / ``input.zero_point`` quantize the input."""
     import torch.ao.nn.quantized as nnq
 
+    if isinstance(qmodel, _QuantizedMembers):
+        return {f"members.{i}.{k}": v for i, q in enumerate(qmodel.members) for k, v in int8_state(q).items()}
     quant = [n for n in qmodel.graph.nodes if n.op == "call_function" and n.target is torch.quantize_per_tensor]
     if len(quant) != 1:
         raise ModelError(f"not a model from quantize_int8: {len(quant)} input quantizations, expected 1")
@@ -257,6 +281,43 @@ class Int8ConvNet(nn.Module):
         return self.linear(x.mean(dim=(2, 3))).dequantize()
 
 
+class _QuantizedMembers(nn.Module):
+    """The members of a face CNN ensemble as converted by :func:`quantize_int8`, their probabilities averaged."""
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from .zoo import average_probabilities
+
+        return average_probabilities([m(x) for m in self.members])
+
+
+class Int8Ensemble(nn.Module):
+    """A face CNN ensemble (``config.members > 1``) in int8: each member an :class:`Int8ConvNet` built from its
+    ``members.<i>.`` parameters, their probabilities averaged (:func:`~emolab.models.zoo.average_probabilities`)."""
+
+    def __init__(self, model: nn.Module, state: dict[str, torch.Tensor]):
+        super().__init__()
+        members = _members(model)
+        if members is None:
+            raise ModelError("Int8Ensemble needs a face CNN ensemble (config.members > 1)")
+        self.kind, self.config = model.kind, model.config
+        self.members = nn.ModuleList(Int8ConvNet(m, _member_state(state, i)) for i, m in enumerate(members))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from .zoo import average_probabilities
+
+        return average_probabilities([m(x) for m in self.members])
+
+
+def build_int8(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
+    """The int8 model of ``model`` from its int8 parameters (:func:`int8_state`, or a file read by :func:`load_int8`),
+    without tracing: an :class:`Int8Ensemble` for a face CNN ensemble, else an :class:`Int8ConvNet`; eval mode."""
+    return (Int8Ensemble if _members(model) is not None else Int8ConvNet)(model, state).eval()
+
+
 def save_int8(path: str | os.PathLike, qmodel: nn.Module, **metadata: str) -> Path:
     """Write the int8 parameters of ``qmodel`` (:func:`quantize_int8`) to a ``.safetensors`` file, atomically;
     string ``metadata`` is kept (the bundled file records ``weights_sha256``, the float weights' digest)."""
@@ -304,4 +365,4 @@ def int8_copy(model: nn.Module, weights_sha256: str, path: str | os.PathLike) ->
     state, meta = load_int8(path)
     if meta.get("weights_sha256") != weights_sha256:
         return None
-    return Int8ConvNet(model, state).eval()
+    return build_int8(model, state)

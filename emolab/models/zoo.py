@@ -25,7 +25,8 @@ model              input                                        notes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
@@ -39,21 +40,46 @@ from .blocks import conv_stack, inflate_conv_stack, masked_mean
 @dataclass
 class FaceCNNConfig(Config):
     """2D face CNN. Defaults: four blocks 32->256, two convs each (the "deeper CNN" uses
-    ``widths=(64, 128, 256, 512)``)."""
+    ``widths=(64, 128, 256, 512)``). ``members > 1``: that many such CNNs, trained apart, whose class
+    probabilities are averaged (:func:`average_probabilities`)."""
 
     n_classes: int = len(EMOTIONS)
     widths: tuple[int, ...] = (32, 64, 128, 256)
     convs_per_block: int = 2
     dropout: float = 0.4
     size: int = 48
+    members: int = 1
+    store_half: bool = False  # store floating-point weights in float16 (file size; they are loaded into float32)
 
 
 FaceCNN2DConfig = FaceCNNConfig
 """The same class under the name every other model's settings follow (``<Model>Config``)."""
 
 
+def average_probabilities(logits: list[torch.Tensor]) -> torch.Tensor:
+    """Log of the mean of several models' softmax probabilities, computed stably.
+
+    Parameters
+    ----------
+    logits : list of torch.Tensor [shape=(B, C)]
+        Each member model's class logits.
+
+    Returns
+    -------
+    torch.Tensor [shape=(B, C), dtype=float32]
+        ``log(mean_m softmax(logits_m))``: its softmax is the averaged probabilities, so it stands in for
+        logits everywhere (temperature scaling divides it like any logits).
+    """
+    logp = torch.stack([torch.log_softmax(z.float(), dim=1) for z in logits])
+    return torch.logsumexp(logp, dim=0) - math.log(len(logits))
+
+
 class FaceCNN2D(nn.Module):
-    """VGG-style 2D CNN over one grayscale face with global average pooling."""
+    """VGG-style 2D CNN over one grayscale face with global average pooling.
+
+    With ``config.members > 1`` it holds that many CNNs of the same layout (``self.members``) and returns
+    the log of their averaged probabilities (:func:`average_probabilities`); ``embed`` is then their
+    embeddings side by side. Such an ensemble is built from trained single CNNs with :meth:`ensemble`."""
 
     kind = "face2d"
 
@@ -61,15 +87,49 @@ class FaceCNN2D(nn.Module):
         super().__init__()
         self.config = config or FaceCNNConfig()
         c = self.config
+        if c.store_half:
+            self.save_dtype = torch.float16  # save_model stores the weights in half precision
+        if c.members < 1:
+            raise EmolabError(f"members must be >= 1, got {c.members}")
+        if c.members > 1:
+            one = replace(c, members=1, store_half=False)
+            self.members = nn.ModuleList(FaceCNN2D(one) for _ in range(c.members))
+            self.embed_dim = c.members * c.widths[-1]
+            return
         self.features = conv_stack(1, c.widths, c.convs_per_block, dims=2)
         self.embed_dim = c.widths[-1]
         self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, c.n_classes))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.members > 1:
+            return torch.cat([m.embed(x) for m in self.members], dim=1)
         return self.features(x).mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.members > 1:
+            return average_probabilities([m(x) for m in self.members])
         return self.head(self.embed(x))
+
+    @classmethod
+    def ensemble(cls, models: list["FaceCNN2D"], store_half: bool = False) -> "FaceCNN2D":
+        """One model averaging the probabilities of trained single face CNNs of the same layout (weights copied).
+
+        Parameters
+        ----------
+        models : list of FaceCNN2D
+            At least two single CNNs (``members == 1``) with equal widths, convolutions per block, size and classes.
+        store_half : bool
+            Save the weights in float16 (half the file; computed in float32).
+        """
+        if len(models) < 2 or any(m.config.members != 1 for m in models):
+            raise EmolabError("an ensemble needs at least two single face CNNs")
+        c0 = models[0].config
+        if any(replace(m.config, dropout=c0.dropout, store_half=False) != replace(c0, store_half=False) for m in models):
+            raise EmolabError("the face CNNs of an ensemble must share widths, convolutions per block, size and classes")
+        out = cls(replace(c0, members=len(models), store_half=store_half))
+        for dst, src in zip(out.members, models):
+            dst.load_state_dict(src.state_dict())
+        return out
 
 
 @dataclass
@@ -151,6 +211,9 @@ class Face3DCNN(nn.Module):
         On a clip of identical frames the result equals the 2D model's output.
         """
         c2 = face2d.config
+        if c2.members > 1:
+            raise EmolabError("an ensemble of face CNNs cannot be inflated into one 3D-CNN",
+                              hint="inflate one of its members (model.members[i])")
         model = cls(Face3DConfig(n_classes=c2.n_classes, widths=tuple(c2.widths), convs_per_block=c2.convs_per_block,
                                  temporal_kernel=temporal_kernel, dropout=c2.dropout, frames=frames, size=c2.size))
         inflate_conv_stack(face2d.features, model.features)

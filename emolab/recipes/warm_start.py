@@ -47,13 +47,21 @@ def load_text_weights(model, start) -> None:
     model.load_state_dict(state)
 
 
+def _single(face2d):
+    """A single face CNN: the model itself, or the first member of an ensemble (whose averaged probabilities no one
+    network computes)."""
+    return face2d.members[0] if getattr(face2d.config, "members", 1) > 1 else face2d
+
+
 def inflate_face_branch(model, path: str | os.PathLike) -> None:
-    """Start a 3D face model (or a fused model's face branch) from a trained 2D face CNN (I3D inflation)."""
+    """Start a 3D face model (or a fused model's face branch) from a trained 2D face CNN (I3D inflation); from an
+    ensemble of face CNNs (``FaceCNN2D.ensemble``), its first member."""
     from ..models import Face3DCNN, load_model
 
     face2d, meta = load_model(resolve_model_path(path))
     if meta["kind"] != "face2d":
         raise EmolabError(f"init needs a face2d model, got {meta['kind']!r}")
+    face2d = _single(face2d)
     target = model.branches["face"] if getattr(model, "kind", "") == "fused" else model
     if getattr(target, "kind", "") != "face3d":
         raise EmolabError("init inflates a face2d model into a face3d model or a fused model's face branch")
@@ -66,8 +74,8 @@ def inflate_face_branch(model, path: str | os.PathLike) -> None:
 
 def face_start(model, path: str | os.PathLike) -> None:
     """Start a face model from a trained 2D face CNN: a model of the same kind and layout (``face2d`` from
-    ``face2d``) gets its weights copied; a 3D face model or a fused model's face branch is inflated
-    (:func:`inflate_face_branch`)."""
+    ``face2d``) gets its weights copied (a single CNN from an ensemble: its first member); a 3D face model or a fused
+    model's face branch is inflated (:func:`inflate_face_branch`)."""
     from ..models import load_model
 
     if getattr(model, "kind", "") not in ("face3d", "fused"):
@@ -75,6 +83,8 @@ def face_start(model, path: str | os.PathLike) -> None:
         if meta["kind"] != getattr(model, "kind", ""):
             raise EmolabError(f"init for a {getattr(model, 'kind', '?')!r} model needs a model of that kind (or a face2d model "
                               f"to inflate into a face3d or fused model), got {meta['kind']!r}")
+        if meta["kind"] == "face2d" and getattr(model.config, "members", 1) == 1:
+            start = _single(start)
         state, new = model.state_dict(), start.state_dict()
         wrong = [f"{k}: {tuple(new[k].shape) if k in new else 'missing'}, need {tuple(v.shape)}" for k, v in state.items()
                  if k not in new or new[k].shape != v.shape]
