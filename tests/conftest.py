@@ -20,6 +20,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def import_benchmark(name: str):
+    """A script of ``benchmarks/`` imported as a module (its folder on ``sys.path`` only while importing)."""
+    import importlib
+    import sys
+
+    bench = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    sys.path.insert(0, bench)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(bench)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return SHARED_DATA

@@ -157,15 +157,10 @@ def test_training_settings_out_of_range_fail_before_the_corpus_is_read(tmp_path,
 def test_ensemble_benchmark_averages_the_probabilities_of_every_subset():
     """benchmarks/bench_face_ensemble.py: a subset's accuracy is that of its members' mean probability, so two models
     that err on different faces can beat both (the reason a distillation teacher needs independent members)."""
-    import sys
-    from pathlib import Path
+    from tests.conftest import import_benchmark
 
-    bench = Path(__file__).resolve().parents[1] / "benchmarks"
-    sys.path.insert(0, str(bench))
-    try:
-        from bench_face_ensemble import SIZES, subset_table
-    finally:
-        sys.path.remove(str(bench))
+    bench = import_benchmark("bench_face_ensemble")
+    SIZES, subset_table = bench.SIZES, bench.subset_table
     y = np.array([0, 0, 1, 1])
     a = np.array([[0.9, 0.1], [0.4, 0.6], [0.45, 0.55], [0.2, 0.8]])  # wrong on face 1
     b = np.array([[0.6, 0.4], [0.9, 0.1], [0.52, 0.48], [0.1, 0.9]])  # wrong on face 2
@@ -178,19 +173,12 @@ def test_ensemble_benchmark_averages_the_probabilities_of_every_subset():
 def test_make_face_ensemble_writes_one_model_that_names_its_members(tmp_path):
     """benchmarks/make_face_ensemble.py: two trained single CNNs become one file whose output averages their
     probabilities, stored in float16 with each member's name and weights digest; a model of another kind is refused."""
-    import sys
-    from pathlib import Path
-
     import torch
 
     from emolab.models import FaceCNN2D, FaceCNNConfig, SpeechCNN, load_model, save_model
+    from tests.conftest import import_benchmark
 
-    bench = Path(__file__).resolve().parents[1] / "benchmarks"
-    sys.path.insert(0, str(bench))
-    try:
-        from make_face_ensemble import main
-    finally:
-        sys.path.remove(str(bench))
+    main = import_benchmark("make_face_ensemble").main
     torch.manual_seed(0)
     paths = []
     for name in ("a", "b"):

@@ -4,7 +4,6 @@ bundled model on those faces."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +17,9 @@ FRAME_SIZE = {"class110_25students.mp4": (1280, 720), "college_20students.mp4": 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import bench_real_expressions
+    from tests.conftest import import_benchmark
 
-        yield bench_real_expressions
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    return import_benchmark("bench_real_expressions")
 
 
 def test_expression_annotations_are_consistent():

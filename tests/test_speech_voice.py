@@ -152,14 +152,11 @@ def test_training_script_copies_the_encoder_layers_where_each_pool_reads_them():
     and ``pool_columns`` finds a pool's statistics inside those of all three layers."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    bench = Path(__file__).resolve().parents[1] / "benchmarks"
-    sys.path.insert(0, str(bench))
-    try:
-        from train_speech_voice import pool_columns, voice_model
-    finally:
-        sys.path.remove(str(bench))
+    from tests.conftest import import_benchmark
+
+    script = import_benchmark("train_speech_voice")
+    pool_columns, voice_model = script.pool_columns, script.voice_model
     torch.manual_seed(0)
     ref = torch.nn.LSTM(40, 256, 3, batch_first=True)  # stands in for Resemblyzer's encoder
     state = {f"lstm.{k}": v for k, v in ref.state_dict().items()}
@@ -171,6 +168,6 @@ def test_training_script_copies_the_encoder_layers_where_each_pool_reads_them():
             assert m.config.store_half == (max(pool) > 2)
             assert torch.allclose(m.voice.statistics(x), full[:, pool_columns(pool)], atol=1e-5), pool
     # a wrong layer list fails at once, before any audio is read
-    out = subprocess.run([sys.executable, str(bench / "train_speech_voice.py"), "--encoder", "none.whl", "--pools", "2,4"],
+    out = subprocess.run([sys.executable, script.__file__, "--encoder", "none.whl", "--pools", "2,4"],
                          capture_output=True, text=True)
     assert out.returncode != 0 and "--pools" in out.stderr
