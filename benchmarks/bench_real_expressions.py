@@ -39,15 +39,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import save  # noqa: E402
+from bench_face_readability import degrade, validation_faces  # noqa: E402
 from bench_real_footage import read_keyframes, shared_data  # noqa: E402
 
 ANNOTATIONS = ROOT / "benchmarks" / "annotations" / "classroom_expressions.csv"
 NEGATIVE = ("anger", "disgust", "fear", "sadness")
 FLOORS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7)
 FER_MEAN, FER_STD = 128.7, 74.6  # per-image grey mean and standard deviation of a median FER2013 validation face
-CREMAD_LABELS = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "NEU": "neutral", "SAD": "sadness"}
-FER_FOLDERS = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness", "neutral": "neutral",
-               "sad": "sadness", "surprise": "surprise"}
 
 
 def standardise(crops: np.ndarray, mean: float = FER_MEAN, std: float = FER_STD) -> np.ndarray:
@@ -125,8 +123,10 @@ def cremad_frames(shared: Path, every: int = 3):
     """(crops [n, 48, 48], face heights [n], labels [n]) of every ``every``-th frame of the CREMA-D clips with a face."""
     import cv2
 
+    from emolab.data.corpora.speech import CREMAD_EMOTIONS
     from emolab.preprocessing.crops import crop_face
     from emolab.preprocessing.detection import FaceDetector
+    from emolab.taxonomy import canonical_label
 
     crops, px, labels = [], [], []
     with FaceDetector("yunet", tiles=0) as det:
@@ -141,17 +141,10 @@ def cremad_frames(shared: Path, every: int = 3):
                     if d:
                         crops.append(crop_face(frame, d[0].box, size=48, margin=0.06))
                         px.append(d[0].h)
-                        labels.append(CREMAD_LABELS[path.stem.split("_")[2]])
+                        labels.append(canonical_label(CREMAD_EMOTIONS[path.stem.split("_")[2]]))
                 i += 1
             cap.release()
     return np.stack(crops), np.asarray(px, float), np.asarray(labels)
-
-
-def fer_faces(root: Path) -> tuple[np.ndarray, np.ndarray]:
-    import cv2
-
-    files = sorted((root / "validation").glob("*/*.jpg"))
-    return np.stack([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files]), np.asarray([FER_FOLDERS[f.parent.name] for f in files])
 
 
 def _model_name(path: Path | None) -> dict:
@@ -171,9 +164,8 @@ def main(argv=None) -> int:
     ap.add_argument("--face-model", type=Path, help="a face2d .safetensors file to read with instead of the bundled model")
     ap.add_argument("--tag", default="", help="suffix of the results file")
     args = ap.parse_args(argv)
-    import cv2
-
     from emolab.models.lesson import load_lesson_models
+    from emolab.taxonomy import EMOTIONS
 
     shared = shared_data()
     if not (shared / "real_video" / "classroom").is_dir():
@@ -193,7 +185,10 @@ def main(argv=None) -> int:
     print(f"{len(faces)} annotated faces, {len(seen)} found by YuNet, {int((seen['reason'] == '').sum())} readable by the rule; "
           f"person's readings {faces['person'].value_counts().to_dict()}")
     cr = cremad_frames(shared)
-    fer = fer_faces(args.fer2013) if args.fer2013 else None
+    fer = None
+    if args.fer2013:
+        x, y = validation_faces(args.fer2013)
+        fer = (x, np.asarray(EMOTIONS)[y])
     results = {"annotations": str(ANNOTATIONS.relative_to(ROOT)), "face_model": _model_name(args.face_model), "precision": lm.precision["face"],
                "faces": len(faces), "found": len(seen),
                "readable": int((seen["reason"] == "").sum()), "variants": {}}
@@ -209,8 +204,7 @@ def main(argv=None) -> int:
         res["cremad_frames"] = {"n": len(ce), "accuracy": _share(ce == cr[2]), "answers": pd.Series(ce).value_counts().to_dict()}
         if fer is not None:
             for size in (48, 32):
-                x = fer[0] if size == 48 else np.stack([cv2.resize(cv2.resize(i, (size, size), interpolation=cv2.INTER_AREA), (48, 48),
-                                                                   interpolation=cv2.INTER_LINEAR) for i in fer[0]])
+                x = np.stack([degrade(i, size)[0] for i in fer[0]])
                 fe, _ = read_model(lm, f(x), np.full(len(x), size * 0.887))
                 res[f"fer2013_validation_{size}px"] = _share(fe == fer[1])
         results["variants"][name] = res
