@@ -294,22 +294,16 @@ class _QuantizedMembers(nn.Module):
         return average_probabilities([m(x) for m in self.members])
 
 
-class Int8Ensemble(nn.Module):
+class Int8Ensemble(_QuantizedMembers):
     """A face CNN ensemble (``config.members > 1``) in int8: each member an :class:`Int8ConvNet` built from its
     ``members.<i>.`` parameters, their probabilities averaged (:func:`~emolab.models.zoo.average_probabilities`)."""
 
     def __init__(self, model: nn.Module, state: dict[str, torch.Tensor]):
-        super().__init__()
         members = _members(model)
         if members is None:
             raise ModelError("Int8Ensemble needs a face CNN ensemble (config.members > 1)")
+        super().__init__([Int8ConvNet(m, _member_state(state, i)) for i, m in enumerate(members)])
         self.kind, self.config = model.kind, model.config
-        self.members = nn.ModuleList(Int8ConvNet(m, _member_state(state, i)) for i, m in enumerate(members))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from .zoo import average_probabilities
-
-        return average_probabilities([m(x) for m in self.members])
 
 
 def build_int8(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
