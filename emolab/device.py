@@ -66,3 +66,40 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> np.random.Gen
             torch.use_deterministic_algorithms(True, warn_only=True)
             torch.backends.cudnn.benchmark = False
     return np.random.default_rng(seed)
+
+
+_BF16_RNN: dict[str, bool] = {}
+
+
+def bf16_rnn_supported(device_type: str = "cpu") -> bool:
+    """Whether recurrent layers (LSTM, GRU) can run in bfloat16 under autocast on ``device_type``.
+
+    On CUDA they can. On a CPU it depends on the instruction set: PyTorch's oneDNN kernels need AVX-512 (BF16);
+    on an AVX2-only CPU a bf16 LSTM fails with "could not create a primitive descriptor". Answered once per
+    process by running a two-unit LSTM in bf16."""
+    if device_type != "cpu":
+        return device_type == "cuda"
+    if "cpu" not in _BF16_RNN:
+        import torch
+
+        try:
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+                torch.nn.LSTM(2, 2, batch_first=True)(torch.zeros(1, 2, 2))
+            _BF16_RNN["cpu"] = True
+        except RuntimeError:
+            _BF16_RNN["cpu"] = False
+    return _BF16_RNN["cpu"]
+
+
+def run_rnn(rnn, x, *args):
+    """``rnn(x, *args)`` in the caller's precision (bf16 under CPU autocast), or in float32 where this device has no
+    bf16 kernels for recurrent layers (:func:`bf16_rnn_supported`): never a failure for lack of them.
+
+    ``x``: a tensor or a ``PackedSequence``."""
+    import torch
+
+    device_type = (x.data if hasattr(x, "batch_sizes") else x).device.type
+    if bf16_rnn_supported(device_type) or not torch.is_autocast_enabled(device_type):
+        return rnn(x, *args)
+    with torch.autocast(device_type, enabled=False):
+        return rnn(x.float(), *args)

@@ -48,6 +48,24 @@ def test_shapes_and_overfit_a_tiny_batch(kind):
     assert (model(x).argmax(1) == y).float().mean() == 1.0, f"{kind} cannot fit 8 samples (loss {loss.item():.3f})"
 
 
+@pytest.mark.parametrize("kind", ["cnn_lstm", "text", "text_packed"])
+def test_recurrent_models_run_under_cpu_bf16_autocast_on_any_cpu(kind):
+    """An AVX2-only CPU has no bf16 LSTM kernel (oneDNN: "could not create a primitive descriptor"); the recurrent
+    layers then run in float32 (emolab.device.run_rnn) instead of failing, and answer as in float32."""
+    torch.manual_seed(0)
+    make, data = SMALL["text" if kind == "text_packed" else kind]
+    model = make().eval()
+    if kind == "text_packed":
+        model = TextLSTM(TextLSTMConfig(vocab_size=50, embedding=16, hidden=16, dropout=0.0, packed=True)).eval()
+    x = data(4)
+    with torch.no_grad():
+        ref = model(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = model(x).float()
+    assert low.shape == ref.shape and torch.isfinite(low).all()
+    assert (low - ref).abs().max() < 0.1
+
+
 def test_inflated_3d_model_agrees_with_2d_on_still_clips():
     torch.manual_seed(1)
     m2 = FaceCNN2D(FaceCNNConfig(widths=(8, 16, 32), convs_per_block=2))

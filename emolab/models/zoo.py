@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..device import run_rnn
 from ..errors import EmolabError
 from ..taxonomy import EMOTIONS
 from .blocks import conv_stack, inflate_conv_stack, masked_mean
@@ -248,7 +249,7 @@ class CNNLSTM(nn.Module):
         b, _, t, h, w = x.shape
         frames = x.transpose(1, 2).reshape(b * t, 1, h, w)
         seq = self.cnn.embed(frames).reshape(b, t, -1)
-        out, _ = self.lstm(seq)
+        out, _ = run_rnn(self.lstm, seq)
         return out.mean(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -326,10 +327,10 @@ class VoiceStats(nn.Module):
             active, level = self.levels(db, self.active_db)
             n = active.sum(1).clamp(min=1.0)
             power = torch.pow(10.0, (db + (self.level_db - level)[:, None, None]) / 10)
-        h, _ = self.lstm(power)  # in the caller's precision: bf16 under CPU autocast (the lesson), else float32
+        h, _ = run_rnn(self.lstm, power)  # in the caller's precision: bf16 under CPU autocast (the lesson), else float32
         outputs = [h]
         for layer in self.upper:
-            h, _ = layer(h)
+            h, _ = run_rnn(layer, h)
             outputs.append(h)
         out, w = [], active[..., None]
         with torch.autocast(x.device.type, enabled=False):
@@ -465,10 +466,10 @@ class TextLSTM(nn.Module):
             from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
             lengths = mask.sum(1).clamp(min=1).cpu()
-            out, _ = self.lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+            out, _ = run_rnn(self.lstm, pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=tokens.shape[1])
         else:
-            out, _ = self.lstm(x)
+            out, _ = run_rnn(self.lstm, x)
         if self.config.context and self.config.sep_id and self.config.context_pool != "all":
             sep = tokens == self.config.sep_id
             target = mask & ~sep & (sep.long().cumsum(1) == sep.long().sum(1, keepdim=True))  # after the last <sep> (all: none)
