@@ -44,6 +44,7 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # again: some writers (safetensors) replace the file with a private one
         os.replace(tmp_path, target)
     except OSError as exc:
         _remove_quietly(tmp_path)

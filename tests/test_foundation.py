@@ -113,6 +113,21 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
+def test_model_files_are_readable_by_others_as_the_umask_allows(tmp_path):
+    """safetensors writes a private (0600) file over the temporary one; the finished file gets the usual mode."""
+    import os
+
+    from emolab.models.io import save_model
+    from emolab.models.zoo import TextLSTM, TextLSTMConfig
+
+    old = os.umask(0o022)
+    try:
+        path = save_model(tmp_path / "m.safetensors", TextLSTM(TextLSTMConfig(vocab_size=20, embedding=4, hidden=4)))
+    finally:
+        os.umask(old)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+
+
 def test_atomic_write_into_impossible_place_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
