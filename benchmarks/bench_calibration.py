@@ -82,12 +82,13 @@ def logits_of(model, x) -> np.ndarray:
 def calibrate(name: str, shared: Path) -> dict:
     from emolab.bundled import pretrained
     from emolab.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability_table
+    from emolab.models.dialogue import with_dialogue
 
     model, meta = pretrained(name)
     m, inputs = held_out(name, shared)
     labels = list(meta["labels"])
     y = np.array([labels.index(v) for v in m["label"].astype(str)])
-    z = logits_of(model, inputs(meta))
+    z = with_dialogue(model, logits_of(model, inputs(meta)), m)  # a text model's dialogue head, where it has one
     a = halves(y) if name == "face" else group_halves(m["group"].astype(str).to_numpy())  # FER2013 has no subject ids
     raw = apply_temperature(z, 1.0)
     after, halves_t = cross_fitted(z, y, a)

@@ -34,6 +34,7 @@ def score(model_path: str, m) -> dict:
 
     from emolab.calibration import apply_temperature, expected_calibration_error, fit_temperature
     from emolab.models import load_model
+    from emolab.models.dialogue import with_dialogue
     from emolab.preprocessing.text import text_tokenizer
     from emolab.recipes.inputs import resolve_model_path, text_context_inputs
     from emolab.training import _tensor
@@ -45,6 +46,7 @@ def score(model_path: str, m) -> dict:
     t0 = time.perf_counter()
     with torch.inference_mode():
         z = np.concatenate([model(_tensor(x[a:a + 256])).float().numpy() for a in range(0, len(x), 256)]).astype(np.float64)
+    z = with_dialogue(model, z, m)  # a dialogue head, where the model has one
     seconds = time.perf_counter() - t0
     labels = list(meta["labels"])
     y = np.array([labels.index(v) for v in m["label"].astype(str)])
@@ -53,7 +55,7 @@ def score(model_path: str, m) -> dict:
     after, temps = cross_fitted(z, y, half)
     first = (m["utterance"].to_numpy() == m.groupby("group")["utterance"].transform("min").to_numpy())
     r = lambda v: round(float(v), 4)  # noqa: E731
-    return {"model": str(model_path), "encoder": getattr(model.config, "encoder", "lstm"), "context": k,
+    return {"model": str(model_path), "encoder": getattr(model.config, "encoder", "lstm"), "context": k, "dialogue": int(getattr(model.config, "dialogue", 0)),
             "ms_per_utterance": round(1000 * seconds / len(x), 3), "file_mb": round(Path(resolve_model_path(model_path)).stat().st_size / 1e6, 2), "packed": bool(getattr(model.config, "packed", False)), "n": int(len(y)),
             "accuracy": r((pred == y).mean()), "weighted_f1": r(f1_score(y, pred, average="weighted", labels=range(len(labels)))),
             "macro_f1": r(f1_score(y, pred, average="macro", labels=range(len(labels)))),

@@ -76,12 +76,13 @@ def test_bundled_face_model_on_real_fer2013_validation(shared_data):
 
 @pytest.mark.realdata
 def test_bundled_text_model_on_real_meld_dev(shared_data):
-    """The model card's claim, re-measured on all of MELD dev: weighted F1 0.587 (0.585 in float32; target 0.55)."""
+    """The model card's claim, re-measured on all of MELD dev with the dialogue head: weighted F1 0.593 in float32
+    (the utterance model alone 0.585; target 0.55)."""
     from emolab.recipes import evaluate_recipe
 
     ev = evaluate_recipe("text", "meld", shared_data / "meld", progress=False)
     assert ev.metrics["n"] == 1109
-    assert abs(ev.metrics["weighted_f1"] - 0.587) < 0.005 and ev.metrics["weighted_f1"] >= 0.55
+    assert abs(ev.metrics["weighted_f1"] - 0.593) < 0.006 and ev.metrics["weighted_f1"] >= 0.55
 
 
 @pytest.mark.realdata

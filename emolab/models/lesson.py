@@ -107,8 +107,9 @@ class LessonModels:
         """Features of utterances -> [n, d].
 
         ``texts`` are one lesson's utterances in time order and ``speakers`` who said each ("" when
-        unknown): a text model with dialogue context reads each utterance after the ones before it
-        (the first has none); other models read each alone."""
+        unknown): a text model with previous-utterance context reads each utterance after the ones before it
+        (the first has none), one with a dialogue head (:mod:`emolab.models.dialogue`) corrects each answer from the
+        answers around it; other models read each alone."""
         raise NotImplementedError
 
     def fuse(self, features: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
@@ -294,13 +295,18 @@ class LateFusionLessonModels(LessonModels):
                              "int8 file made from these weights)", path=int8_file, hint="use precision='auto'")
         return q
 
-    def _probs(self, m: str, x: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarray:
-        """Calibrated probabilities: softmax(logits / temperature), one temperature or one per row."""
-        if not len(x):
-            return np.zeros((0, len(EMOTIONS)), np.float32)
+    def _logits(self, m: str, x: np.ndarray) -> np.ndarray:
+        """Model ``m``'s logits [n, k] (float64) of inputs ``x``, at this object's precision."""
         model = self.models[m]
         run = self._plain if self.precision.get(m) == "int8" else self._run
-        logits = run(lambda t: model(t).float(), model, x, 128).astype(np.float64)
+        return run(lambda t: model(t).float(), model, x, 128).astype(np.float64)
+
+    def _probs(self, m: str, x: np.ndarray, temperature: float | np.ndarray = 1.0, logits: Optional[np.ndarray] = None) -> np.ndarray:
+        """Calibrated probabilities: softmax(logits / temperature), one temperature or one per row (``logits``: already
+        computed for ``x``)."""
+        if not len(x):
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        logits = self._logits(m, x) if logits is None else logits
         t = np.asarray(temperature, np.float64)
         z = logits / (t[:, None] if t.ndim else t)
         z -= z.max(1, keepdims=True)
@@ -351,10 +357,15 @@ class LateFusionLessonModels(LessonModels):
             ids = context_transform(self.vocab, texts, speakers=speakers, k=k)
         else:
             ids = self.vocab.transform(texts)
+        from .dialogue import with_dialogue
+
+        if not len(ids):
+            return np.zeros((0, len(EMOTIONS)), np.float32)
         order = np.argsort((ids != 0).sum(1), kind="stable")  # similar lengths batched together: the MiniLM encoder reads no padding
-        p = np.empty((len(ids), len(EMOTIONS)), np.float32)
-        p[order] = self._probs("text", ids[order], self._temperature("text"))
-        return p
+        z = np.empty((len(ids), len(EMOTIONS)), np.float64)
+        z[order] = self._logits("text", ids[order])
+        z = with_dialogue(self.models["text"], z, speakers=speakers)  # a dialogue head reads the lesson as one dialogue, in order
+        return self._probs("text", ids, self._temperature("text"), logits=z)
 
     @staticmethod
     def _temperature(name: str) -> float:

@@ -423,6 +423,8 @@ class TextLSTMConfig(Config):
     context_pool: str = "utterance"  # with context: attention over the utterance's tokens ("utterance") or every token ("all")
     encoder: str = "lstm"  # "lstm" (the layers above) or "minilm" (the pretrained MiniLM sentence encoder, WordPiece ids)
     train_layers: int = 2  # minilm: its top layers fine-tuned and saved (float16); the rest read from its package
+    dialogue: int = 0  # > 0: a dialogue-context head of this many GRU units per direction (emolab.models.dialogue)
+    dialogue_members: int = 1  # its independently trained GRUs, corrections averaged
 
 
 class TextLSTM(nn.Module):
@@ -447,6 +449,7 @@ class TextLSTM(nn.Module):
             self.drop = nn.Dropout(c.dropout)
             self.embed_dim = MiniLMEncoder.dim
             self.head = nn.Linear(self.embed_dim, c.n_classes)
+            self.dialogue = self._dialogue_head(c)
             return
         self.minilm = None
         self.embedding = nn.Embedding(c.vocab_size, c.embedding, padding_idx=0)
@@ -456,6 +459,19 @@ class TextLSTM(nn.Module):
         self.drop = nn.Dropout(c.dropout)
         self.embed_dim = 2 * c.hidden
         self.head = nn.Linear(self.embed_dim, c.n_classes)
+        self.dialogue = self._dialogue_head(c)
+
+    @staticmethod
+    def _dialogue_head(c: "TextLSTMConfig"):
+        """The dialogue-context head (:class:`~emolab.models.dialogue.DialogueContext`) where ``c.dialogue`` > 0, else None.
+        ``forward`` stays utterance by utterance; :func:`~emolab.models.dialogue.in_dialogues` applies the head."""
+        if int(c.dialogue) < 0:
+            raise EmolabError(f"dialogue is a number of GRU units (>= 0), got {c.dialogue}")
+        if not c.dialogue:
+            return None
+        from .dialogue import DialogueContext
+
+        return DialogueContext(c.n_classes, int(c.dialogue), members=int(c.dialogue_members))
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         if self.minilm is not None:

@@ -71,6 +71,11 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     else:
         ds = make_dataset(X, y)
     proba = Trainer(model, TrainConfig(), progress=False).predict_proba(ds)
+    if getattr(model, "dialogue", None) is not None:  # a text model's dialogue head: each answer among its dialogue's (scored rows)
+        from ..calibration import apply_temperature
+        from ..models.dialogue import with_dialogue
+
+        proba = apply_temperature(with_dialogue(model, np.log(np.clip(proba, 1e-12, 1.0)), sub), 1.0)
     result = evaluate(sub[col], proba=proba, labels=labels)
     result.scored = {**scored, "n": int(len(sub)), "of": int(len(m))}
     return result
