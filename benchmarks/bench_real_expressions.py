@@ -1,6 +1,6 @@
 """How the lesson pipeline's face reading compares with a person's reading of real classroom faces.
 
-    python benchmarks/bench_real_expressions.py [--variants raw standardised] [--fer2013 PATH] [--face-model FILE]
+    python benchmarks/bench_real_expressions.py [--variants raw standardised] [--fer2013 PATH] [--face-model FILE] [--prior-em]
 
 Reads the classroom clips from ``$EMOLAB_SHARED_DATA/real_video`` (default ``../shared/data`` beside the repo;
 never copied into it) and ``benchmarks/annotations/classroom_expressions.csv``: one annotator's reading of the
@@ -19,7 +19,8 @@ temperature for the face's size) and checked with the pipeline's readability rul
 
 ``--face-model`` reads with another face2d model file instead of the bundled one (in float32, with the bundled
 model's temperatures: answers are its own, confidences only roughly calibrated); ``--tag`` names the results file.
-Input variants: ``raw`` (what the pipeline reads) and ``standardised`` (each 48-px crop's grey levels set to the
+``--prior-em`` also scores the readable faces after re-estimating each clip's class mix from them (the EM of
+``emolab.calibration.adapt_priors`` on the bias-corrected calibration; measured, not what lessons do). Input variants: ``raw`` (what the pipeline reads) and ``standardised`` (each 48-px crop's grey levels set to the
 mean and standard deviation of a median FER2013 face, 128.7 and 74.6, before the model). Writes
 ``benchmarks/results/real_expressions[_TAG].json``. One annotator and 13 keyframes of two clips: a check of direction
 and size, not a test set.
@@ -80,6 +81,23 @@ def floor_curve(person: pd.Series, model: pd.Series, confidence: pd.Series, floo
         out.append({"floor": f, "kept": _share(k), "agree_of_kept": _share(m[k] == p[k]),
                     "neutral_read_negative_of_kept": _share(np.isin(m[k & (p == "neutral")], NEGATIVE))})
     return out
+
+
+def prior_adapted(lm, crops: np.ndarray, clips: np.ndarray) -> tuple[np.ndarray, dict]:
+    """(emotion names [n], estimated class mix per clip) when each clip's faces are re-weighted for that clip's class
+    mix: the face model's logits through the stored bias-corrected calibration, then the EM of
+    :func:`emolab.calibration.adapt_priors` over the clip's faces (``docs/readability.md``, "A lesson's class mix")."""
+    from emolab.calibration import adapt_priors, apply_temperature, load_calibration
+    from emolab.taxonomy import EMOTIONS
+
+    bc = load_calibration()["face"]["bias_corrected"]
+    p = apply_temperature(lm._logits("face", crops[:, None]), bc["temperature"], bias=np.asarray(bc["bias"]))
+    out, mixes = p.copy(), {}
+    for clip in np.unique(clips):
+        rows = clips == clip
+        out[rows], prior = adapt_priors(p[rows], train_prior=np.asarray(bc["train_prior"]))
+        mixes[str(clip)] = {e: round(float(v), 3) for e, v in zip(EMOTIONS, prior)}
+    return np.asarray(EMOTIONS)[out.argmax(1)], mixes
 
 
 def _share(mask: np.ndarray) -> float:
@@ -163,6 +181,8 @@ def main(argv=None) -> int:
     ap.add_argument("--fer2013", type=Path, help="FER2013 folder (with validation/): also score the variants there")
     ap.add_argument("--face-model", type=Path, help="a face2d .safetensors file to read with instead of the bundled model")
     ap.add_argument("--tag", default="", help="suffix of the results file")
+    ap.add_argument("--prior-em", action="store_true",
+                    help="also score the readable faces re-weighted for each clip's class mix (EM, bias-corrected calibration)")
     args = ap.parse_args(argv)
     from emolab.models.lesson import load_lesson_models
     from emolab.taxonomy import EMOTIONS
@@ -207,6 +227,13 @@ def main(argv=None) -> int:
                 x = np.stack([degrade(i, size)[0] for i in fer[0]])
                 fe, _ = read_model(lm, f(x), np.full(len(x), size * 0.887))
                 res[f"fer2013_validation_{size}px"] = _share(fe == fer[1])
+        if args.prior_em:  # the lesson's class mix estimated from the readable faces of each clip, then re-weighted
+            ok = (seen["reason"] == "").to_numpy()
+            em, mixes = prior_adapted(lm, f(crops)[ok], seen["clip"].to_numpy()[ok])
+            res["prior_em_readable"] = {**agreement(seen["person"][ok], pd.Series(em)), "estimated_mix": mixes}
+            e = res["prior_em_readable"]
+            print(f"  with each clip's class mix estimated by EM (readable): agree {e['agree']:.1%}, neutral read negative "
+                  f"{e['neutral_read_negative']:.1%}, smiles found {e['smile_read_happiness']:.1%}; mixes {mixes}")
         results["variants"][name] = res
         a, r = res["all_found"], res["readable"]
         print(f"\n{name}: all found (n={a['n']}) agree {a['agree']:.1%}, neutral read negative {a['neutral_read_negative']:.1%}, "
