@@ -1,6 +1,7 @@
 """Int8 face CNN: the traced conversion and the shipped, trace-free copy compute the same function; the copy is
-used only where it belongs (its own weights, a CPU with the x86 engine); with ../shared/data, it reads real faces
-as well as the float model."""
+used only where it belongs (its own weights, a CPU with AVX-512 VNNI, where int8 is exact; elsewhere the float model);
+with ../shared/data, it reads real faces as well as the float model. The conversions run wherever PyTorch has its x86
+quantized engine; what depends on VNNI is asserted for the CPU the tests run on."""
 
 import numpy as np
 import pytest
@@ -8,10 +9,11 @@ import torch
 
 from emolab.errors import ModelError
 from emolab.models.quantize import (Int8ConvNet, Int8Ensemble, build_int8, calibrate_int8, int8_copy, int8_state,
-                                    int8_supported, load_int8, quantize_int8, save_int8)
+                                    int8_engine, int8_supported, load_int8, quantize_int8, save_int8)
 from emolab.models.zoo import FaceCNN2D, FaceCNNConfig
 
-pytestmark = pytest.mark.skipif(not int8_supported(), reason="this PyTorch build has no x86 int8 engine")
+pytestmark = pytest.mark.skipif(not int8_engine(), reason="this PyTorch build has no x86 quantized engine")
+VNNI = int8_supported()  # int8 is used (and exact) only on CPUs with AVX-512 VNNI
 
 
 def _faces(n: int, seed: int) -> torch.Tensor:
@@ -47,19 +49,20 @@ def test_trace_free_copy_equals_the_traced_conversion_and_tracks_fp32(small_mode
     assert not any(isinstance(m, torch.nn.ReLU) for m in built.modules())  # every ReLU runs inside its convolution
     assert b.shape == (96, 7) and b.dtype == torch.float32
     err = (b - ref).abs().mean() / ref.std()
-    assert err < 0.1, float(err)  # int8 rounding, not a different function
+    if VNNI:  # without VNNI the kernels can saturate: there lessons keep the float model (int8_copy is None)
+        assert err < 0.1, float(err)  # int8 rounding, not a different function
 
 
 def test_copy_only_for_its_own_weights(small_model, tmp_path):
     obs = calibrate_int8(small_model, [_faces(32, 1)])
     path = save_int8(tmp_path / "m.int8.safetensors", quantize_int8(small_model, obs), weights_sha256="abc")
-    assert int8_copy(small_model, "abc", path) is not None
+    assert (int8_copy(small_model, "abc", path) is not None) == VNNI  # without VNNI: None, the float model is kept
     assert int8_copy(small_model, "other weights", path) is None  # e.g. a retrained face.safetensors
     assert int8_copy(small_model, "abc", tmp_path / "missing.safetensors") is None
     bad = tmp_path / "bad.int8.safetensors"
     bad.write_bytes(b"not a safetensors file")
     with pytest.raises(ModelError, match="cannot read the int8 model file"):
-        int8_copy(small_model, "abc", bad)
+        (int8_copy if VNNI else load_int8)(*((small_model, "abc", bad) if VNNI else (bad,)))
     from safetensors import safe_open
     from safetensors.torch import save_file
 
@@ -68,7 +71,7 @@ def test_copy_only_for_its_own_weights(small_model, tmp_path):
     state["features.0.weight"][0, 0, 0, 0] += 1
     save_file(state, str(tmp_path / "tampered.int8.safetensors"), metadata=meta)
     with pytest.raises(ModelError, match="does not match its digest"):
-        int8_copy(small_model, "abc", tmp_path / "tampered.int8.safetensors")
+        load_int8(tmp_path / "tampered.int8.safetensors")
     state = int8_state(quantize_int8(small_model, obs))
     del state["features.3.weight"]
     with pytest.raises(ModelError, match="lacks"):
@@ -88,14 +91,16 @@ def test_ensemble_int8_is_its_members_int8_averaged(small_model, tmp_path):
     assert obs and all(k.startswith(("members.0.", "members.1.")) for k in obs)
     traced = quantize_int8(ens, obs)
     path = save_int8(tmp_path / "e.int8.safetensors", traced, weights_sha256="ens")
-    built = int8_copy(ens, "ens", path)
+    built = build_int8(ens, load_int8(path)[0])
     assert isinstance(built, Int8Ensemble)
+    assert (int8_copy(ens, "ens", path) is not None) == VNNI
     x = _faces(64, 77)
     alone = build_int8(other, int8_state(quantize_int8(other, calibrate_int8(other, batches))))
     with torch.inference_mode():
         assert torch.equal(traced(x), built(x))
         assert torch.equal(built.members[1](x), alone(x))
-        assert (built(x).argmax(1) == ens(x).argmax(1)).float().mean() > 0.8
+        if VNNI:
+            assert (built(x).argmax(1) == ens(x).argmax(1)).float().mean() > 0.8
     state = int8_state(traced)
     del state["members.1.features.0.weight"]
     with pytest.raises(ModelError, match="lacks"):
@@ -109,13 +114,16 @@ def test_lesson_models_use_the_shipped_int8_face_model_on_cpu_and_fall_back_with
     from emolab.registry import PRETRAINED_DIR
 
     auto = load_lesson_models("pretrained")
-    assert auto.precision["face"] == "int8"
+    assert (auto.precision["face"] == "int8") == VNNI  # elsewhere the float model, at the CPU's float precision
     fp32 = load_lesson_models("pretrained", precision="fp32")
     assert fp32.precision["face"] == "float32"
     clips = (_faces(5 * 8, 3).numpy()[:, 0] * 255).astype(np.uint8).reshape(8, 5, 48, 48)  # 8 one-second clips
     pa, pf = auto.face(clips), fp32.face(clips)
     assert np.allclose(pa.sum(1), 1.0, atol=1e-5)
     assert np.abs(pa - pf).max() < 0.1  # the same model, rounded
+    if not VNNI:
+        with pytest.raises(ModelError, match="no int8 copy of the face model can be made here"):
+            load_lesson_models("pretrained", precision="int8")
     # a folder with the face weights but no int8 copy: auto keeps the float model, int8 says why it cannot
     shutil.copy(PRETRAINED_DIR / "face.safetensors", tmp_path / "face.safetensors")
     assert LateFusionLessonModels(folder=tmp_path).precision["face"] != "int8"
@@ -127,6 +135,7 @@ def test_lesson_models_use_the_shipped_int8_face_model_on_cpu_and_fall_back_with
 
 @pytest.mark.realdata
 @pytest.mark.slow
+@pytest.mark.skipif(not VNNI, reason="int8 is used only on CPUs with AVX-512 VNNI; this CPU has none")
 def test_int8_reads_real_faces_as_well_as_fp32(shared_data):
     """FER2013 validation faces (600, seed 0) at 48 and 20 px: int8 within 2 points of fp32, and mostly the same answers
     (measured on all 3,589: 67.0 / 67.0 % at 48 px, 58.0 / 58.3 % at 20 px, 97 % / 95 % agreement)."""

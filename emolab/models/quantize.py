@@ -40,6 +40,17 @@ face CNN's copy ships: the bundled speech CNN's agrees with fp32 on 75 % of unse
 _ENGINE = "x86"
 
 
+def int8_engine() -> bool:
+    """Whether this PyTorch has the ``x86`` quantized engine, so that models can be converted to int8 and their
+    int8 files written (:func:`quantize_int8`) on any CPU; lessons use int8 only where :func:`int8_supported`."""
+    try:
+        import torch.ao.nn.quantized  # noqa: F401
+
+        return _ENGINE in torch.backends.quantized.supported_engines and hasattr(torch, "quantize_per_tensor")
+    except (ImportError, AttributeError, RuntimeError):
+        return False
+
+
 def int8_supported() -> bool:
     """Whether int8 inference is exact here: the ``x86`` quantized engine and a CPU with AVX-512 VNNI.
 
@@ -49,11 +60,8 @@ def int8_supported() -> bool:
     that they will be removed); where they are gone this is False too.
     """
     try:
-        import torch.ao.nn.quantized  # noqa: F401
-
-        return (_ENGINE in torch.backends.quantized.supported_engines and hasattr(torch, "quantize_per_tensor")
-                and bool(torch.cpu._is_vnni_supported()))
-    except (ImportError, AttributeError, RuntimeError):
+        return int8_engine() and bool(torch.cpu._is_vnni_supported())
+    except (AttributeError, RuntimeError):
         return False
 
 
@@ -162,7 +170,7 @@ def quantize_int8(model: nn.Module, observers: dict[str, torch.Tensor]) -> nn.Mo
     """
     from torch.ao.quantization.quantize_fx import convert_fx
 
-    if not int8_supported():
+    if not int8_engine():
         raise ModelError("this PyTorch build has no x86 int8 engine", hint="use precision='bf16' or 'fp32'")
     members = _members(model)
     if members is not None:
