@@ -2,8 +2,11 @@
 
 Calibration: ``--calibration-faces`` FER2013 ``train`` faces (seed 0), a quarter each shrunk to 48, 32, 24
 and 16 px and scaled back (as a lesson's small faces are), through :func:`emolab.models.quantize.calibrate_int8`.
-``--write`` stores the int8 model as ``emolab/pretrained/face.int8.safetensors`` (tied to the weights' digest), which
-the lesson models load by default on a CPU (``precision="auto"``).
+Two int8 copies exist: 8-bit activations for CPUs with AVX-512 VNNI (``emolab/pretrained/face.int8.safetensors``)
+and 7-bit activations for other x86 CPUs (``face.int8-7bit.safetensors``); the lesson models load the one for their
+CPU by default (``precision="auto"``). This script converts and scores the copy this CPU uses (``activation_bits``
+in the results; ``--tag`` names the results file), and ``--write`` stores that copy, tied to the weights' digest:
+each bundled copy is calibrated and checked on a CPU that runs it.
 
 Evaluation on every FER2013 ``validation`` face (the held-out split) shrunk to 12-48 px like
 ``bench_face_readability.py`` does: accuracy of fp32, bf16 (where the CPU has it) and int8, how often int8
@@ -12,7 +15,7 @@ and fp32 agree, and ECE after the shipped per-size temperature (``calibration.js
 
 Usage::
 
-    python benchmarks/bench_face_int8.py [--fer2013 ../shared/data/fer2013] [--write]   # ~3 min on 2 cores
+    python benchmarks/bench_face_int8.py [--fer2013 ../shared/data/fer2013] [--write] [--tag NAME]   # ~3 min on 2 cores
 """
 
 import argparse
@@ -66,7 +69,8 @@ def main() -> None:
     from emolab.data import read_corpus
     from emolab.models.blocks import fold_batchnorm
     from emolab.models.lesson import _Runner
-    from emolab.models.quantize import build_int8, calibrate_int8, int8_state, quantize_int8, save_int8
+    from emolab.models.quantize import (build_int8, calibrate_int8, int8_activation_bits, int8_file, int8_state,
+                                        quantize_int8, save_int8)
     from emolab.preprocessing.inputs import load_face_images
     from emolab.registry import PRETRAINED_DIR
     from emolab.taxonomy import EMOTIONS
@@ -77,7 +81,8 @@ def main() -> None:
     ap.add_argument("--fer2013", default=str(shared), help="FER2013 folder with train/ and validation/")
     ap.add_argument("--calibration-faces", type=int, default=1024)
     ap.add_argument("--limit", type=int, default=0, help="score only N validation faces")
-    ap.add_argument("--write", action="store_true", help="write emolab/pretrained/face.int8.safetensors")
+    ap.add_argument("--write", action="store_true", help="write this CPU's int8 copy (emolab/pretrained/face.int8[-7bit].safetensors)")
+    ap.add_argument("--tag", default="", help="suffix of the results file (results/face_int8[_TAG].json)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     if not Path(args.fer2013, "validation").is_dir():
@@ -93,9 +98,13 @@ def main() -> None:
     t = time.perf_counter()
     obs = calibrate_int8(model, (torch.from_numpy(calib[a:a + 128].astype(np.float32) / 255.0)[:, None] for a in range(0, len(calib), 128)))
     t_cal = time.perf_counter() - t
+    bits = int8_activation_bits()
+    if bits is None:
+        raise SystemExit("bench_face_int8: this PyTorch has no x86 quantized engine")
     t = time.perf_counter()
-    q = quantize_int8(model, obs)
+    q = quantize_int8(model, obs, activation_bits=bits)  # the copy this CPU uses
     t_quant = time.perf_counter() - t
+    print(f"this CPU uses int8 with {bits}-bit activations")
     t = time.perf_counter()
     eager = build_int8(model, int8_state(q))  # what emolab loads: the same function, built without tracing
     t_build = time.perf_counter() - t
@@ -105,8 +114,8 @@ def main() -> None:
     print(f"calibrated in {t_cal:.1f} s, converted in {t_quant:.2f} s, built from the int8 file in {t_build:.3f} s; "
           f"built == converted on 256 faces: {same}")
     if args.write:
-        path = save_int8(Path(PRETRAINED_DIR) / "face.int8.safetensors", q, weights_sha256=meta["sha256"],
-                              calibration=f"{len(calib)} FER2013 train faces (seed 0) shrunk to {CALIBRATION_SIZES} px, one size each in turn")
+        path = save_int8(int8_file(PRETRAINED_DIR, "face"), q, weights_sha256=meta["sha256"],
+                         calibration=f"{len(calib)} FER2013 train faces (seed 0) shrunk to {CALIBRATION_SIZES} px, one size each in turn")
         print(f"wrote {path}")
 
     val = m[m["split"] == "validation"].reset_index(drop=True)
@@ -142,7 +151,7 @@ def main() -> None:
                 speed.setdefault(name, []).extend(ms_per_crop(mod, dt, repeats=1))
     speed = {k: {"ms_per_crop_median": round(float(np.median(v)), 3), "runs": [round(t, 3) for t in v]} for k, v in speed.items()}
     print(json.dumps(speed))
-    save("face_int8", {"calibration_faces": len(calib), "calibrate_s": round(t_cal, 2), "quantize_s": round(t_quant, 2), "build_s": round(t_build, 4), "built_equals_converted": same,
+    save("face_int8" + (f"_{args.tag}" if args.tag else ""), {"activation_bits": bits, "calibration_faces": len(calib), "calibrate_s": round(t_cal, 2), "quantize_s": round(t_quant, 2), "build_s": round(t_build, 4), "built_equals_converted": same,
                        "per_size": rows, "speed_1_thread": speed})
 
 

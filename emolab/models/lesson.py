@@ -253,11 +253,13 @@ class LateFusionLessonModels(LessonModels):
         self._plain = _Runner(device, "fp32")  # for the int8 face model: no autocast, its own memory format
         self.precision = {}
         self.models, self.metas = {}, {}
+        from .quantize import int8_file
+
         for m, name in (("face", "face"), ("speech", "speech"), ("text", "text")):
             p = Path(folder) / f"{name}.safetensors"
             if p.is_file():
                 self.models[m], self.metas[m] = load_model(p, map_location=device)
-                q = self._int8(self.models[m], self.metas[m], Path(folder) / f"{name}.int8.safetensors", precision, device)
+                q = self._int8(self.models[m], self.metas[m], int8_file(folder, name), precision, device)
                 self.models[m] = q if q is not None else self._run.prepare(self.models[m])
                 self.precision[m] = "int8" if q is not None else str(self._run.dtype or torch.float32).replace("torch.", "")
         if not self.models:
@@ -280,8 +282,9 @@ class LateFusionLessonModels(LessonModels):
         self.vocab = text_tokenizer(tx["preprocessing"]["vocabulary"]) if tx else None
 
     @staticmethod
-    def _int8(model: torch.nn.Module, meta: dict, int8_file: Path, precision: str, device: str) -> Optional[torch.nn.Module]:
-        """The int8 copy of a model from its ``<name>.int8.safetensors`` file where ``precision`` allows it (auto,
+    def _int8(model: torch.nn.Module, meta: dict, path: Path, precision: str, device: str) -> Optional[torch.nn.Module]:
+        """The int8 copy of a model from its int8 file for this CPU (:func:`~emolab.models.quantize.int8_file`:
+        ``<name>.int8.safetensors``, or ``<name>.int8-7bit.safetensors`` without AVX-512 VNNI) where ``precision`` allows it (auto,
         int8) on a CPU, else None (only the face CNN's ships)."""
         from .quantize import int8_copy
 
@@ -289,10 +292,10 @@ class LateFusionLessonModels(LessonModels):
             if precision == "int8":
                 raise ModelError("int8 inference runs on CPUs only", hint="use precision='auto' on a GPU")
             return None
-        q = int8_copy(model, meta.get("sha256", ""), int8_file)
+        q = int8_copy(model, meta.get("sha256", ""), path)
         if q is None and precision == "int8" and getattr(model, "kind", "") == "face2d":
-            raise ModelError("no int8 copy of the face model can be made here (no x86 int8 engine with VNNI, or no "
-                             "int8 file made from these weights)", path=int8_file, hint="use precision='auto'")
+            raise ModelError("no int8 copy of the face model can be made here (no x86 int8 engine, or no int8 file "
+                             "for this CPU made from these weights)", path=path, hint="use precision='auto'")
         return q
 
     def _logits(self, m: str, x: np.ndarray) -> np.ndarray:

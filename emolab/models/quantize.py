@@ -4,7 +4,9 @@ The face CNN reads every face of every second of a lesson, so on a CPU it is one
 of an analysis. Quantized to int8 (weights per channel, 8-bit activations per tensor; PyTorch's FX graph
 mode with the ``x86`` backend) it runs ~2.5x faster than in bf16 and ~10x faster than in fp32, with the
 same accuracy on FER2013 validation faces at 12-48 px (``benchmarks/bench_face_int8.py``; the model card
-``emolab/pretrained/face.md``). Used on CPUs with AVX-512 VNNI only (:func:`int8_supported`).
+``emolab/pretrained/face.md``). Two copies ship: 8-bit activations for CPUs with AVX-512 VNNI (exact there,
+:func:`int8_supported`), and 7-bit activations (PyTorch's ``reduce_range``) for other x86 CPUs, whose int8
+kernels can saturate at 8 bits; :func:`int8_file` names the one a CPU uses.
 
 Static quantization needs the range of every activation. Those ranges are measured once, offline,
 on real training faces (:func:`calibrate_int8`), the model is converted with them (:func:`quantize_int8`),
@@ -49,6 +51,20 @@ def int8_engine() -> bool:
         return _ENGINE in torch.backends.quantized.supported_engines and hasattr(torch, "quantize_per_tensor")
     except (ImportError, AttributeError, RuntimeError):
         return False
+
+
+def int8_activation_bits() -> int | None:
+    """Activation bits of the int8 copy this CPU should use: 8 with AVX-512 VNNI, 7 with only PyTorch's x86 engine
+    (its AVX2 kernels multiply in 16-bit pairs that saturate with 8-bit activations), None without the engine."""
+    if int8_supported():
+        return 8
+    return 7 if int8_engine() else None
+
+
+def int8_file(folder: str | os.PathLike, name: str) -> Path:
+    """The int8 file of model ``name`` in ``folder`` for this CPU: ``<name>.int8.safetensors`` (8-bit activations,
+    CPUs with AVX-512 VNNI) or ``<name>.int8-7bit.safetensors`` (other CPUs with the x86 engine)."""
+    return Path(folder) / (f"{name}.int8.safetensors" if int8_activation_bits() == 8 else f"{name}.int8-7bit.safetensors")
 
 
 def int8_supported() -> bool:
@@ -97,7 +113,7 @@ def _example(model: nn.Module) -> torch.Tensor:
     return torch.zeros(1, 1, c.size, c.size) if model.kind == "face2d" else torch.zeros(1, 1, c.n_features, 64)
 
 
-def _prepared(model: nn.Module) -> nn.Module:
+def _prepared(model: nn.Module, activation_bits: int = 8) -> nn.Module:
     from torch.ao.quantization import QConfig, get_default_qconfig_mapping
     from torch.ao.quantization.observer import HistogramObserver, PerChannelMinMaxObserver
     from torch.ao.quantization.quantize_fx import prepare_fx
@@ -107,9 +123,12 @@ def _prepared(model: nn.Module) -> nn.Module:
     _check_kind(model)
     torch.backends.quantized.engine = _ENGINE
     _quiet()
-    # PyTorch's x86 mapping, with 8-bit instead of 7-bit activations (exact on VNNI CPUs, see int8_supported);
-    # weights per output channel, symmetric int8, as in the default; a model's input normalisation stays float
-    full = QConfig(activation=HistogramObserver.with_args(reduce_range=False),
+    # PyTorch's x86 mapping, by default with 8-bit instead of 7-bit activations (exact on VNNI CPUs, see
+    # int8_supported; 7: the default's reduce_range, for other CPUs); weights per output channel, symmetric int8, as in
+    # the default; a model's input normalisation stays float. The observers' statistics do not depend on the bits.
+    if activation_bits not in (7, 8):
+        raise ModelError(f"activation_bits must be 7 or 8, got {activation_bits}")
+    full = QConfig(activation=HistogramObserver.with_args(reduce_range=activation_bits == 7),
                    weight=PerChannelMinMaxObserver.with_args(dtype=torch.qint8, qscheme=torch.per_channel_symmetric))
     mapping = get_default_qconfig_mapping(_ENGINE).set_global(full).set_module_name("norm", None)
     with warnings.catch_warnings():  # FX quantization warns that it will move to torchao
@@ -152,7 +171,7 @@ def calibrate_int8(model: nn.Module, batches: Iterable[torch.Tensor]) -> dict[st
     return _observers(prepared)
 
 
-def quantize_int8(model: nn.Module, observers: dict[str, torch.Tensor]) -> nn.Module:
+def quantize_int8(model: nn.Module, observers: dict[str, torch.Tensor], activation_bits: int = 8) -> nn.Module:
     """The int8 inference copy of ``model`` from its float weights and measured activation ranges
     (PyTorch's FX graph mode; offline: loading a shipped copy uses :func:`int8_copy`).
 
@@ -162,6 +181,9 @@ def quantize_int8(model: nn.Module, observers: dict[str, torch.Tensor]) -> nn.Mo
         The float model the observers were measured on (not changed).
     observers : dict
         From :func:`calibrate_int8`.
+    activation_bits : {8, 7}
+        8 for CPUs with AVX-512 VNNI, 7 for other x86 CPUs (:func:`int8_activation_bits`); the same observers
+        serve both.
 
     Returns
     -------
@@ -174,10 +196,10 @@ def quantize_int8(model: nn.Module, observers: dict[str, torch.Tensor]) -> nn.Mo
         raise ModelError("this PyTorch build has no x86 int8 engine", hint="use precision='bf16' or 'fp32'")
     members = _members(model)
     if members is not None:
-        q = _QuantizedMembers([quantize_int8(m, _member_state(observers, i)) for i, m in enumerate(members)])
-        q.kind, q.config = model.kind, model.config
+        q = _QuantizedMembers([quantize_int8(m, _member_state(observers, i), activation_bits) for i, m in enumerate(members)])
+        q.kind, q.config, q.activation_bits = model.kind, model.config, activation_bits
         return q
-    prepared = _prepared(model)
+    prepared = _prepared(model, activation_bits)
     expected = set(_observers(prepared))
     if set(observers) != expected:
         raise ModelError("these observers were not measured on this model's layers",
@@ -186,7 +208,7 @@ def quantize_int8(model: nn.Module, observers: dict[str, torch.Tensor]) -> nn.Mo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         q = convert_fx(prepared)
-    q.kind, q.config = model.kind, model.config
+    q.kind, q.config, q.activation_bits = model.kind, model.config, activation_bits
     return q
 
 
@@ -322,14 +344,16 @@ def build_int8(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
 
 def save_int8(path: str | os.PathLike, qmodel: nn.Module, **metadata: str) -> Path:
     """Write the int8 parameters of ``qmodel`` (:func:`quantize_int8`) to a ``.safetensors`` file, atomically;
-    string ``metadata`` is kept (the bundled file records ``weights_sha256``, the float weights' digest)."""
+    string ``metadata`` is kept (the bundled file records ``weights_sha256``, the float weights' digest) and the
+    activation bits are recorded (``activation_bits``, 8 or 7)."""
     from safetensors.torch import save_file
 
     from .io import _digest
 
     state = {k: v.contiguous() for k, v in int8_state(qmodel).items()}
+    bits = str(getattr(qmodel, "activation_bits", 8))
     with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={**metadata, "sha256": _digest(state)})
+        save_file(state, str(tmp), metadata={**metadata, "activation_bits": bits, "sha256": _digest(state)})
     return Path(path)
 
 
@@ -354,17 +378,20 @@ def int8_copy(model: nn.Module, weights_sha256: str, path: str | os.PathLike) ->
     """The int8 copy of a model (face or speech CNN) from the file ``path`` (:func:`save_int8`), or None where there is none to make.
 
     None (the caller keeps its float model) when the model kind is not quantizable, this PyTorch has no
-    x86 int8 engine, ``path`` does not exist, or it was made from other weights than ``weights_sha256``
-    (the digest in the model file's metadata), as after replacing the bundled face model.
+    x86 int8 engine, ``path`` does not exist, it was made from other weights than ``weights_sha256``
+    (the digest in the model file's metadata), as after replacing the bundled face model, or it has 8-bit
+    activations and this CPU lacks AVX-512 VNNI (they would saturate; :func:`int8_file` names the 7-bit copy).
     A file that exists but cannot be read raises :class:`~emolab.errors.ModelError`.
     """
     try:
         _check_kind(model)
     except ModelError:
         return None
-    if not int8_supported() or not Path(path).is_file():
+    if not int8_engine() or not Path(path).is_file():
         return None
     state, meta = load_int8(path)
     if meta.get("weights_sha256") != weights_sha256:
+        return None
+    if int(meta.get("activation_bits", 8)) == 8 and not int8_supported():
         return None
     return build_int8(model, state)
