@@ -98,8 +98,8 @@ def train_head(z: np.ndarray, y: np.ndarray, speakers: np.ndarray, train: list, 
     best, curve = (-1.0, 0, None), []
     for epoch in range(1, EPOCHS + 1):
         head.train()
+        order = np.random.default_rng(1000 * seed + epoch).permutation(len(train))
         for a in range(0, len(train), BATCH):
-            order = np.random.default_rng(1000 * seed + epoch).permutation(len(train))
             x, f, n, t = batch([train[i] for i in order[a:a + BATCH]], z, y, speakers)
             loss = torch.nn.functional.cross_entropy(head(x, f, n).reshape(-1, k), t.reshape(-1), ignore_index=-100)
             opt.zero_grad()
@@ -137,8 +137,6 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="model file to write")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = ap.parse_args(argv)
-    import torch
-
     from emolab.data.corpora.meld import SPLIT_FILES, read_meld
     from emolab.models import load_model, save_model
     from emolab.models.dialogue import in_dialogues, with_dialogue

@@ -43,7 +43,8 @@ class DialogueContext(nn.Module):
         super().__init__()
         if members < 1:
             raise ValueError(f"members must be >= 1, got {members}")
-        self.grus = nn.ModuleList(nn.GRU(n_classes + 2, hidden, batch_first=True, bidirectional=True) for _ in range(members))
+        self.grus = nn.ModuleList(nn.GRU(n_classes + 2, hidden, batch_first=True, bidirectional=True)
+                                  for _ in range(members))
         self.drop = nn.Dropout(dropout)
         self.outs = nn.ModuleList(nn.Linear(2 * hidden, n_classes) for _ in range(members))
         for out in self.outs:
@@ -54,7 +55,8 @@ class DialogueContext(nn.Module):
     def average(cls, heads: Sequence["DialogueContext"]) -> "DialogueContext":
         """One head whose correction is the mean of the corrections of ``heads`` (same shape each)."""
         first = heads[0]
-        joint = cls(first.outs[0].out_features, first.grus[0].hidden_size, first.drop.p, sum(len(h.grus) for h in heads))
+        joint = cls(first.outs[0].out_features, first.grus[0].hidden_size, first.drop.p,
+                    sum(len(h.grus) for h in heads))
         joint.grus.load_state_dict({f"{i}.{k}": v for i, g in enumerate(g for h in heads for g in h.grus)
                                     for k, v in g.state_dict().items()})
         joint.outs.load_state_dict({f"{i}.{k}": v for i, o in enumerate(o for h in heads for o in h.outs)

@@ -284,8 +284,8 @@ class LateFusionLessonModels(LessonModels):
     @staticmethod
     def _int8(model: torch.nn.Module, meta: dict, path: Path, precision: str, device: str) -> Optional[torch.nn.Module]:
         """The int8 copy of a model from its int8 file for this CPU (:func:`~emolab.models.quantize.int8_file`:
-        ``<name>.int8.safetensors``, or ``<name>.int8-7bit.safetensors`` without AVX-512 VNNI) where ``precision`` allows it (auto,
-        int8) on a CPU, else None (only the face CNN's ships)."""
+        ``<name>.int8.safetensors``, or ``<name>.int8-7bit.safetensors`` without AVX-512 VNNI) where ``precision``
+        allows it (auto, int8) on a CPU, else None (only the face CNN's ships)."""
         from .quantize import int8_copy
 
         if precision not in ("auto", "int8") or device != "cpu":
