@@ -6,6 +6,7 @@ The ``EMOLAB_DEVICE`` environment variable or an explicit argument overrides the
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 from typing import Optional
@@ -68,9 +69,7 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> np.random.Gen
     return np.random.default_rng(seed)
 
 
-_BF16_RNN: dict[str, bool] = {}
-
-
+@functools.lru_cache(maxsize=None)
 def bf16_rnn_supported(device_type: str = "cpu") -> bool:
     """Whether recurrent layers (LSTM, GRU) can run in bfloat16 under autocast on ``device_type``.
 
@@ -79,16 +78,14 @@ def bf16_rnn_supported(device_type: str = "cpu") -> bool:
     process by running a two-unit LSTM in bf16."""
     if device_type != "cpu":
         return device_type == "cuda"
-    if "cpu" not in _BF16_RNN:
-        import torch
+    import torch
 
-        try:
-            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-                torch.nn.LSTM(2, 2, batch_first=True)(torch.zeros(1, 2, 2))
-            _BF16_RNN["cpu"] = True
-        except RuntimeError:
-            _BF16_RNN["cpu"] = False
-    return _BF16_RNN["cpu"]
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            torch.nn.LSTM(2, 2, batch_first=True)(torch.zeros(1, 2, 2))
+        return True
+    except RuntimeError:
+        return False
 
 
 def run_rnn(rnn, x, *args):
