@@ -34,26 +34,28 @@ from _common import save  # noqa: E402
 HIDDEN, EPOCHS, BATCH, LR, DECAY, HOLDOUT = 64, 15, 32, 1e-3, 1e-2, 0.1
 
 
-def utterance_logits(model, meta: dict, m: pd.DataFrame, csvs: list[Path]) -> np.ndarray:
-    """The utterance model's logits [n, k] of every row of ``m`` (float32, cached by content)."""
+def text_logits(model, meta: dict, texts) -> np.ndarray:
+    """Logits [n, k] (float32) of a text model over ``texts``, each read alone (no dialogue head), batched by length."""
     import torch
 
-    from emolab.cache import FeatureCache, file_hash
     from emolab.preprocessing.text import text_tokenizer
 
+    ids = text_tokenizer(meta["preprocessing"]["vocabulary"]).transform(list(texts))
+    order = np.argsort((ids != 0).sum(1), kind="stable")  # similar lengths batched together
+    out = np.empty((len(ids), len(meta["labels"])), np.float32)
+    with torch.inference_mode():
+        for a in range(0, len(ids), 128):
+            rows = order[a:a + 128]
+            out[rows] = model(torch.as_tensor(ids[rows], dtype=torch.long)).float().numpy()
+    return out
+
+
+def utterance_logits(model, meta: dict, m: pd.DataFrame, csvs: list[Path]) -> np.ndarray:
+    """The utterance model's logits [n, k] of every row of ``m`` (float32, cached by content)."""
+    from emolab.cache import FeatureCache, file_hash
+
     settings = {"model": meta["sha256"], "other_csvs": [file_hash(p) for p in csvs[1:]], "n": len(m)}
-
-    def compute() -> np.ndarray:
-        ids = text_tokenizer(meta["preprocessing"]["vocabulary"]).transform(m["text"].astype(str))
-        order = np.argsort((ids != 0).sum(1), kind="stable")  # similar lengths batched together
-        out = np.empty((len(ids), len(meta["labels"])), np.float32)
-        with torch.inference_mode():
-            for a in range(0, len(ids), 128):
-                rows = order[a:a + 128]
-                out[rows] = model(torch.as_tensor(ids[rows], dtype=torch.long)).float().numpy()
-        return out
-
-    return FeatureCache("text_logits").get_or_compute(csvs[0], settings, compute)
+    return FeatureCache("text_logits").get_or_compute(csvs[0], settings, lambda: text_logits(model, meta, m["text"].astype(str)))
 
 
 def dialogues(m: pd.DataFrame) -> list[np.ndarray]:
@@ -136,6 +138,10 @@ def main(argv=None) -> int:
     ap.add_argument("--text", default="text", help="utterance model: a .safetensors file or a bundled name (default: text)")
     ap.add_argument("--out", type=Path, required=True, help="model file to write")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--oof", type=Path, default=None,
+                    help="oof_logits.npz of benchmarks/train_text_folds.py: train the head on out-of-fold answers for the "
+                    "train dialogues instead of the utterance model's answers for its own training data")
+    ap.add_argument("--tag", default="", help="results file benchmarks/results/text_dialogue[_TAG].json")
     args = ap.parse_args(argv)
     from emolab.data.corpora.meld import SPLIT_FILES, read_meld
     from emolab.models import load_model, save_model
@@ -157,6 +163,17 @@ def main(argv=None) -> int:
     y = np.array([labels.index(v) for v in m["label"].astype(str)])
     print(f"utterance model {Path(base_path).name}: reading {len(m)} MELD utterances")
     z = utterance_logits(utterance, meta, m, [args.meld / SPLIT_FILES[s] for s in ("train", "dev")]).astype(np.float64)
+    if args.oof is not None:  # the train rows read by models that never saw their dialogue (dev: the utterance model)
+        oof = np.load(args.oof)
+        if list(oof["labels"]) != labels:
+            raise SystemExit(f"{args.oof}: labels {list(oof['labels'])}, the utterance model's {labels}")
+        where = dict(zip(oof["sample_id"].tolist(), range(len(oof["sample_id"]))))
+        train_rows = np.flatnonzero((m["split"] == "train").to_numpy())
+        missing = [s for s in m["sample_id"].iloc[train_rows] if s not in where]
+        if missing:
+            raise SystemExit(f"{args.oof}: no out-of-fold logits for {len(missing)} MELD train utterances, e.g. {missing[0]}")
+        z[train_rows] = oof["logits"][[where[s] for s in m["sample_id"].iloc[train_rows]]]
+        print(f"train dialogues: out-of-fold logits from {args.oof.name}")
     speakers = m["speaker"].fillna("").astype(str).to_numpy(object)
     train_all = dialogues(m[m["split"] == "train"])
     perm = np.random.default_rng(0).permutation(len(train_all))
@@ -191,7 +208,8 @@ def main(argv=None) -> int:
     model.load_state_dict({**utterance.state_dict(), **{f"dialogue.{k}": v for k, v in chosen["head"].state_dict().items()}})
     metrics = {**meta.get("metrics", {}), "dialogue": {
         "trained_on": f"MELD train dialogues ({len(train)}; {n_hold} held out to choose the epoch and seed)",
-        "seed": chosen["seed"], "epoch": chosen["epoch"], "command": "python benchmarks/train_text_dialogue.py --meld PATH/meld --out FILE"}}
+        "seed": chosen["seed"], "epoch": chosen["epoch"], "train_logits": "out-of-fold" if args.oof is not None else "in-sample",
+        "command": "python benchmarks/train_text_dialogue.py --meld PATH/meld --out FILE" + (" --oof OOF" if args.oof is not None else "")}}
     save_model(args.out, model, tuple(labels), meta["preprocessing"], metrics,
                notes=(meta.get("notes", "") + " Dialogue context head: benchmarks/train_text_dialogue.py.").strip())
     written, _ = load_model(args.out)  # the file as written (its head in float16), scored again
@@ -199,9 +217,10 @@ def main(argv=None) -> int:
     print(f"MELD dev weighted F1 {before['weighted_f1']:.4f} -> {after['weighted_f1']:.4f}, macro F1 {before['macro_f1']:.4f} -> "
           f"{after['macro_f1']:.4f}, accuracy {before['accuracy']:.4f} -> {after['accuracy']:.4f} (seeds' dev weighted F1: "
           f"{', '.join(str(r['dev_weighted_f1']) for r in runs)})")
-    save("text_dialogue", {
+    save("text_dialogue" + (f"_{args.tag}" if args.tag else ""), {
         "utterance_model": {"model": Path(base_path).name, "sha256": meta["sha256"]}, "hidden": HIDDEN, "epochs": EPOCHS,
         "batch_dialogues": BATCH, "lr": LR, "weight_decay": DECAY, "holdout_dialogues": n_hold, "train_dialogues": len(train),
+        "train_logits": "out-of-fold" if args.oof is not None else "in-sample",
         "holdout_weighted_f1_without_context": round(no_context_hold, 4),
         "seeds": [{k: v for k, v in r.items() if k != "head"} for r in runs], "chosen_seed": chosen["seed"],
         "dev_without_context": before, "dev_with_context": after, "seconds": round(time.perf_counter() - t0, 1)})

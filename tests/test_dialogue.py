@@ -1,5 +1,7 @@
 """The dialogue-context head of text models (emolab.models.dialogue)."""
 
+import collections
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,3 +133,31 @@ def test_the_lesson_reads_its_transcript_as_one_dialogue(tmp_path):
     assert np.allclose(p, expect, atol=1e-4)
     calm = lm.text(["What a lovely surprise, thank you!", texts[1], texts[2]], speakers)
     assert np.abs(calm[1] - p[1]).max() > 1e-3  # the same words after other words: another answer
+
+
+def test_out_of_fold_corpora_hold_each_dialogue_out_exactly_once(tmp_path):
+    """benchmarks/train_text_folds.py: whole dialogues per fold; each fold's corpus is the train CSV cut in two, text intact."""
+    from emolab.data.corpora.meld import read_meld
+
+    from tests.conftest import import_benchmark
+
+    folds = import_benchmark("train_text_folds")
+    header = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
+    lines = [f'{i},"Line {d}.{u}, caf\u00e9 ""quoted""",S{u % 2},{"joy" if u else "anger"},positive,{d},{u},1,1,'
+             f'"00:00:0{u},000","00:00:0{u},900"\n' for i, (d, u) in enumerate((d, u) for d in range(7) for u in range(3))]
+    (tmp_path / "train_sent_emo.csv").write_text(header + "".join(lines), encoding="utf-8")
+    fold = folds.fold_of_dialogues(list(range(7)), 3)
+    assert sorted(fold) == list(range(7)) and sorted(collections.Counter(fold.values()).values()) == [2, 2, 3]
+    assert fold == folds.fold_of_dialogues(list(reversed(range(7))), 3)  # the same cut whatever the order given
+    whole = read_meld(tmp_path, ("train",))
+    held = []
+    for k in range(3):
+        folds.write_fold_corpus(tmp_path / "train_sent_emo.csv", fold, k, tmp_path / f"f{k}")
+        part = read_meld(tmp_path / f"f{k}")
+        dev, train = part[part["split"] == "dev"], part[part["split"] == "train"]
+        assert set(dev["dialogue"]) == {d for d, f in fold.items() if f == k} and not set(dev["dialogue"]) & set(train["dialogue"])
+        assert len(dev) + len(train) == len(whole)
+        held += dev["dialogue"].tolist()
+        ref = whole.set_index(["dialogue", "utterance"]).loc[list(zip(dev["dialogue"], dev["utterance"]))]
+        assert list(ref["text"]) == list(dev["text"]) and list(ref["label"]) == list(dev["label"])
+    assert sorted(collections.Counter(held).values()) == [3] * 7  # each dialogue (3 utterances) held out once
