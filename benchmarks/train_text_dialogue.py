@@ -11,8 +11,11 @@ are chosen by weighted F1 on a tenth of the train dialogues held out (seed 0), n
 utterances, official split) is scored before and after: accuracy, weighted and macro F1, per-class recall, and
 weighted F1 on the first utterances of dialogues (no context before them) and on the rest.
 
+``--oof FILE`` (``oof_logits.npz`` of ``benchmarks/train_text_folds.py``): the train dialogues are read by models
+that never saw them, instead of by the utterance model trained on them (dev is always read by the utterance model).
+
 Writes the model file (the utterance model's weights unchanged plus the head, float16) atomically, then scores the
-written file again, and ``benchmarks/results/text_dialogue.json``.
+written file again, and ``benchmarks/results/text_dialogue[_TAG].json``.
 """
 
 from __future__ import annotations
@@ -163,6 +166,7 @@ def main(argv=None) -> int:
     y = np.array([labels.index(v) for v in m["label"].astype(str)])
     print(f"utterance model {Path(base_path).name}: reading {len(m)} MELD utterances")
     z = utterance_logits(utterance, meta, m, [args.meld / SPLIT_FILES[s] for s in ("train", "dev")]).astype(np.float64)
+    source = "out-of-fold" if args.oof is not None else "in-sample"  # what the train dialogues' answers are
     if args.oof is not None:  # the train rows read by models that never saw their dialogue (dev: the utterance model)
         oof = np.load(args.oof)
         if list(oof["labels"]) != labels:
@@ -208,7 +212,7 @@ def main(argv=None) -> int:
     model.load_state_dict({**utterance.state_dict(), **{f"dialogue.{k}": v for k, v in chosen["head"].state_dict().items()}})
     metrics = {**meta.get("metrics", {}), "dialogue": {
         "trained_on": f"MELD train dialogues ({len(train)}; {n_hold} held out to choose the epoch and seed)",
-        "seed": chosen["seed"], "epoch": chosen["epoch"], "train_logits": "out-of-fold" if args.oof is not None else "in-sample",
+        "seed": chosen["seed"], "epoch": chosen["epoch"], "train_logits": source,
         "command": "python benchmarks/train_text_dialogue.py --meld PATH/meld --out FILE" + (" --oof OOF" if args.oof is not None else "")}}
     save_model(args.out, model, tuple(labels), meta["preprocessing"], metrics,
                notes=(meta.get("notes", "") + " Dialogue context head: benchmarks/train_text_dialogue.py.").strip())
@@ -220,7 +224,7 @@ def main(argv=None) -> int:
     save("text_dialogue" + (f"_{args.tag}" if args.tag else ""), {
         "utterance_model": {"model": Path(base_path).name, "sha256": meta["sha256"]}, "hidden": HIDDEN, "epochs": EPOCHS,
         "batch_dialogues": BATCH, "lr": LR, "weight_decay": DECAY, "holdout_dialogues": n_hold, "train_dialogues": len(train),
-        "train_logits": "out-of-fold" if args.oof is not None else "in-sample",
+        "train_logits": source,
         "holdout_weighted_f1_without_context": round(no_context_hold, 4),
         "seeds": [{k: v for k, v in r.items() if k != "head"} for r in runs], "chosen_seed": chosen["seed"],
         "dev_without_context": before, "dev_with_context": after, "seconds": round(time.perf_counter() - t0, 1)})
