@@ -303,12 +303,19 @@ class Int8ConvNet(nn.Module):
         q.scale, q.zero_point = float(state[f"{prefix}.scale"]), int(state[f"{prefix}.zero_point"])
         return q
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _pooled(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float()
         if self.norm is not None:
             x = self.norm(x)
-        x = self.features(self.quant(x.contiguous()))
-        return self.linear(x.mean(dim=(2, 3))).dequantize()
+        return self.features(self.quant(x.contiguous())).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(self._pooled(x)).dequantize()
+
+    def read(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``[B, n_classes]`` and the pooled embedding ``[B, embed_dim]`` (dequantized) of one pass."""
+        pooled = self._pooled(x)
+        return self.linear(pooled).dequantize(), pooled.dequantize()
 
 
 class _QuantizedMembers(nn.Module):

@@ -111,6 +111,13 @@ class FaceCNN2D(nn.Module):
             return average_probabilities([m(x) for m in self.members])
         return self.head(self.embed(x))
 
+    def read(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``[B, n_classes]`` and embedding ``[B, embed_dim]`` of one pass (an ensemble: two)."""
+        if self.config.members > 1:
+            return self(x), self.embed(x)
+        e = self.embed(x)
+        return self.head(e), e
+
     @classmethod
     def ensemble(cls, models: list["FaceCNN2D"], store_half: bool = False) -> "FaceCNN2D":
         """One model averaging the probabilities of trained single face CNNs of the same layout (weights copied).
