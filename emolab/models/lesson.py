@@ -27,6 +27,7 @@ from ..errors import ModelError
 from ..registry import FRAME_FACE_KINDS, PRETRAINED_DIR
 from ..taxonomy import EMOTIONS
 from .fusion import MODALITIES
+from .gaze import GAZE_FILE, load_gaze_probe
 from .io import load_model
 
 DEFAULT_WEIGHTS = {"face": 0.5, "speech": 0.25, "text": 0.25}
@@ -78,6 +79,7 @@ class LessonModels:
     speech_abstain: float = 0.0  # a turn's speech emotion is not given below this confidence (the model is near chance there)
     speech_min_seconds: float = 0.0  # nor for a turn shorter than this (s), whose speech is not read into the timeline either
     available: tuple[str, ...] = ()
+    gaze = None  # a GazeProbe (emolab.models.gaze): frames looking down are not read (pretrained face CNN only)
 
     def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None, readable: Optional[np.ndarray] = None) -> np.ndarray:
         """Features of face clips uint8 [n, clip_frames, size, size] -> [n, d].
@@ -87,6 +89,20 @@ class LessonModels:
         ``readable`` [n, clip_frames] bool: the frames that passed the readability rule; per-frame
         models read only those (clip models see every frame)."""
         raise NotImplementedError
+
+    def face_readings(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None,
+                      readable: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`face`, leaving out the clips that look down (models with a gaze probe,
+        :mod:`emolab.models.gaze`).
+
+        Returns
+        -------
+        features : np.ndarray [shape=(n, d)]
+            As :meth:`face`; NaN rows for clips whose read frames look down.
+        down : np.ndarray [shape=(n, clip_frames), dtype=bool]
+            The frames read in those clips (all False for a model without a probe).
+        """
+        return self.face(clips, face_px=face_px, readable=readable), np.zeros(np.shape(clips)[:2], bool)
 
     def speech(self, windows: np.ndarray) -> np.ndarray:
         """Features of 16 kHz waveforms [n, samples] -> [n, d]."""
@@ -276,6 +292,7 @@ class LateFusionLessonModels(LessonModels):
         face = self.models.get("face")
         self.clip_frames = 5 if face is None or face.kind != "face3d" else face.config.frames  # per-frame models: averaged over 1 s at 5 fps
         self.face_size = 48 if face is None else face.config.size
+        self.gaze = None if face is None or face.kind == "face3d" else load_gaze_probe(Path(folder) / GAZE_FILE, self.metas["face"].get("sha256", ""))
         sp = self.metas.get("speech")
         self.speech_seconds = float(sp["preprocessing"].get("seconds", 3.0)) if sp else 3.0
         tx = self.metas.get("text")
@@ -304,6 +321,14 @@ class LateFusionLessonModels(LessonModels):
         run = self._plain if self.precision.get(m) == "int8" else self._run
         return run(lambda t: model(t).float(), model, x, 128).astype(np.float64)
 
+    def _logits_embedding(self, m: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Model ``m``'s logits [n, k] and embeddings [n, d] (float64) from one pass (its ``read``)."""
+        model = self.models[m]
+        run = self._plain if self.precision.get(m) == "int8" else self._run
+        both = run(lambda t: torch.cat([o.float() for o in model.read(t)], 1), model, x, 128).astype(np.float64)
+        k = len(EMOTIONS)
+        return both[:, :k], both[:, k:]
+
     def _probs(self, m: str, x: np.ndarray, temperature: float | np.ndarray = 1.0, logits: Optional[np.ndarray] = None) -> np.ndarray:
         """Calibrated probabilities: softmax(logits / temperature), one temperature or one per row (``logits``: already
         computed for ``x``)."""
@@ -319,20 +344,42 @@ class LateFusionLessonModels(LessonModels):
     def face(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None, readable: Optional[np.ndarray] = None) -> np.ndarray:
         """Face probabilities of clips: every ``frame_step``-th of each clip's readable frames (all frames
         where ``readable`` is not given, or where no frame of a clip is marked), each calibrated for the
-        face's size (``face_px``), averaged."""
+        face's size (``face_px``), averaged. The gaze is not checked (:meth:`face_readings` does)."""
+        return self._face(clips, face_px, readable, gaze=False)[0]
+
+    def face_readings(self, clips: np.ndarray, face_px: Optional[np.ndarray] = None,
+                      readable: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`face`, except for clips whose read frames look down on average (the gaze probe's score,
+        :attr:`gaze`, averaged over them reaches its threshold): their rows are NaN and their read frames
+        marked; without a probe, :meth:`face`. See :meth:`LessonModels.face_readings`."""
+        return self._face(clips, face_px, readable, gaze=True)
+
+    def _face(self, clips: np.ndarray, face_px: Optional[np.ndarray], readable: Optional[np.ndarray],
+              gaze: bool) -> tuple[np.ndarray, np.ndarray]:
         from ..calibration import temperature_for
 
+        down = np.zeros(np.shape(clips)[:2], bool)
         if "face" not in self.models:
-            return np.zeros((len(clips), len(EMOTIONS)), np.float32)
+            return np.zeros((len(clips), len(EMOTIONS)), np.float32), down
         t = temperature_for("face") if face_px is None else np.asarray(temperature_for("face", face_px=np.asarray(face_px, float)))
         if self.models["face"].kind == "face3d":
-            return self._probs("face", clips[:, None], t)
+            return self._probs("face", clips[:, None], t), down
         if not len(clips):
-            return np.zeros((0, len(EMOTIONS)), np.float32)
+            return np.zeros((0, len(EMOTIONS)), np.float32), down
         rows, cols = read_frames(np.ones(clips.shape[:2], bool) if readable is None else readable, self.frame_step)
-        p = self._probs("face", clips[rows, cols][:, None], t[rows] if np.ndim(t) else t)
+        x = clips[rows, cols][:, None]
+        logits, n = None, np.bincount(rows, minlength=len(clips))
+        if gaze and self.gaze is not None:
+            # the clip is the unit that stands for a second: it looks down when its read frames do on average
+            logits, embedding = self._logits_embedding("face", x)
+            clip_down = np.bincount(rows, weights=self.gaze.score(embedding), minlength=len(clips)) / np.maximum(n, 1) >= self.gaze.threshold
+            down[rows, cols] = clip_down[rows]
+        p = self._probs("face", x, t[rows] if np.ndim(t) else t, logits=logits)
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        return np.add.reduceat(p, starts, axis=0) / np.diff(np.r_[starts, len(rows)])[:, None]
+        out = np.add.reduceat(p, starts, axis=0) / np.diff(np.r_[starts, len(rows)])[:, None]
+        if down.any():
+            out[down.any(1)] = np.nan
+        return out, down
 
     def speech(self, windows: np.ndarray) -> np.ndarray:
         from ..preprocessing.inputs import speech_inputs_from_waves

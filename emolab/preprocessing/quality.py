@@ -26,9 +26,11 @@ import pandas as pd
 
 from ..config import Config
 
-REASONS = ("too_small", "turned_away", "blurred", "unclear", "not_visible")
+REASONS = ("too_small", "turned_away", "blurred", "unclear", "looking_down", "not_visible")
 """Why an emotion is not given: the face is too small, turned away, blurred, unclear to the detector
-(low detector confidence: often a partly hidden or shadowed face), or not seen at all."""
+(low detector confidence: often a partly hidden or shadowed face), looking down (eyes cast down, as in
+reading or writing: the face model's gaze probe, :mod:`emolab.models.gaze`, decides after the rule),
+or not seen at all."""
 
 QUALITY_COLUMNS = ("face_px", "frontal", "sharpness")
 QUALITY_MARGIN = 0.06

@@ -86,7 +86,10 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
     if len(ok) and "face" in models.available:
         crops = np.stack([crop_face(frame, dets[i].box, size=models.face_size, margin=models.face_margin) for i in ok])
         clips = np.repeat(crops[:, None], models.clip_frames, axis=1)
-        readings = Readings(models.face(clips, face_px=np.array([dets[i].h for i in ok])), {(people[i], 0): j for j, i in enumerate(ok)})
+        proba, _ = models.face_readings(clips, face_px=np.array([dets[i].h for i in ok]))
+        down = np.isnan(proba).any(1)
+        faces.loc[ok[down], "unreadable"] = "looking_down"
+        readings = Readings(proba, {(people[i], 0): j for j, i in enumerate(ok) if not down[j]})
     turns = pd.DataFrame(columns=["start", "end", "person", "attribution", "speaker", "text"])
     timeline = smooth_timeline(fuse_seconds(models, faces, turns, {"face": readings}), method="none")
     result = lesson_tables(timeline, faces, turns, Readings(), Readings(), models, cfg, {p: "student" for p in people}, 0.0)

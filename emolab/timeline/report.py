@@ -97,9 +97,10 @@ facial expression (short clips), voice (when they were attributed a speaking tur
 second, then smoothed. Valence is the probability of positive minus negative emotions.</p>
 <ul><li>Automatic emotion recognition is uncertain: read every figure as an estimate, never as a fact about a child.</li>
 <li>Expressions are not feelings: a neutral face may hide boredom or worry, a smile politeness.</li>
-<li>On real classroom video the face model often reads a neutral face as sad or angry, above all a face looking down at a desk:
-on faces read by a person in two real classes it agreed less than half of the time (docs/readability.md). Treat a negative
-reading of one student as a reason to look, not as a finding.</li>
+<li>On real classroom video the face model often reads a neutral face as sad or angry, above all a face looking down at a desk.
+Seconds in which a face looks down are therefore left unread (reason "looking_down"), but the check finds about two thirds of
+such faces, not all (docs/readability.md, "Looking down"). Treat a negative reading of one student as a reason to look, not
+as a finding.</li>
 <li>Accuracy differs between people, ages, cultures and camera positions; the models were trained on adult corpora (see the model cards).</li>
 <li>Identities are per recording and pseudonymous; keep this report as confidential as the recording.</li></ul>""")
     parts.append("</body></html>")

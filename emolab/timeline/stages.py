@@ -84,8 +84,9 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
     than 2.5 sampling steps) form a clip. A clip stands for its second only when at least
     ``cfg.min_readable_share`` of its frames are readable (:func:`~emolab.preprocessing.quality.unreadable_reason`
     with ``cfg.readability``), and a per-frame face model then reads only its readable frames
-    (:func:`~emolab.models.lesson.read_frames`); the sightings table gets the ``unreadable`` reason of each
-    sighting. The face model reads batches of clips in its own thread
+    (:func:`~emolab.models.lesson.read_frames`); a clip whose read frames look down (the model's gaze probe,
+    :meth:`~emolab.models.lesson.LessonModels.face_readings`) stands for nothing. The sightings table gets the
+    ``unreadable`` reason of each sighting (``looking_down`` for the readable frames of such a clip). The face model reads batches of clips in its own thread
     beside the pass (torch releases the GIL); at most 3 batches wait, so memory stays flat. On
     CPU, torch runs with one thread during the pass (decoding, detection and tracking keep the
     cores busy) and is set back afterwards.
@@ -120,8 +121,9 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                             align=cfg.align_faces, progress=progress)
     buffers: dict[int, deque] = {}
     last_clip: dict[int, float] = {}
-    pending: list[tuple[int, float, float, np.ndarray, np.ndarray]] = []  # (track, clip time, face px, clip, frames readable): readable clips only
+    pending: list[tuple] = []  # (track, clip time, face px, clip, frames readable, frame times): readable clips only
     clip_rows: list[tuple[int, float]] = []
+    down: set[tuple[int, float]] = set()  # (track, t) of readable sightings taken as looking down
     clip_feats: list[np.ndarray] = []
     thumbs: dict[int, tuple[float, np.ndarray]] = {}
     saved: list[tuple[int, float, np.ndarray]] = []
@@ -130,14 +132,18 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
 
     def flush(final: bool = False) -> None:
         if pending and "face" in models.available:
-            job = pool.submit(models.face, np.stack([r[3] for r in pending]), face_px=np.array([r[2] for r in pending]),
+            job = pool.submit(models.face_readings, np.stack([r[3] for r in pending]), face_px=np.array([r[2] for r in pending]),
                               readable=np.array([r[4] for r in pending]))
-            jobs.append(([r[:2] for r in pending], job))
+            jobs.append(([(r[0], r[1], r[4], r[5]) for r in pending], job))
         pending.clear()
         while jobs and (final or len(jobs) > 3 or jobs[0][1].done()):
             rows, job = jobs.popleft()
-            clip_feats.append(job.result())
-            clip_rows.extend(rows)
+            feats, looked_down = job.result()
+            for (tid, tc, ok, times), d in zip(rows, looked_down):
+                if d.any():  # a clip that looks down stands for nothing, and all its readable frames say so
+                    down.update((tid, float(t)) for t in times[ok])
+            clip_feats.append(feats)
+            clip_rows.extend((tid, tc) for tid, tc, _, _ in rows)
 
     total = max(1, int(duration * cfg.sample_fps))
     threads = torch.get_num_threads()
@@ -158,7 +164,8 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                 if len(buf) == T and g.t - last_clip.get(tid, -1e9) >= stride - 1e-6:
                     if np.mean([b[2] for b in buf]) >= cfg.min_readable_share:  # an unreadable clip is never read
                         pending.append((tid, float(np.mean([b[0] for b in buf])), float(np.median([b[3] for b in buf])),
-                                        np.stack([b[1] for b in buf]), np.array([b[2] for b in buf], bool)))
+                                        np.stack([b[1] for b in buf]), np.array([b[2] for b in buf], bool),
+                                        np.array([b[0] for b in buf], float)))
                     last_clip[tid] = g.t
             if len(pending) >= 64:
                 flush()
@@ -169,13 +176,17 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
         pool.shutdown(wait=True, cancel_futures=True)
         torch.set_num_threads(threads)
     names = perception.names_
+    features = np.concatenate(clip_feats) if clip_feats else None
     at: dict = {}
     for j, (tid, tc) in enumerate(clip_rows):
-        if tid in names:
+        if tid in names and not np.isnan(features[j]).any():
             at.setdefault((names[tid], int(np.floor(tc))), j)
     sightings = perception.sightings()
     sightings["unreadable"] = unreadable_reason(sightings, cfg.readability)
-    return FaceReadings(features=np.concatenate(clip_feats) if clip_feats else None, at=at, sightings=sightings,
+    if down:
+        hit = np.array([(tid, t) in down for tid, t in zip(sightings["track"], sightings["t"].astype(float))], bool)
+        sightings.loc[hit & (sightings["unreadable"] == ""), "unreadable"] = "looking_down"
+    return FaceReadings(features=features, at=at, sightings=sightings,
                         thumbnails={names[tid]: img for tid, (_, img) in thumbs.items() if tid in names},
                         crops=[(names[tid], t, img) for tid, t, img in saved if tid in names],
                         n_frames=perception.n_frames_, grid=perception.grid_)
