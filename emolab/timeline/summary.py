@@ -65,7 +65,7 @@ def class_summary(timeline: pd.DataFrame, students: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows, columns=["group", "emotion", "valence", "seconds", "share"])
 
 
-READABLE_FROM = "Emotions are read only from faces large, sharp and frontal enough (and from speech and words)"
+READABLE_FROM = "Emotions are read only from faces large, sharp and frontal enough, and not looking down (and from speech and words)"
 """How readability is decided, in one sentence for reports and dashboards (see :class:`~emolab.preprocessing.quality.ReadabilityRule`)."""
 
 
