@@ -113,5 +113,6 @@ def load_gaze_probe(path: str | os.PathLike, face_sha256: str) -> Optional[GazeP
         d = json.loads(p.read_text(encoding="utf-8"))
         probe = GazeProbe(np.asarray(d["weight"], np.float64), float(d["bias"]), float(d["threshold"]), str(d["face_sha256"]))
     except (ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"cannot read the gaze probe ({exc})", path=p, hint="re-make it: benchmarks/train_gaze_probe.py") from None
+        raise ModelError(f"cannot read the gaze probe ({exc})", path=p,
+                         hint="re-make it: benchmarks/train_gaze_probe.py") from None
     return probe if probe.face_sha256 == face_sha256 else None

@@ -292,7 +292,8 @@ class LateFusionLessonModels(LessonModels):
         face = self.models.get("face")
         self.clip_frames = 5 if face is None or face.kind != "face3d" else face.config.frames  # per-frame models: averaged over 1 s at 5 fps
         self.face_size = 48 if face is None else face.config.size
-        self.gaze = None if face is None or face.kind == "face3d" else load_gaze_probe(Path(folder) / GAZE_FILE, self.metas["face"].get("sha256", ""))
+        self.gaze = (None if face is None or face.kind == "face3d"
+                     else load_gaze_probe(Path(folder) / GAZE_FILE, self.metas["face"].get("sha256", "")))
         sp = self.metas.get("speech")
         self.speech_seconds = float(sp["preprocessing"].get("seconds", 3.0)) if sp else 3.0
         tx = self.metas.get("text")
@@ -372,7 +373,8 @@ class LateFusionLessonModels(LessonModels):
         if gaze and self.gaze is not None:
             # the clip is the unit that stands for a second: it looks down when its read frames do on average
             logits, embedding = self._logits_embedding("face", x)
-            clip_down = np.bincount(rows, weights=self.gaze.score(embedding), minlength=len(clips)) / np.maximum(n, 1) >= self.gaze.threshold
+            score = np.bincount(rows, weights=self.gaze.score(embedding), minlength=len(clips)) / np.maximum(n, 1)
+            clip_down = score >= self.gaze.threshold
             down[rows, cols] = clip_down[rows]
         p = self._probs("face", x, t[rows] if np.ndim(t) else t, logits=logits)
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])

@@ -86,8 +86,8 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
     with ``cfg.readability``), and a per-frame face model then reads only its readable frames
     (:func:`~emolab.models.lesson.read_frames`); a clip whose read frames look down (the model's gaze probe,
     :meth:`~emolab.models.lesson.LessonModels.face_readings`) stands for nothing. The sightings table gets the
-    ``unreadable`` reason of each sighting (``looking_down`` for the readable frames of such a clip). The face model reads batches of clips in its own thread
-    beside the pass (torch releases the GIL); at most 3 batches wait, so memory stays flat. On
+    ``unreadable`` reason of each sighting (``looking_down`` for the readable frames of such a clip). The face
+    model reads batches of clips in its own thread beside the pass (torch releases the GIL); at most 3 batches wait, so memory stays flat. On
     CPU, torch runs with one thread during the pass (decoding, detection and tracking keep the
     cores busy) and is set back afterwards.
 
