@@ -136,6 +136,7 @@ def test_a_lesson_says_looking_down_instead_of_reading_such_faces(tiny_lesson, l
     assert (res.faces["unreadable"] == "looking_down").any()
     assert set(res.faces.loc[base.faces["unreadable"] != "", "unreadable"]) <= set(base.faces["unreadable"]) | {"looking_down"}
     assert "looking_down" in pd.read_csv(tmp_path / "o" / "timeline.csv", keep_default_na=False)["reason"].tolist()
+    assert json.loads((tmp_path / "o" / "analysis.json").read_text())["looking_down_threshold"] == 0.5
 
 
 @pytest.mark.realdata
@@ -160,3 +161,29 @@ def test_the_bundled_probe_finds_faces_people_saw_looking_down(shared_data):
     for size, floor in ((48, 0.85), (24, 0.8)):
         score = probe.score(embeddings(model.eval(), images, size)[1])
         assert roc_auc_score(y, score) >= floor, size
+
+
+@pytest.mark.slow
+def test_a_photo_of_a_face_looking_down_gives_the_reason(lesson_models, tmp_path):
+    import cv2
+    from skimage import data
+
+    from emolab.timeline import AnalysisConfig, analyze_lesson
+
+    cv2.imwrite(str(tmp_path / "class.jpg"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    cfg = AnalysisConfig(model="pretrained", precision="fp32")
+    lm, old = lesson_models, lesson_models.gaze
+    try:
+        lm.gaze = GazeProbe(np.zeros(256), 50.0, 0.5, "")
+        res = analyze_lesson(tmp_path / "class.jpg", config=cfg, models=lm, progress=False, thumbnails=False)
+        lm.gaze = GazeProbe(np.zeros(256), -50.0, 0.5, "")
+        base = analyze_lesson(tmp_path / "class.jpg", config=cfg, models=lm, progress=False, thumbnails=False)
+    finally:
+        lm.gaze = old
+    read = base.timeline["emotion"] != ""
+    assert read.any()
+    row = res.timeline[read.to_numpy()]
+    assert (row["emotion"] == "").all() and (row["reason"] == "looking_down").all()
+    assert (res.faces.loc[base.faces["unreadable"] == "", "unreadable"] == "looking_down").all()
+    assert res.info["readability"]["sentence"] == "no student's emotion could be read (looking down: 1 s)"
+    assert res.students["unreadable_reason"].eq("looking_down").all() and res.info["looking_down_threshold"] == 0.5

@@ -96,7 +96,8 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
     result.info = {"video": Path(image).name, "transcript": "", "duration": 0.0, "fps": 0.0, "width": W, "height": H,
                    "frames_analyzed": 1, "model": models.name, "modalities_available": ["face"] if "face" in models.available else [],
                    "seconds": time.perf_counter() - t0, "detector_grid": detector.grid_, "n_people": len(people), "photo": True,
-                   "readability": readability_summary(timeline, result.students)}
+                   "readability": readability_summary(timeline, result.students),
+                   "looking_down_threshold": models.gaze.threshold if getattr(models, "gaze", None) is not None else None}
     if thumbnails:
         result.thumbnails = {p: crop_face(frame, d.box, size=96, margin=0.3, gray=False) for p, d in zip(people, dets)}
     if out is not None:
