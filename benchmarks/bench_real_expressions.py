@@ -23,7 +23,9 @@ model's temperatures: answers are its own, confidences only roughly calibrated);
 ``emolab.calibration.adapt_priors`` on the bias-corrected calibration; measured, not what lessons do). Input variants: ``raw`` (what the pipeline reads) and ``standardised`` (each 48-px crop's grey levels set to the
 mean and standard deviation of a median FER2013 face, 128.7 and 74.6, before the model). Writes
 ``benchmarks/results/real_expressions[_TAG].json``. One annotator and 13 keyframes of two clips: a check of direction
-and size, not a test set.
+and size, not a test set. Since session 23 lessons also leave unread the faces the gaze probe takes as looking down
+(``emolab.models.gaze``); this script reads every readable face, as the face model alone does, and
+``benchmarks/train_gaze_probe.py`` gives the same figures with and without that check.
 """
 
 from __future__ import annotations
