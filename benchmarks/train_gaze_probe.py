@@ -171,7 +171,14 @@ def main(argv=None) -> int:
     model.eval()
     ann = read_annotations()
     faces = face_labels(ann)
-    images = np.stack([cv2.imread(str(root / f), cv2.IMREAD_GRAYSCALE) for f in faces["file"]])
+    missing = [f for f in faces["file"] if not (root / f).is_file()]
+    images = [] if missing else [cv2.imread(str(root / f), cv2.IMREAD_GRAYSCALE) for f in faces["file"]]
+    missing += [f for f, im in zip(faces["file"], images) if im is None or im.shape != (48, 48)]
+    if missing:
+        raise SystemExit(f"{len(missing)} annotated faces are missing or not 48x48 under {root} (first: {missing[0]}); "
+                         "--fer2013 must be the FER2013 folder with train/ and validation/")
+    images = np.stack(images)
+    print(f"reading {len(images)} annotated faces at {', '.join(map(str, SIZES))} px", flush=True)
     feats = {s: embeddings(model, images, s)[1] for s in SIZES}
     res: dict = {"annotations": {"faces": int(len(faces)), "by_split": faces["split"].value_counts().to_dict(),
                                  "labels": faces.groupby("split")["gaze"].value_counts().unstack(fill_value=0).to_dict("index")}}
@@ -215,6 +222,7 @@ def main(argv=None) -> int:
     probe = type(probe)(probe.weight, probe.bias, threshold, probe.face_sha256)
 
     # the cost on all FER2013 validation faces
+    print(f"probe fitted (C = {C}, threshold {threshold}); its cost on all FER2013 validation faces", flush=True)
     vimg, vlab = validation_faces(root)
     from emolab.taxonomy import EMOTIONS
     cost = {}
@@ -228,6 +236,7 @@ def main(argv=None) -> int:
                    "accuracy_all": round(float(right.mean()), 4), "accuracy_kept": round(float(right[~flag].mean()), 4),
                    "accuracy_flagged": round(float(right[flag].mean()), 4) if flag.any() else None}
     res["fer2013_validation_cost"] = cost
+    print("the hand-read real classroom faces", flush=True)
     try:
         res["real_classroom_faces"] = real_faces(probe, threshold)
     except (FileNotFoundError, OSError, SystemExit) as exc:
