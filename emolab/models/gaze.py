@@ -116,3 +116,10 @@ def load_gaze_probe(path: str | os.PathLike, face_sha256: str) -> Optional[GazeP
         raise ModelError(f"cannot read the gaze probe ({exc})", path=p,
                          hint="re-make it: benchmarks/train_gaze_probe.py") from None
     return probe if probe.face_sha256 == face_sha256 else None
+
+
+def gaze_threshold(models) -> Optional[float]:
+    """The threshold of the gaze probe a set of lesson models runs (``models.gaze``), None where it has none:
+    recorded in an analysis so a reader knows whether downcast faces were left unread."""
+    probe = getattr(models, "gaze", None)
+    return None if probe is None else float(probe.threshold)

@@ -58,6 +58,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     """
     from ..data.corpora.lesson import find_lesson_files
     from ..data.transcripts import read_transcript
+    from ..models.gaze import gaze_threshold
     from ..models.lesson import load_lesson_models
     from ..preprocessing.speakers import assign_roles, attribute_turns, face_rms, speech_turns
     from ..preprocessing.video import video_info
@@ -104,7 +105,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
                    "modalities_available": list(models.available), "seconds": time.perf_counter() - t_start,
                    "detector_grid": face.grid, "n_people": int(faces["person"].nunique()),
                    "readability": readability_summary(result.timeline, result.students),
-                   "looking_down_threshold": models.gaze.threshold if getattr(models, "gaze", None) is not None else None,
+                   "looking_down_threshold": gaze_threshold(models),
                    "teacher": cast.reason.replace(str(cast.teacher), "T") if cast.teacher else cast.reason}
     result.thumbnails = {rename.get(p, p): img for p, img in face.thumbnails.items()}
     if out is not None:

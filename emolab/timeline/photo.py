@@ -54,6 +54,7 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
     """
     import cv2
 
+    from ..models.gaze import gaze_threshold
     from ..models.lesson import load_lesson_models
     from ..preprocessing.crops import crop_face
     from ..preprocessing.detection import FaceDetector
@@ -97,7 +98,7 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
                    "frames_analyzed": 1, "model": models.name, "modalities_available": ["face"] if "face" in models.available else [],
                    "seconds": time.perf_counter() - t0, "detector_grid": detector.grid_, "n_people": len(people), "photo": True,
                    "readability": readability_summary(timeline, result.students),
-                   "looking_down_threshold": models.gaze.threshold if getattr(models, "gaze", None) is not None else None}
+                   "looking_down_threshold": gaze_threshold(models)}
     if thumbnails:
         result.thumbnails = {p: crop_face(frame, d.box, size=96, margin=0.3, gray=False) for p, d in zip(people, dets)}
     if out is not None:
