@@ -51,25 +51,34 @@ def ravdess_folder(shared: str, script: str) -> Path | None:
     return folder
 
 
-def ravdess_voice(folder: Path, copies: int = 2) -> VoiceData:
-    """Read RAVDESS speech under ``folder`` and measure the bundled speech model's encoder statistics of it and of
-    ``copies`` noise-only room copies of every utterance (``room_augment``, one generator seeded 0)."""
+def ravdess_voice(folder: Path, copies: int = 2, model: str = "speech", split_seeds: bool = False) -> VoiceData:
+    """Read RAVDESS speech under ``folder`` and measure a speech model's encoder statistics of it and of
+    ``copies`` noise-only room copies of every utterance (``room_augment``, one generator seeded 0; with
+    ``split_seeds``, as ``train_speech_voice.py`` draws them: actors 01-14 from a generator seeded 0, 15-18 from
+    one seeded 1). ``model``: a voice speech model's file or bundled name (default: the bundled one)."""
     from tqdm.auto import tqdm
 
-    from emolab.bundled import pretrained
+    from emolab.models import load_model
     from emolab.preprocessing.audio import load_audio
     from emolab.preprocessing.augment import room_augment
     from emolab.recipes import read_labelled
+    from emolab.recipes.inputs import resolve_model_path
     from emolab.taxonomy import EMOTIONS
 
-    model, meta = pretrained("speech")
-    model.eval()
+    name = model
+    model, meta = load_model(resolve_model_path(name))
+    if getattr(model.config, "encoder", "") != "voice":
+        raise SystemExit(f"{name!r} is not a voice speech model (encoder='voice')")
     m = read_labelled("ravdess", folder)
     names = list(EMOTIONS)
     d = VoiceData(model=model, shrinkage=float(meta["metrics"].get("head_value", 0.2)),
                   y=np.array([names.index(v) for v in m["label"]]), actor=m["actor"].astype(int).to_numpy(),
                   waves=[load_audio(f) for f in tqdm(m["path"], desc="reading RAVDESS", unit="file")], S=np.empty(0))
     d.S = d.stats(d.waves)
-    rng = np.random.default_rng(0)
-    d.copies = [d.stats([room_augment(w, rng=rng) for w in tqdm(d.waves, desc=f"room copy {k + 1}", unit="file")]) for k in range(copies)]
+    groups = [d.actor <= 14, d.actor > 14] if split_seeds else [np.ones(len(d.y), bool)]
+    d.copies = [np.empty_like(d.S) for _ in range(copies)]
+    for seed, rows in enumerate(groups):
+        rng = np.random.default_rng(seed)
+        for k, c in enumerate(d.copies):
+            c[rows] = d.stats([room_augment(d.waves[i], rng=rng) for i in tqdm(np.flatnonzero(rows), desc=f"room copy {k + 1}", unit="file")])
     return d

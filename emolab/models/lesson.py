@@ -119,6 +119,12 @@ class LessonModels:
         cut = [np.pad(y[a:a + win], (0, win - len(y[a:a + win]))) for a in np.asarray(starts, int)]
         return self.speech(np.array(cut, np.float32).reshape(len(cut), win))
 
+    def speech_by_speaker(self, features: np.ndarray, speakers: list) -> np.ndarray:
+        """:meth:`speech_at`'s features [n, d] of one lesson's windows, with ``speakers`` [n] (who each window's turn
+        is attributed to), as a speaker-normalised head reads them: each speaker's windows centred on their own mean
+        (:mod:`emolab.models.speaker_adapt`). Models without such a head return ``features`` unchanged."""
+        return features
+
     def text(self, texts: list[str], speakers: Optional[list[str]] = None) -> np.ndarray:
         """Features of utterances -> [n, d].
 
@@ -398,6 +404,18 @@ class LateFusionLessonModels(LessonModels):
             return np.zeros((len(starts), len(EMOTIONS)), np.float32)
         return self._probs("speech", speech_inputs_at(y, starts, self.speech_seconds, self.models["speech"].config.feature),
                            self._temperature("speech"))
+
+    def speech_by_speaker(self, features: np.ndarray, speakers: list) -> np.ndarray:
+        m = self.models.get("speech")
+        shrink = float(getattr(getattr(m, "config", None), "speaker_shrink", 0.0) or 0.0)
+        if m is None or shrink <= 0 or not len(features):
+            return features
+        from .speaker_adapt import speaker_adapt
+
+        # one window per second of speech, each 3 s long: a window is worth 1/3 of a ~3-s training utterance
+        return speaker_adapt(np.log(np.clip(features, 1e-12, 1.0)), speakers, bias=m.head[-1].bias.detach().double().numpy(),
+                             shrink=shrink, amount=np.full(len(features), 1.0 / self.speech_seconds),
+                             temperature=self._temperature("speech")).astype(np.float32)
 
     def text(self, texts: list[str], speakers: Optional[list[str]] = None) -> np.ndarray:
         if "text" not in self.models:

@@ -283,6 +283,7 @@ class SpeechCNNConfig(Config):
     active_db: float = 35.0  # voice: frames within this many dB of the loudest are active (statistics over them)
     voice_pool: tuple[int, ...] = ()  # voice: the layers (1-based, ascending) whose statistics are pooled; () = the last one
     store_half: bool = False  # store floating-point weights in float16 (file size; they are loaded into float32)
+    speaker_shrink: float = 0.0  # voice: > 0 = a speaker-normalised head; k of :func:`emolab.models.speaker_adapt.speaker_adapt`
 
 
 def utterance_cmvn(x: torch.Tensor, variance: bool = True, eps: float = 1e-5) -> torch.Tensor:

@@ -76,6 +76,14 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
         from ..models.dialogue import with_dialogue
 
         proba = apply_temperature(with_dialogue(model, np.log(np.clip(proba, 1e-12, 1.0)), sub), 1.0)
+    shrink = float(getattr(model.config, "speaker_shrink", 0.0) or 0.0)
+    if meta["kind"] == "speech" and shrink > 0 and "group" in sub.columns:
+        # a speaker-normalised head reads each speaker after centring on their own readings (emolab.models.speaker_adapt)
+        from ..models.speaker_adapt import speaker_adapt
+
+        proba = speaker_adapt(np.log(np.clip(proba, 1e-12, 1.0)), sub["group"].tolist(),
+                              bias=model.head[-1].bias.detach().double().numpy(), shrink=shrink)
+        scored["reason"] += f"; speaker-normalised: each of the {sub['group'].nunique()} speakers' readings centred on their own mean (k = {shrink:g})"
     result = evaluate(sub[col], proba=proba, labels=labels)
     result.scored = {**scored, "n": int(len(sub)), "of": int(len(m))}
     return result

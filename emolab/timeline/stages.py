@@ -266,7 +266,10 @@ def read_speech(turns: pd.DataFrame, y: Optional[np.ndarray], models, *, sr: int
         if person != OFF_CAMERA and long_enough[turn[k]]:  # too short a turn: its speech cannot be told (speech_min_seconds)
             at.setdefault((person, second), k)
     same = early is not None and np.array_equal(early[0], starts)
-    return Readings(early[1] if same else speech_features(y, starts, models), at, turn)
+    features = early[1] if same else speech_features(y, starts, models)
+    if features is not None:  # a speaker-normalised head: each speaker's windows read against their own mean
+        features = models.speech_by_speaker(features, [person for person, _ in seconds])
+    return Readings(features, at, turn)
 
 
 def read_text(turns: pd.DataFrame, models) -> Readings:
