@@ -56,9 +56,10 @@ def read_frames(readable: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray
 
 
 # The calibrated speech model's answers below this confidence are left empty. Out of fold over RAVDESS actors
-# 01-18 (session 18's head) every confidence bin below 0.5 is right 37-49 % of the time, every bin from 0.5 up
-# 60-94 %; at 0.5 it keeps 79 % of utterances at 77 % accuracy (emolab/pretrained/speech.md, "Calibration and
-# abstention"; benchmarks/bench_speech_duration.py reads the same threshold).
+# 01-18 (session 24's speaker-normalised head, each speaker read with all of their utterances) every confidence
+# bin below 0.5 is right 0-48 % of the time, every bin from 0.5 up 53-93 %; at 0.5 it keeps 87 % of utterances at
+# 82.5 % accuracy (session 18's head: 37-49 % / 60-94 %, 79 % kept at 77 %) (emolab/pretrained/speech.md,
+# "Calibration and abstention"; benchmarks/bench_speech_duration.py reads the same threshold).
 SPEECH_ABSTAIN = 0.5
 # A turn shorter than this (seconds) gets no speech emotion and stands for no second of its speaker's timeline.
 # Out of fold over RAVDESS actors 01-18, speech cut to its first 0.25-2 s and centred in a 3-s window of near
