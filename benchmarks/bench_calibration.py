@@ -4,7 +4,8 @@
 * ``speech``: RAVDESS actors 15-18 (240 utterances; the card's model-selection and reporting actors;
   actors 19-24 are not in ``shared/data``). A speech head refit on actors 01-18 after selection (its file's
   ``metrics["refit"]``, shipped since session 17) has trained on them: it is skipped, and its temperature is
-  fitted on out-of-fold logits by ``train_speech_voice.py --write-calibration``;
+  fitted on out-of-fold logits by ``train_speech_voice.py --write-calibration`` (since session 24, for the
+  speaker-normalised head, by ``train_speech_speaker.py --write-calibration``);
 * ``text``: MELD dev (1,109 utterances; the card's selection and reporting split; MELD test is not
   in ``shared/data``).
 
