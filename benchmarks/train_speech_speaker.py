@@ -88,6 +88,7 @@ def main() -> None:
     from emolab.models.io import save_model
     from emolab.models.speaker_adapt import speaker_adapt
     from emolab.preprocessing.audio import load_audio
+    from emolab.preprocessing.augment import room_augment
     from emolab.preprocessing.inputs import speech_input
     from emolab.recipes.inputs import resolve_model_path
     from emolab.taxonomy import EMOTIONS
@@ -108,8 +109,6 @@ def main() -> None:
     S, copies = d.S.astype(np.float64), [c.astype(np.float64) for c in d.copies]
     # a new corpus: every utterance of a speaker through the same drawn room and microphone (one room_augment
     # condition per actor, generator seeded 1000 + actor for each of their utterances), never seen in training
-    from emolab.preprocessing.augment import room_augment
-
     channel = d.stats([room_augment(w, rng=np.random.default_rng(1000 + int(a_))) for w, a_ in
                        zip(tqdm(d.waves, desc="one channel per speaker", unit="file"), d.actor)]).astype(np.float64)
     y, actor = d.y, d.actor
@@ -226,7 +225,7 @@ def main() -> None:
 
     # the shipped head: all 18 actors, centred; the training mean in the model's buffer
     pop, scale, clf = fit(everyone, True)
-    model, _ = load_model(resolve_model_path(a.base))
+    model = d.model  # the base file as ravdess_voice loaded it: its statistics are all measured, its head is replaced
     model.config.speaker_shrink = float(k_best)
     with torch.no_grad():
         model.voice.mean.copy_(torch.from_numpy(pop).float())
