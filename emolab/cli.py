@@ -106,7 +106,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .recipes import evaluate_recipe
 
-    ev = evaluate_recipe(args.model, args.dataset, args.path, split=args.split, progress=not args.quiet, max_samples=args.max_samples)
+    ev = evaluate_recipe(args.model, args.dataset, args.path, split=args.split, progress=not args.quiet, max_samples=args.max_samples,
+                         classes=args.classes)
     if args.json:
         print(json.dumps({**ev.metrics, "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy)), "scored": ev.scored},
                          indent=2))
@@ -441,6 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="all (every labelled row), val (the model-selection split) or an official split name (e.g. validation, "
                    "dev, test); default: val when the model was trained on this corpus, else all")
     p.add_argument("--max-samples", type=int, default=None, help="score a random subsample of this many rows (default: all)")
+    p.add_argument("--classes", choices=("corpus", "model"), default="corpus",
+                   help="the answers allowed: corpus = only the classes the corpus labels (e.g. no neutral on CK+48, no "
+                   "surprise on CREMA-D), model = every class of the model (default: %(default)s)")
     _flags(p, "json", "quiet")
     p.set_defaults(handler=_cmd_evaluate)
     return parser

@@ -164,6 +164,50 @@ def test_a_bundled_model_scores_a_corpus_it_was_not_trained_on_whole(tmp_path, m
     assert "speaker-normalised: each of the 2 speakers' readings centred" in res.stdout.splitlines()[0]  # TESS: two speakers
 
 
+def test_a_corpus_without_some_classes_is_scored_over_its_own_classes(tmp_path, monkeypatch):
+    """A TESS copy without its 'pleasant surprise' speakers: by default surprise is never answered (the corpus
+    cannot hold it), the reason says so and gives the all-classes accuracy, which ``classes="model"`` reproduces."""
+    from emolab.bundled import available
+    from emolab.data.corpora.speech import TESS_EMOTIONS
+
+    from .conftest import write_wav
+
+    if "speech" not in available():
+        pytest.skip("the speech model is not bundled")
+    monkeypatch.setenv("EMOLAB_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "tess"
+    for i, emo in enumerate(e for e in TESS_EMOTIONS if e != "ps"):
+        for speaker in ("OAF", "YAF"):
+            for word in ("back", "bar", "base"):
+                write_wav(root / f"{speaker}_{emo}" / f"{speaker}_{word}_{emo}.wav", freq=120.0 + 55 * i + (30 if speaker == "YAF" else 0))
+    six = evaluate_recipe("speech", "tess", root, progress=False)
+    seven = evaluate_recipe("speech", "tess", root, progress=False, classes="model")
+    assert list(six.per_class.label) == ["anger", "disgust", "fear", "happiness", "neutral", "sadness"]
+    assert "surprise" in list(seven.per_class.label) and "accuracy_all_classes" not in seven.metrics
+    assert "answers among the 6 classes the corpus labels (it has no surprise)" in six.scored["reason"]
+    assert six.metrics["accuracy_all_classes"] == pytest.approx(seven.metrics["accuracy"])
+    # an answer can only move off a class the corpus lacks, so no right answer is lost
+    assert six.metrics["accuracy"] >= seven.metrics["accuracy"]
+    with pytest.raises(ValueError, match="classes must be"):
+        evaluate_recipe("speech", "tess", root, progress=False, classes="all")
+    from emolab.cli import main
+
+    assert main(["evaluate", "--model", "speech", "--dataset", "tess", str(root), "--quiet", "--json", "--classes", "model"]) == 0
+
+
+def test_restrict_to_classes_renormalises_and_keeps_the_order():
+    from emolab.recipes.evaluate import restrict_to_classes
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(4), size=50)
+    labels, keep = ["a", "b", "c", "d"], ["d", "b", "a"]
+    q = restrict_to_classes(p, labels, keep)
+    assert q.shape == (50, 3) and np.allclose(q.sum(1), 1.0)
+    assert np.allclose(q[:, 0] / q[:, 1], p[:, 3] / p[:, 1])  # ratios among kept classes unchanged
+    kept_top = np.isin(p.argmax(1), [0, 1, 3])
+    assert (np.asarray(keep)[q.argmax(1)][kept_top] == np.asarray(labels)[p.argmax(1)][kept_top]).all()
+
+
 def test_rows_to_score_says_when_a_refit_model_is_scored_on_its_own_training_rows():
     import pandas as pd
 

@@ -15,7 +15,7 @@ from .splits import rows_to_score
 
 
 def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.PathLike, *, split: str | None = None,
-                    progress: bool = True, max_samples: int | None = None) -> Evaluation:
+                    progress: bool = True, max_samples: int | None = None, classes: str = "corpus") -> Evaluation:
     """Evaluate a saved or bundled model on a corpus; ``scored`` of the result says which rows and why.
 
     Parameters
@@ -32,6 +32,13 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     progress : bool
     max_samples : int, optional
         Score a random subsample (seed 0) of at most this many of the chosen rows.
+    classes : {"corpus", "model"}
+        The answers the model may give. ``"corpus"`` (default): only the classes the corpus labels at all (over
+        every labelled row, whatever the split), its probabilities renormalised over them
+        (:func:`restrict_to_classes`). A posed-expression corpus without neutral faces (CK+48), or a speech corpus
+        without surprise (CREMA-D, Emo-DB), is then scored as a cross-corpus study scores it, and the reason says
+        so, with ``metrics["accuracy_all_classes"]``, the accuracy when every class of the model may be
+        answered. ``"model"``: every class of the model may be answered.
 
     Returns
     -------
@@ -84,6 +91,28 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
         proba = speaker_adapt(np.log(np.clip(proba, 1e-12, 1.0)), sub["group"].tolist(),
                               bias=model.head[-1].bias.detach().double().numpy(), shrink=shrink)
         scored["reason"] += f"; speaker-normalised: each of the {sub['group'].nunique()} speakers' readings centred on their own mean (k = {shrink:g})"
+    if classes not in ("corpus", "model"):
+        raise ValueError(f"classes must be 'corpus' or 'model', got {classes!r}")
+    used = [l for l in labels if l in set(m[col].astype(str))]  # the corpus's own label set, from all its rows
+    extra = {}
+    if classes == "corpus" and len(used) < len(labels):
+        pred_all = np.asarray(labels)[proba.argmax(1)]
+        extra = {"accuracy_all_classes": float(np.mean(pred_all == sub[col].astype(str).to_numpy()))}
+        proba, dropped = restrict_to_classes(proba, labels, used), [l for l in labels if l not in used]
+        scored["reason"] += (f"; answers among the {len(used)} classes the corpus labels (it has no {', '.join(dropped)}): "
+                             f"accuracy {extra['accuracy_all_classes']:.1%} when all {len(labels)} may be answered")
+        labels = used
     result = evaluate(sub[col], proba=proba, labels=labels)
+    result.metrics.update(extra)
     result.scored = {**scored, "n": int(len(sub)), "of": int(len(m))}
     return result
+
+
+def restrict_to_classes(proba: np.ndarray, labels: list[str], keep: list[str]) -> np.ndarray:
+    """Probabilities over ``labels`` [n, k] renormalised over the classes ``keep`` -> [n, len(keep)], in ``keep``'s order.
+
+    The answer a model gives when it knows which classes can occur (a prior of zero for the others); the
+    order among the kept classes is unchanged, so only answers of a dropped class move."""
+    cols = [labels.index(l) for l in keep]
+    p = np.asarray(proba, np.float64)[:, cols]
+    return p / np.clip(p.sum(1, keepdims=True), 1e-300, None)
