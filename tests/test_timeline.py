@@ -67,6 +67,8 @@ def test_analysis_tables_and_truth(analysed, lesson):
     np.testing.assert_allclose(read[list(EMOTIONS)].sum(1), 1, atol=1e-4)
     assert read["valence"].between(-1, 1).all() and set(read["emotion"]) <= set(EMOTIONS)
     assert not tl.duplicated(["person", "t"]).any()
+    seen = set(zip(res.faces["person"], np.floor(res.faces["t"]).astype(int)))
+    assert seen <= set(zip(tl["person"], tl["t"].astype(int)))  # every second a person is seen has a row: a reading or a reason
     truth = pd.read_csv(lesson / "truth.csv")
     tr = tracking_scores(res.faces, truth)
     assert tr["purity"] >= 0.99 and tr["recall"] >= 0.95 and tr["n_persons_tracked"] == 5
@@ -494,3 +496,43 @@ def test_a_lesson_whose_audio_holds_no_speech_gets_no_turns_and_no_teacher(tiny_
     assert res.speech.empty and not res.timeline["speaking"].any()
     assert (res.students["role"] == "student").all() and res.info["teacher"].startswith("teacher not identified")
     assert len(res.timeline) > 0  # the faces are still read
+
+
+def test_a_clip_stands_for_the_seconds_its_readable_frames_fall_in():
+    """A clip stands for its mean-time second; a second without its own clip takes the clip with most of its
+    readable frames there, never a clip without a reading, never a second taken as looking down."""
+    from emolab.timeline.stages import clip_seconds
+
+    rows = [(1, 1.4), (1, 2.6), (2, 0.9), (3, 5.0)]  # (track, mean frame time)
+    read = [np.arange(0.6, 2.2, 0.2), np.arange(1.8, 3.4, 0.2), np.arange(0.1, 1.7, 0.2), np.arange(4.2, 5.8, 0.2)]
+    feats = np.ones((4, 7))
+    feats[2] = np.nan  # track 2's clip looked down
+    at = clip_seconds(rows, read, feats, {1: "S01", 2: "S02"})  # track 3 is nobody
+    assert at[("S01", 1)] == 0 and at[("S01", 2)] == 1  # their own seconds
+    assert at[("S01", 0)] == 0 and at[("S01", 3)] == 1  # filled from the frames that lie in them
+    assert not any(k[0] == "S02" for k in at) and len(at) == 4
+    assert ("S01", 0) not in clip_seconds(rows, read, feats, {1: "S01"}, skip={("S01", 0)})
+    tie = clip_seconds([(1, 0.9), (1, 3.1)], [np.array([2.0, 2.1]), np.array([2.2, 2.3])], np.ones((2, 7)), {1: "S01"})
+    assert tie[("S01", 2)] == 1  # as many frames in second 2 from each: the clip centred nearer 2.5 s
+    tie = clip_seconds([(1, 3.1), (1, 0.9)], [np.array([2.2, 2.3]), np.array([2.0, 2.1])], np.ones((2, 7)), {1: "S01"})
+    assert tie[("S01", 2)] == 0  # whatever the order
+    assert clip_seconds(rows, read, None, {1: "S01"}) == {}
+
+
+def test_every_second_a_person_is_seen_gets_a_row_and_says_why_when_unread():
+    from emolab.timeline.stages import Readings, _second_reasons, fuse_seconds
+
+    faces = pd.DataFrame({"person": ["S01"] * 7 + [""], "t": [0.1, 0.5, 1.2, 1.6, 2.3, 2.5, 2.8, 2.9],
+                          "unreadable": ["too_small", "too_small", "", "blurred", "", "", "", "too_small"]})
+    why = _second_reasons(faces)
+    assert why == {("S01", 0): "too_small", ("S01", 1): "blurred", ("S01", 2): "too_brief"}
+
+    class Models:
+        def fuse(self, features, mask):
+            return np.tile(np.eye(7)[4], (len(mask), 1))
+
+    read = Readings(np.ones((1, 7), np.float32), {("S01", 1): 0}, np.array([0]))
+    tl = fuse_seconds(Models(), faces, pd.DataFrame(columns=["start", "end", "person"]), {"face": read})
+    assert list(zip(tl["person"], tl["t"])) == [("S01", 0.0), ("S01", 1.0), ("S01", 2.0)]
+    assert list(tl["reason"]) == ["too_small", "", "too_brief"] and list(tl["modalities"]) == ["", "face", ""]
+    assert tl.loc[1, "neutral"] == 1.0 and tl.loc[[0, 2], "neutral"].isna().all()

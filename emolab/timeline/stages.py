@@ -123,6 +123,7 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
     last_clip: dict[int, float] = {}
     pending: list[tuple] = []  # (track, clip time, face px, clip, frames readable, frame times): readable clips only
     clip_rows: list[tuple[int, float]] = []
+    clip_read: list[np.ndarray] = []  # times of each clip's readable frames (the seconds it can stand for)
     down: set[tuple[int, float]] = set()  # (track, t) of readable sightings taken as looking down
     clip_feats: list[np.ndarray] = []
     thumbs: dict[int, tuple[float, np.ndarray]] = {}
@@ -144,6 +145,7 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
                     down.update((tid, float(t)) for t in times[ok])
             clip_feats.append(feats)
             clip_rows.extend((tid, tc) for tid, tc, _, _ in rows)
+            clip_read.extend(times[ok] for _, _, ok, times in rows)
 
     total = max(1, int(duration * cfg.sample_fps))
     threads = torch.get_num_threads()
@@ -177,19 +179,68 @@ def read_faces(video, models, cfg, *, progress: bool = False, thumbnails: bool =
         torch.set_num_threads(threads)
     names = perception.names_
     features = np.concatenate(clip_feats) if clip_feats else None
-    at: dict = {}
-    for j, (tid, tc) in enumerate(clip_rows):
-        if tid in names and not np.isnan(features[j]).any():
-            at.setdefault((names[tid], int(np.floor(tc))), j)
     sightings = perception.sightings()
     sightings["unreadable"] = unreadable_reason(sightings, cfg.readability)
     if down:
         hit = np.array([(tid, t) in down for tid, t in zip(sightings["track"], sightings["t"].astype(float))], bool)
         sightings.loc[hit & (sightings["unreadable"] == ""), "unreadable"] = "looking_down"
+    looked_down = set(zip(sightings.loc[sightings["unreadable"] == "looking_down", "person"],
+                          np.floor(sightings.loc[sightings["unreadable"] == "looking_down", "t"]).astype(int).tolist()))
+    at = clip_seconds(clip_rows, clip_read, features, names, skip=looked_down)
     return FaceReadings(features=features, at=at, sightings=sightings,
                         thumbnails={names[tid]: img for tid, (_, img) in thumbs.items() if tid in names},
                         crops=[(names[tid], t, img) for tid, t, img in saved if tid in names],
                         n_frames=perception.n_frames_, grid=perception.grid_)
+
+
+def clip_seconds(clip_rows: list, clip_read: list, features: Optional[np.ndarray], names: dict, *,
+                 skip: set = frozenset()) -> dict:
+    """Which face clip stands for each ``(person, second)``.
+
+    A clip stands for the second of its mean frame time (the first such clip of a person and second).
+    A second left without one takes the clip whose readable frames fall in it most often (ties: the
+    clip centred nearest the middle of the second): a clip spans ``clip_frames`` sampling steps
+    (1 s for the bundled face CNN at 5 fps), so the first second of a track and seconds that no clip's
+    mean time falls in are read from frames that are really in them. Clips with no reading (NaN features: looking down) stand for
+    nothing, and no second in ``skip`` (seconds with sightings taken as looking down) is filled.
+
+    Parameters
+    ----------
+    clip_rows : list of (track, float)
+        Each read clip's track and mean frame time (s).
+    clip_read : list of np.ndarray
+        Each clip's readable frame times (s).
+    features : np.ndarray [shape=(n_clips, d)] or None
+    names : dict
+        Track -> person id (tracks without one stand for nobody).
+    skip : set of (person, int)
+
+    Returns
+    -------
+    dict
+        ``(person, second) -> clip index``.
+    """
+    at: dict = {}
+    if features is None:
+        return at
+    ok = [tid in names and not np.isnan(features[j]).any() for j, (tid, _) in enumerate(clip_rows)]
+    for j, (tid, tc) in enumerate(clip_rows):
+        if ok[j]:
+            at.setdefault((names[tid], int(np.floor(tc))), j)
+    fill: dict = {}
+    for j, (tid, tc) in enumerate(clip_rows):
+        if not ok[j] or not len(clip_read[j]):
+            continue
+        seconds, counts = np.unique(np.floor(clip_read[j]).astype(int), return_counts=True)
+        for sec, c in zip(seconds.tolist(), counts.tolist()):
+            key = (names[tid], sec)
+            if key in at or key in skip:
+                continue
+            score = (c, -abs(tc - (sec + 0.5)))
+            if key not in fill or score > fill[key][0]:
+                fill[key] = (score, j)
+    at.update({k: j for k, (_, j) in fill.items()})
+    return at
 
 
 def speech_windows(turns: pd.DataFrame, models, *, sr: int = 16000) -> tuple[np.ndarray, list, np.ndarray]:
@@ -309,9 +360,9 @@ def fuse_seconds(models, faces: pd.DataFrame, turns: pd.DataFrame, readings: dic
     -------
     pandas.DataFrame
         ``person, t`` (s, whole seconds), one probability column per emotion, ``modalities``
-        (e.g. ``"face+speech"``), ``visible``, ``speaking``, ``reason``; not yet smoothed. A second
-        in which a person is seen but nothing readable is there has NaN probabilities, no
-        modality, and the reason (the most frequent ``unreadable`` reason of that second's sightings).
+        (e.g. ``"face+speech"``), ``visible``, ``speaking``, ``reason``; not yet smoothed. Every
+        second in which a person is seen has a row: one in which nothing was read has NaN
+        probabilities, no modality, and the reason (:func:`_second_reasons`).
     """
     visible = set(zip(faces["person"], np.floor(faces["t"]).astype(int)))
     speaking = {(r.person, s) for r in turns.itertuples() if r.person and r.person != OFF_CAMERA
@@ -328,7 +379,7 @@ def fuse_seconds(models, faces: pd.DataFrame, turns: pd.DataFrame, readings: dic
         f = np.zeros((n, r.features.shape[1]), np.float32)
         f[idx >= 0] = r.features[idx[idx >= 0]]
         feats[m] = f
-    why = _second_reasons(faces)  # seconds seen, but with nothing readable
+    why = _second_reasons(faces)  # seconds seen, but with nothing read: why not
     keep = mask.any(1) | np.array([k in why for k in keys], bool)
     keys = [k for k, ok in zip(keys, keep) if ok]
     mask = mask[keep]
@@ -347,20 +398,27 @@ def fuse_seconds(models, faces: pd.DataFrame, turns: pd.DataFrame, readings: dic
 
 
 def _second_reasons(faces: pd.DataFrame) -> dict:
-    """``(person, second)`` -> the most frequent ``unreadable`` reason of that second's sightings, for
-    the seconds in which none of a person's sightings is readable (ties: the reason seen first)."""
-    if "unreadable" not in faces or faces.empty:
+    """``(person, second)`` -> why that second's sightings may stand for no reading.
+
+    The most frequent ``unreadable`` reason of the second's unreadable sightings (ties: the reason
+    seen first); ``"too_brief"`` when all of them are readable (they stand for nothing only when no face
+    clip holds them: the person was seen for fewer readable frames in a row than a clip needs). Used
+    for the seconds without a reading."""
+    if faces.empty:
         return {}
+    why = faces["unreadable"].astype(str).to_numpy() if "unreadable" in faces else np.full(len(faces), "")
     df = pd.DataFrame({"person": faces["person"].to_numpy(), "s": np.floor(faces["t"].to_numpy()).astype(int),
-                       "why": faces["unreadable"].to_numpy(), "order": np.arange(len(faces))})
-    readable = (df["why"] == "").groupby([df["person"], df["s"]]).transform("any").to_numpy(bool)
-    df = df[~readable]
+                       "why": why, "order": np.arange(len(faces))})
+    df = df[df["person"].astype(str) != ""]
+    out = {k: "too_brief" for k in zip(df["person"], df["s"].tolist())}
+    df = df[df["why"] != ""]
     if df.empty:
-        return {}
+        return out
     n = df.groupby(["person", "s", "why"], sort=False).agg(n=("order", "size"), first=("order", "min")).reset_index()
     n = n.sort_values(["person", "s", "n", "first"], ascending=[True, True, False, True], kind="stable")
     n = n.drop_duplicates(["person", "s"])
-    return dict(zip(zip(n["person"], n["s"].astype(int).tolist()), n["why"]))
+    out.update(zip(zip(n["person"], n["s"].astype(int).tolist()), n["why"]))
+    return out
 
 
 def smooth_timeline(tl: pd.DataFrame, *, method: str = "hmm", ema_alpha: float = 0.5, hmm_stay: float = 0.9) -> pd.DataFrame:
