@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,3 +222,38 @@ def test_rows_to_score_says_when_a_refit_model_is_scored_on_its_own_training_row
     assert "held-out" not in other["reason"]
     _, plain = rows_to_score(m, "ravdess", "all", "ravdess")
     assert "not a held-out figure" not in plain["reason"]
+
+
+def test_large_face_images_are_searched_and_the_face_cut_out(tmp_path):
+    """A photo (scikit-image's astronaut, 512 px) is read from its face, cut out with FER2013's framing; a large image
+    without a face is read whole and counted; a 48-px crop is taken as it is. ``emolab evaluate`` says which."""
+    import cv2
+    from skimage import data as skdata
+
+    from emolab.data import read_corpus
+    from emolab.preprocessing.crops import crop_face
+    from emolab.preprocessing.detection import FaceDetector
+    from emolab.preprocessing.inputs import FACE_CROP_MARGIN, load_face_images
+
+    photo = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)
+    for folder in ("happy", "neutral", "sad"):
+        (tmp_path / "faces" / folder).mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "faces" / "happy" / "astronaut.png"), photo)
+    cv2.imwrite(str(tmp_path / "faces" / "neutral" / "wall.png"), np.full((300, 400), 128, np.uint8))
+    small = cv2.resize(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)[40:240, 130:330], (48, 48), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(tmp_path / "faces" / "sad" / "crop.png"), small)
+    m = read_corpus("folder", tmp_path / "faces").sort_values("path").reset_index(drop=True)
+    found: dict = {}
+    X = load_face_images(m, progress=False, report=found)
+    assert X.shape == (3, 48, 48) and found == {"n": 3, "cropped": 1, "no_face": 1}
+    gray = cv2.imread(str(tmp_path / "faces" / "happy" / "astronaut.png"), cv2.IMREAD_GRAYSCALE)
+    with FaceDetector(tiles=0) as det:
+        box = max(det.detect(photo), key=lambda d: d.w * d.h).box
+    i = {Path(p).name: k for k, p in enumerate(m["path"])}
+    np.testing.assert_array_equal(X[i["astronaut.png"]], crop_face(gray, box, size=48, margin=FACE_CROP_MARGIN))
+    whole = cv2.resize(gray, (48, 48), interpolation=cv2.INTER_AREA)
+    assert np.abs(X[i["astronaut.png"]].astype(int) - whole).mean() > 10  # not the whole photo shrunk
+    assert (X[i["wall.png"]] == 128).all() and np.array_equal(X[i["crop.png"]], small)
+    assert np.array_equal(load_face_images(m, progress=False, crop=False)[i["astronaut.png"]], whole)
+    ev = evaluate_recipe("face", "folder", tmp_path / "faces", progress=False, split="all")
+    assert "the face found by YuNet and cut out in 1 of 3 images, no face found in 1 (read whole)" in ev.scored["reason"]

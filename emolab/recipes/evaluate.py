@@ -64,8 +64,13 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     if context:  # the context of a scored utterance comes from its whole dialogue, scored or not
         X = prepare("text", dataset, path, m, np.arange(len(m)), progress, vocab=vocab, context=context)[0]["X"][rows]
     else:
-        X = prepare(meta["kind"], dataset, path, sub, np.arange(len(sub)), progress, vocab=vocab,
-                    feature=getattr(model.config, "feature", "mfcc"))[0]["X"]
+        inputs, prep = prepare(meta["kind"], dataset, path, sub, np.arange(len(sub)), progress, vocab=vocab,
+                               feature=getattr(model.config, "feature", "mfcc"))
+        X = inputs["X"]
+        if prep.get("face_crops"):  # full frames or photos: each face found and cut out as the model was trained
+            fc = prep["face_crops"]
+            scored["reason"] += (f"; the face found by YuNet and cut out in {fc['cropped']} of {fc['n']} images"
+                                 + (f", no face found in {fc['no_face']} (read whole)" if fc["no_face"] else ""))
     labels = list(meta.get("labels") or EMOTIONS)
     col = "label" if labels == list(EMOTIONS) else "raw_label"  # a model trained on the corpus's own labels
     if col not in sub.columns or not set(sub[col].astype(str)) <= set(labels):

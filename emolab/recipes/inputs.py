@@ -117,7 +117,9 @@ def prepare(kind: str, dataset: str, path: str | os.PathLike, manifest: pd.DataF
             return {"X": inp[MODEL_KINDS[kind]]}, prep
         raise EmolabError(f"model {kind!r} cannot be trained on a synthetic training set")
     if kind in FRAME_FACE_KINDS:
-        return {"X": load_face_images(manifest, progress=progress)}, {"input": "gray48"}
+        found: dict = {}
+        X = load_face_images(manifest, progress=progress, report=found)
+        return {"X": X}, {"input": "gray48", **({"face_crops": found} if found["cropped"] or found["no_face"] else {})}
     if kind == "speech":
         return ({"X": load_speech_inputs(manifest, feature=feature, progress=progress)},
                 {"input": "mfcc+deltas" if feature == "mfcc" else feature, "seconds": SPEECH_SECONDS, "sample_rate": 16000})
