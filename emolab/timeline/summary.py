@@ -89,7 +89,8 @@ def readability_summary(timeline: pd.DataFrame, students: pd.DataFrame) -> dict:
     reasons = st.loc[st["reason"].astype(str) != "", "reason"].value_counts().to_dict() if "reason" in st and n else {}
     share = len(ok) / n if n else 0.0
     if not people:
-        sentence = "no students were seen"
+        # a room seen from behind has people in it, but no face: say what was not seen, not that nobody was there
+        sentence = "no student's face was seen (people facing away from the camera are not counted)"
     elif not len(ok):
         why = ", ".join(f"{str(k).replace('_', ' ')}: {v} s" for k, v in reasons.items()) or "nothing readable"
         sentence = f"no student's emotion could be read ({why})"
