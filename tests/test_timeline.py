@@ -537,3 +537,6 @@ def test_every_second_a_person_is_seen_gets_a_row_and_says_why_when_unread():
     assert list(zip(tl["person"], tl["t"])) == [("S01", 0.0), ("S01", 1.0), ("S01", 2.0)]
     assert list(tl["reason"]) == ["too_small", "", "too_brief"] and list(tl["modalities"]) == ["", "face", ""]
     assert tl.loc[1, "neutral"] == 1.0 and tl.loc[[0, 2], "neutral"].isna().all()
+    Models.available = ("speech", "text")  # weights without a face branch: a readable face is unread for that reason
+    tl = fuse_seconds(Models(), faces, pd.DataFrame(columns=["start", "end", "person"]), {"face": Readings()})
+    assert list(tl["reason"]) == ["too_small", "blurred", "no_face_model"]

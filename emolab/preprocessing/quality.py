@@ -26,12 +26,13 @@ import pandas as pd
 
 from ..config import Config
 
-REASONS = ("too_small", "turned_away", "blurred", "unclear", "looking_down", "too_brief", "not_visible")
+REASONS = ("too_small", "turned_away", "blurred", "unclear", "looking_down", "too_brief", "no_face_model", "not_visible")
 """Why an emotion is not given: the face is too small, turned away, blurred, unclear to the detector
 (low detector confidence: often a partly hidden or shadowed face), looking down (eyes cast down, as in
 reading or writing: the face model's gaze probe, :mod:`emolab.models.gaze`, decides after the rule),
 seen too briefly (fewer readable frames in a row than a face clip needs: 5 frames, 1 s, for the bundled
-face CNN; a face that appears for a moment, or between unreadable stretches), or not seen at all."""
+face CNN; a face that appears for a moment, or between unreadable stretches), readable but with no face model
+loaded (weights without a face branch), or not seen at all."""
 
 QUALITY_COLUMNS = ("face_px", "frontal", "sharpness")
 QUALITY_MARGIN = 0.06

@@ -380,6 +380,8 @@ def fuse_seconds(models, faces: pd.DataFrame, turns: pd.DataFrame, readings: dic
         f[idx >= 0] = r.features[idx[idx >= 0]]
         feats[m] = f
     why = _second_reasons(faces)  # seconds seen, but with nothing read: why not
+    if "face" not in getattr(models, "available", ("face",)):  # no face model: a readable face is unread for that reason
+        why = {k: ("no_face_model" if r == "too_brief" else r) for k, r in why.items()}
     keep = mask.any(1) | np.array([k in why for k in keys], bool)
     keys = [k for k, ok in zip(keys, keep) if ok]
     mask = mask[keep]
