@@ -23,6 +23,24 @@ def check_manifest(m: pd.DataFrame, n: int, corpus: str):
     validate_manifest(m)
 
 
+def test_a_corpus_assembled_from_linked_folders_is_read_once_without_looping(tmp_path):
+    """Actor folders that are symbolic links are followed; a link back up the tree, or a second link to the same
+    folder, adds nothing."""
+    import os
+
+    for actor in (1, 2):
+        for emo in ("01", "05"):
+            write_wav(tmp_path / "store" / f"Actor_{actor:02d}" / f"03-01-{emo}-01-01-01-{actor:02d}.wav")
+    root = tmp_path / "corpus"
+    root.mkdir()
+    os.symlink(tmp_path / "store" / "Actor_01", root / "Actor_01")
+    os.symlink(tmp_path / "store" / "Actor_02", root / "Actor_02")
+    os.symlink(tmp_path / "store" / "Actor_02", root / "Actor_02_again")
+    os.symlink(root, tmp_path / "store" / "Actor_01" / "loop")
+    m = read_corpus("ravdess", root)
+    assert len(m) == 4 and sorted(m["actor"].astype(int).unique()) == [1, 2] and m["sample_id"].is_unique
+
+
 def test_ravdess_audio_and_video_codes(tmp_path):
     for actor in (1, 2):
         for emo in ("01", "02", "05"):

@@ -26,9 +26,12 @@ def require_dir(path: str | os.PathLike, corpus: str, hint: str) -> Path:
 def walk_files(root: Path, extensions: tuple[str, ...]) -> Iterator[Path]:
     """All files under ``root`` whose lower-cased suffix is in ``extensions``, sorted per folder.
 
-    Uses ``os.scandir`` (no stat per file), so 30k files are listed in well under a second.
+    Uses ``os.scandir`` (no stat per file), so 30k files are listed in well under a second. Folders that are
+    symbolic links (a corpus assembled from links on a shared server) are followed, each real folder once, so a
+    link that loops back is harmless.
     """
     stack = [str(root)]
+    seen = {os.path.realpath(root)}
     while stack:
         folder = stack.pop()
         try:
@@ -37,8 +40,10 @@ def walk_files(root: Path, extensions: tuple[str, ...]) -> Iterator[Path]:
             raise DataError(f"cannot list folder: {exc.strerror}", path=folder) from None
         subdirs = []
         for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                if not entry.name.startswith("."):
+            if entry.is_dir(follow_symlinks=False) or (entry.is_symlink() and entry.is_dir()):
+                real = os.path.realpath(entry.path)
+                if not entry.name.startswith(".") and real not in seen:
+                    seen.add(real)
                     subdirs.append(entry.path)
             elif entry.name.lower().endswith(extensions) and not entry.name.startswith("._"):
                 yield Path(entry.path)
