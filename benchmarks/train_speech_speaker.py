@@ -90,7 +90,9 @@ def main() -> None:
     from emolab.preprocessing.audio import load_audio
     from emolab.preprocessing.augment import room_augment
     from emolab.preprocessing.inputs import speech_input
+    from emolab.recipes import read_labelled
     from emolab.recipes.inputs import resolve_model_path
+    from emolab.recipes.train import used_groups
     from emolab.taxonomy import EMOTIONS
 
     torch.set_num_threads(2)
@@ -249,7 +251,9 @@ def main() -> None:
                "per_class_accuracy": result["cv_all_utterances"]["recall"], "selection": meta["metrics"].get("selection"),
                "refit": "speaker-normalised head fitted on actors 01-18; the metrics are out-of-fold (9-fold leave-two-actors-out CV), "
                         "each held-out speaker read with all of their utterances",
-               "room_copies": 2, "head": "lda", "head_value": shrinkage, "pool": list(model.voice.pool), "speaker_shrink": float(k_best)}
+               "room_copies": 2, "head": "lda", "head_value": shrinkage, "pool": list(model.voice.pool), "speaker_shrink": float(k_best),
+               # every actor it was fitted and selected on: emolab evaluate scores any others (actors 19-24) by default
+               "train_groups": used_groups(read_labelled("ravdess", folder), np.arange(len(y)))}
     result["seconds"] = round(time.perf_counter() - t0, 1)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     save_model(a.out, model, labels=EMOTIONS, metrics=metrics, preprocessing=meta["preprocessing"],

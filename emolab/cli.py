@@ -439,8 +439,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"a .safetensors file, a training output folder, or a bundled model: {', '.join(BUNDLED_MODELS)}")
     _corpus(p)
     p.add_argument("--split", default=None,
-                   help="all (every labelled row), val (the model-selection split) or an official split name (e.g. validation, "
-                   "dev, test); default: val when the model was trained on this corpus, else all")
+                   help="all (every labelled row), val (the model-selection split), unseen (the subjects the model file "
+                   "says it was neither trained nor selected on) or an official split name (e.g. validation, dev, test); "
+                   "default: unseen when the model was trained on this corpus and the corpus has such subjects, else val; "
+                   "all for a model trained elsewhere")
     p.add_argument("--max-samples", type=int, default=None, help="score a random subsample of this many rows (default: all)")
     p.add_argument("--classes", choices=("corpus", "model"), default="corpus",
                    help="the answers allowed: corpus = only the classes the corpus labels (e.g. no neutral on CK+48, no "

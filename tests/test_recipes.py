@@ -257,3 +257,44 @@ def test_large_face_images_are_searched_and_the_face_cut_out(tmp_path):
     assert np.array_equal(load_face_images(m, progress=False, crop=False)[i["astronaut.png"]], whole)
     ev = evaluate_recipe("face", "folder", tmp_path / "faces", progress=False, split="all")
     assert "the face found by YuNet and cut out in 1 of 3 images, no face found in 1 (read whole)" in ev.scored["reason"]
+
+
+def test_a_model_that_names_its_subjects_is_scored_on_the_others_by_default(tmp_path, monkeypatch):
+    """The bundled speech model names the 18 RAVDESS actors it was fitted on: a folder that also holds actors 19 and 20
+    is scored on those two by default (and with ``split="unseen"``); a folder of training actors only falls back to
+    the model-selection split, and asking for unseen subjects there is a clear error."""
+    from emolab.bundled import available
+    from emolab.models import load_model
+    from emolab.recipes.inputs import resolve_model_path
+
+    from .conftest import write_wav
+
+    if "speech" not in available():
+        pytest.skip("the speech model is not bundled")
+    monkeypatch.setenv("EMOLAB_CACHE", str(tmp_path / "cache"))
+    groups = load_model(resolve_model_path("speech"))[1]["metrics"]["train_groups"]
+    assert groups == [f"ravdess:actor{a:02d}" for a in range(1, 19)]
+    root = tmp_path / "ravdess"
+    for actor in (3, 16, 19, 20):
+        for emo in ("01", "03", "05"):
+            write_wav(root / f"Actor_{actor:02d}" / f"03-01-{emo}-01-01-01-{actor:02d}.wav", seconds=1.0, freq=150.0 + 20 * actor)
+    ev = evaluate_recipe("speech", "ravdess", root, progress=False)
+    assert ev.scored["split"] == "unseen" and (ev.scored["n"], ev.scored["of"]) == (6, 12)
+    assert "the rows of the 2 subjects it was neither trained nor selected on (its file names the 18 it was)" in ev.scored["reason"]
+    assert "not a held-out figure" not in ev.scored["reason"]
+    assert evaluate_recipe("speech", "ravdess", root, split="unseen", progress=False).scored["n"] == 6
+    seen = tmp_path / "seen"
+    for actor in ("Actor_03", "Actor_16"):
+        (seen / actor).mkdir(parents=True)
+        for f in (root / actor).iterdir():
+            (seen / actor / f.name).write_bytes(f.read_bytes())
+    val = evaluate_recipe("speech", "ravdess", seen, progress=False)
+    assert val.scored["split"] == "val" and val.scored["n"] == 3 and "not a held-out figure" in val.scored["reason"]
+    with pytest.raises(Exception, match="every subject of this corpus was used to train or select the model"):
+        evaluate_recipe("speech", "ravdess", seen, split="unseen", progress=False)
+    import pandas as pd
+
+    from emolab.recipes import rows_to_score
+
+    with pytest.raises(Exception, match="needs a model trained on this corpus"):  # a model trained elsewhere has no unseen subjects here
+        rows_to_score(pd.DataFrame({"group": ["tess:OAF"], "label": ["anger"], "split": [""]}), "tess", "unseen", "ravdess", train_groups=groups)

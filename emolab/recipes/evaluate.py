@@ -26,9 +26,10 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
         Corpus name (or ``"synthetic"``), read from ``path``.
     split : str, optional
         ``"all"``: every labelled row; ``"val"`` (or ``"actors15-18"``): the split the recipes select
-        models on; else an official split name of the corpus (``validation``, ``dev``, ``test``, ...).
-        Default: the model-selection split when the model was trained on this corpus (its file
-        records the corpus), otherwise every labelled row.
+        models on; ``"unseen"``: the subjects the model was neither trained nor selected on (its file names
+        those it was); else an official split name of the corpus (``validation``, ``dev``, ``test``, ...).
+        Default: when the model was trained on this corpus, its unseen subjects if the corpus has any and the
+        file names them, else its model-selection split; otherwise every labelled row.
     progress : bool
     max_samples : int, optional
         Score a random subsample (seed 0) of at most this many of the chosen rows.
@@ -54,7 +55,8 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
 
     model, meta = load_model(resolve_model_path(model_path))
     m = read_labelled(dataset, path)
-    rows, scored = rows_to_score(m, dataset, split, meta.get("metrics", {}).get("dataset"), refit=meta.get("metrics", {}).get("refit"))
+    rows, scored = rows_to_score(m, dataset, split, meta.get("metrics", {}).get("dataset"), refit=meta.get("metrics", {}).get("refit"),
+                                 train_groups=meta.get("metrics", {}).get("train_groups"))
     if max_samples and len(rows) > max_samples:
         scored["reason"] += f"; a random {max_samples} of its {len(rows)} rows (max_samples)"
         rows = np.random.default_rng(0).choice(rows, max_samples, replace=False)

@@ -31,16 +31,29 @@ def default_split(manifest: pd.DataFrame, dataset: str, seed: int = 0) -> tuple[
 
 
 def rows_to_score(manifest: pd.DataFrame, dataset: str, split: str | None, trained_on: str | None,
-                  refit: str | None = None) -> tuple[np.ndarray, dict]:
+                  refit: str | None = None, train_groups: list[str] | None = None) -> tuple[np.ndarray, dict]:
     """The manifest rows :func:`~emolab.recipes.evaluate_recipe` scores, and ``{"split", "reason"}`` saying why those.
 
     ``refit``: the model file's note when it was refit on its selection split after selection
     (``metrics["refit"]``); its ``val`` and ``all`` rows of its own corpus are then said to include training data.
+    ``train_groups``: the subject groups the model was trained or selected on (``metrics["train_groups"]``); on its
+    own corpus the default, and ``split="unseen"``, score the rows of the other subjects (RAVDESS actors 19-24 for a
+    model trained on 01-18), when there are any.
     """
     from ..data import ALIASES
 
     corpus = lambda name: ALIASES.get(str(name).lower(), str(name).lower())
     own = trained_on is not None and (corpus(trained_on) == corpus(dataset) or {dataset, trained_on} <= set(SYNTHETIC_DATASETS))
+    if split == "unseen" or (split is None and own and train_groups):
+        unseen = np.flatnonzero(~manifest["group"].astype(str).isin(set(train_groups or ()))) if own and train_groups else np.array([], int)
+        if len(unseen):
+            k = manifest["group"].iloc[unseen].nunique()
+            why = "asked for (split 'unseen')" if split == "unseen" else f"the model was trained on {trained_on}"
+            return unseen, {"split": "unseen", "reason": f"{why}: the rows of the {k} subjects it was neither trained nor selected "
+                                                         f"on (its file names the {len(train_groups)} it was)"}
+        if split == "unseen":
+            raise DataError("split 'unseen': every subject of this corpus was used to train or select the model"
+                            if own and train_groups else "split 'unseen' needs a model trained on this corpus whose file names its subjects")
     if split is None:
         if trained_on is None:
             split, why = "val", "the model's file does not record its training corpus, so its model-selection split"
@@ -58,7 +71,7 @@ def rows_to_score(manifest: pd.DataFrame, dataset: str, split: str | None, train
         return default_split(manifest, dataset)[1], {"split": "val", "reason": why}
     rows = np.flatnonzero(manifest["split"].astype(str).to_numpy() == split)
     if not len(rows):
-        known = sorted(set(manifest["split"].astype(str)) - {""}) + ["all", "val"]
+        known = sorted(set(manifest["split"].astype(str)) - {""}) + ["all", "val", "unseen"]
         raise DataError(f"split {split!r} not found; available: {', '.join(known)}")
     return rows, {"split": split, "reason": why}
 

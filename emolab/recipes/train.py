@@ -172,6 +172,9 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
                "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy.round(4)))}
     if init:
         metrics["init"] = Path(str(init)).name  # a name, not a path of the machine it was trained on
+    groups = used_groups(m, np.concatenate([tr, va]))
+    if groups is not None:  # who it learnt from or was selected on: emolab evaluate scores the others by default
+        metrics["train_groups"] = groups
     metrics["monitor"] = tcfg.monitor
     metrics["labels"] = labels
     if kind == "speech":
@@ -195,6 +198,16 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
     return TrainResult(model_path=out / "model.safetensors", evaluation=ev, history=history, metrics=metrics, model_config=cfg,
                        train_config=tcfg, seconds=seconds)
+
+
+def used_groups(manifest: pd.DataFrame, rows: np.ndarray, limit: int = 5000) -> list[str] | None:
+    """The sorted subject groups (``group``) of a manifest's ``rows``, as a model file records those it was trained
+    or selected on; None when the corpus has no subject ids (``subject_known``) or more than ``limit`` groups."""
+    sub = manifest.iloc[np.asarray(rows, int)]
+    if "group" not in sub or ("subject_known" in sub and not sub["subject_known"].all()):
+        return None
+    groups = sorted(set(sub["group"].astype(str)))
+    return groups if len(groups) <= limit else None
 
 
 def _load_teachers(teacher, kind: str) -> list:
