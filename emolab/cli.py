@@ -444,9 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "default: unseen when the model was trained on this corpus and the corpus has such subjects, else val; "
                    "all for a model trained elsewhere")
     p.add_argument("--max-samples", type=int, default=None, help="score a random subsample of this many rows (default: all)")
-    p.add_argument("--classes", choices=("corpus", "model"), default="corpus",
-                   help="the answers allowed: corpus = only the classes the corpus labels (e.g. no neutral on CK+48, no "
-                   "surprise on CREMA-D), model = every class of the model (default: %(default)s)")
+    p.add_argument("--classes", choices=("auto", "corpus", "model"), default="auto",
+                   help="the answers allowed: auto = a corpus's documented emotions where it has fewer than the model (no "
+                   "neutral in CK+ and eNTERFACE'05, no surprise in CREMA-D and Emo-DB), else all; corpus = the classes its "
+                   "rows label; model = every class of the model (default: %(default)s)")
     _flags(p, "json", "quiet")
     p.set_defaults(handler=_cmd_evaluate)
     return parser

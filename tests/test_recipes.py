@@ -166,8 +166,9 @@ def test_a_bundled_model_scores_a_corpus_it_was_not_trained_on_whole(tmp_path, m
 
 
 def test_a_corpus_without_some_classes_is_scored_over_its_own_classes(tmp_path, monkeypatch):
-    """A TESS copy without its 'pleasant surprise' speakers: by default surprise is never answered (the corpus
-    cannot hold it), the reason says so and gives the all-classes accuracy, which ``classes="model"`` reproduces."""
+    """A TESS copy without its 'pleasant surprise' speakers: over the corpus's rows' classes surprise is never
+    answered, the reason says so and gives the all-classes accuracy, which ``classes="model"`` reproduces; by default
+    TESS (documented with all seven emotions) is not restricted, while CREMA-D (no surprise) is."""
     from emolab.bundled import available
     from emolab.data.corpora.speech import TESS_EMOTIONS
 
@@ -181,11 +182,13 @@ def test_a_corpus_without_some_classes_is_scored_over_its_own_classes(tmp_path, 
         for speaker in ("OAF", "YAF"):
             for word in ("back", "bar", "base"):
                 write_wav(root / f"{speaker}_{emo}" / f"{speaker}_{word}_{emo}.wav", freq=120.0 + 55 * i + (30 if speaker == "YAF" else 0))
-    six = evaluate_recipe("speech", "tess", root, progress=False)
+    six = evaluate_recipe("speech", "tess", root, progress=False, classes="corpus")
     seven = evaluate_recipe("speech", "tess", root, progress=False, classes="model")
+    auto = evaluate_recipe("speech", "tess", root, progress=False)  # TESS is documented with all seven: not restricted
+    assert auto.metrics["accuracy"] == pytest.approx(seven.metrics["accuracy"]) and "surprise" in list(auto.per_class.label)
     assert list(six.per_class.label) == ["anger", "disgust", "fear", "happiness", "neutral", "sadness"]
     assert "surprise" in list(seven.per_class.label) and "accuracy_all_classes" not in seven.metrics
-    assert "answers among the 6 classes the corpus labels (it has no surprise)" in six.scored["reason"]
+    assert "answers among the 6 classes of the corpus (it has no surprise)" in six.scored["reason"]
     assert six.metrics["accuracy_all_classes"] == pytest.approx(seven.metrics["accuracy"])
     # an answer can only move off a class the corpus lacks, so no right answer is lost
     assert six.metrics["accuracy"] >= seven.metrics["accuracy"]
@@ -194,6 +197,12 @@ def test_a_corpus_without_some_classes_is_scored_over_its_own_classes(tmp_path, 
     from emolab.cli import main
 
     assert main(["evaluate", "--model", "speech", "--dataset", "tess", str(root), "--quiet", "--json", "--classes", "model"]) == 0
+    crema = tmp_path / "cremad"
+    for i, code in enumerate(("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")):
+        for actor in ("1001", "1002"):
+            write_wav(crema / f"{actor}_DFA_{code}_XX.wav", seconds=1.0, freq=130.0 + 40 * i)
+    cr = evaluate_recipe("speech", "cremad", crema, progress=False)
+    assert "surprise" not in list(cr.per_class.label) and "it has no surprise" in cr.scored["reason"]
 
 
 def test_restrict_to_classes_renormalises_and_keeps_the_order():

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from ..data.corpora import ALIASES, LABEL_SETS
 from ..errors import DataError
 from ..evaluation import Evaluation
 from ..registry import FRAME_FACE_KINDS
@@ -15,7 +16,7 @@ from .splits import rows_to_score
 
 
 def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.PathLike, *, split: str | None = None,
-                    progress: bool = True, max_samples: int | None = None, classes: str = "corpus") -> Evaluation:
+                    progress: bool = True, max_samples: int | None = None, classes: str = "auto") -> Evaluation:
     """Evaluate a saved or bundled model on a corpus; ``scored`` of the result says which rows and why.
 
     Parameters
@@ -33,13 +34,15 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     progress : bool
     max_samples : int, optional
         Score a random subsample (seed 0) of at most this many of the chosen rows.
-    classes : {"corpus", "model"}
-        The answers the model may give. ``"corpus"`` (default): only the classes the corpus labels at all (over
-        every labelled row, whatever the split), its probabilities renormalised over them
-        (:func:`restrict_to_classes`). A posed-expression corpus without neutral faces (CK+48), or a speech corpus
-        without surprise (CREMA-D, Emo-DB), is then scored as a cross-corpus study scores it, and the reason says
-        so, with ``metrics["accuracy_all_classes"]``, the accuracy when every class of the model may be
-        answered. ``"model"``: every class of the model may be answered.
+    classes : {"auto", "corpus", "model"}
+        The answers the model may give, its probabilities renormalised over them (:func:`restrict_to_classes`).
+        ``"auto"`` (default): a corpus documented with fewer emotions than the model's
+        (:data:`emolab.data.corpora.LABEL_SETS`: CK+ has no neutral, CREMA-D and Emo-DB no surprise, eNTERFACE'05 no
+        neutral) is scored over its own, as a cross-corpus study scores it; any other corpus over all the model's.
+        ``"corpus"``: over the classes the corpus's rows label at all (every labelled row, whatever the split; a
+        folder of your own with three emotions becomes a three-way task). ``"model"``: every class of the model.
+        When the answers are restricted the reason says so and ``metrics["accuracy_all_classes"]`` gives the
+        accuracy with every class allowed.
 
     Returns
     -------
@@ -98,15 +101,18 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
         proba = speaker_adapt(np.log(np.clip(proba, 1e-12, 1.0)), sub["group"].tolist(),
                               bias=model.head[-1].bias.detach().double().numpy(), shrink=shrink)
         scored["reason"] += f"; speaker-normalised: each of the {sub['group'].nunique()} speakers' readings centred on their own mean (k = {shrink:g})"
-    if classes not in ("corpus", "model"):
-        raise ValueError(f"classes must be 'corpus' or 'model', got {classes!r}")
-    used = [l for l in labels if l in set(m[col].astype(str))]  # the corpus's own label set, from all its rows
+    if classes not in ("auto", "corpus", "model"):
+        raise ValueError(f"classes must be 'auto', 'corpus' or 'model', got {classes!r}")
+    observed = set(m[col].astype(str))  # the classes the corpus's rows label, all of them, whatever the split
+    documented = LABEL_SETS.get(ALIASES.get(dataset.lower(), dataset.lower())) if col == "label" else None
+    allowed = {"corpus": observed, "auto": set(documented or labels) | observed, "model": set(labels)}[classes]
+    used = [l for l in labels if l in allowed]
     extra = {}
-    if classes == "corpus" and len(used) < len(labels):
+    if len(used) < len(labels):
         pred_all = np.asarray(labels)[proba.argmax(1)]
         extra = {"accuracy_all_classes": float(np.mean(pred_all == sub[col].astype(str).to_numpy()))}
         proba, dropped = restrict_to_classes(proba, labels, used), [l for l in labels if l not in used]
-        scored["reason"] += (f"; answers among the {len(used)} classes the corpus labels (it has no {', '.join(dropped)}): "
+        scored["reason"] += (f"; answers among the {len(used)} classes of the corpus (it has no {', '.join(dropped)}): "
                              f"accuracy {extra['accuracy_all_classes']:.1%} when all {len(labels)} may be answered")
         labels = used
     result = evaluate(sub[col], proba=proba, labels=labels)

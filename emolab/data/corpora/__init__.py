@@ -28,5 +28,27 @@ ALIASES = {"crema-d": "cremad", "crema_d": "cremad", "emo-db": "emodb", "berlin"
            "ck+48": "ckplus", "ck": "ckplus", "enterface05": "enterface", "enterface'05": "enterface",
            "fer": "fer2013", "ravdess_speech": "ravdess", "classroom": "lesson", "synthetic": "lesson"}
 
-__all__ = ["READERS", "ALIASES", "LessonFiles", "find_lesson_files", "read_annotations", "load_fer2013_image",
+
+def _canonical(raw_labels) -> tuple[str, ...]:
+    from ...taxonomy import EMOTIONS, canonical_label
+
+    got = {canonical_label(r) for r in raw_labels}
+    return tuple(e for e in EMOTIONS if e in got)
+
+
+def _label_sets() -> dict[str, tuple[str, ...]]:
+    from .speech import CREMAD_EMOTIONS, EMODB_EMOTIONS
+    from .video import CKPLUS_CODES, ENTERFACE_CODES
+
+    return {"ckplus": _canonical(v for k, v in CKPLUS_CODES.items() if k != 0),  # sequences are labelled 1-7; CK+48 has no neutral
+            "cremad": _canonical(CREMAD_EMOTIONS.values()), "emodb": _canonical(EMODB_EMOTIONS.values()),
+            "enterface": _canonical(ENTERFACE_CODES.values())}
+
+
+LABEL_SETS = _label_sets()
+"""Corpora whose documented emotions are fewer than the canonical seven -> those emotions (canonical names):
+CK+ has no neutral class (contempt counts as disgust), CREMA-D and Emo-DB no surprise (boredom counts as neutral),
+eNTERFACE'05 no neutral."""
+
+__all__ = ["READERS", "ALIASES", "LABEL_SETS", "LessonFiles", "find_lesson_files", "read_annotations", "load_fer2013_image",
            "parse_ravdess_name"] + [f.__name__ for f in READERS.values()]
