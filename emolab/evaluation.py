@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -61,6 +62,14 @@ class Evaluation:
         ).properties(title="Per-class accuracy", width=300, height=200)
 
 
+def balanced_accuracy(y_true: Sequence, y_pred: Sequence) -> float:
+    """Mean recall over the classes present in ``y_true`` (UAR), as scikit-learn computes it, without its warning
+    when ``y_pred`` holds a class ``y_true`` lacks (expected: a model's seven answers on a split without one class)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        return float(skm.balanced_accuracy_score(y_true, y_pred))
+
+
 def evaluate(y_true: Sequence, y_pred: Sequence | None = None, proba: np.ndarray | None = None,
              labels: Sequence[str] = EMOTIONS) -> Evaluation:
     """Score predictions.
@@ -85,7 +94,7 @@ def evaluate(y_true: Sequence, y_pred: Sequence | None = None, proba: np.ndarray
     m = {
         "n": int(len(y_true)),
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "balanced_accuracy": float(skm.balanced_accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": balanced_accuracy(y_true, y_pred),
     }
     for avg in ("macro", "weighted"):
         p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, labels=present, average=avg, zero_division=0)

@@ -248,14 +248,16 @@ class Trainer:
         return history
 
     def _validate(self, val: Dataset, loss_fn) -> dict:
-        from sklearn.metrics import balanced_accuracy_score, f1_score
+        from sklearn.metrics import f1_score
+
+        from .evaluation import balanced_accuracy
 
         proba, y = self.predict_proba(val, return_labels=True)
         with torch.no_grad():
             logp = torch.log(torch.tensor(proba).clamp(min=1e-8))
             loss = nn.functional.nll_loss(logp, torch.tensor(y), weight=loss_fn.weight.cpu() if loss_fn.weight is not None else None).item()
         pred = proba.argmax(1)
-        return {"val_loss": loss, "val_accuracy": float((pred == y).mean()), "val_balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        return {"val_loss": loss, "val_accuracy": float((pred == y).mean()), "val_balanced_accuracy": balanced_accuracy(y, pred),
                 "val_macro_f1": float(f1_score(y, pred, average="macro")),
                 "val_weighted_f1": float(f1_score(y, pred, average="weighted"))}
 

@@ -135,7 +135,7 @@ def make_client(cid: int, data_file: str | os.PathLike, cfg: FederatedConfig):
                                                              "accuracy": float(last.train_accuracy)}
 
         def evaluate(self, parameters, config):
-            from sklearn.metrics import balanced_accuracy_score
+            from ..evaluation import balanced_accuracy
 
             set_params(parameters)
             if len(test_ds) == 0:
@@ -144,7 +144,7 @@ def make_client(cid: int, data_file: str | os.PathLike, cfg: FederatedConfig):
             loss = float(-np.log(np.clip(proba[np.arange(len(yy)), yy], 1e-8, None)).mean())
             pred = proba.argmax(1)
             return loss, len(yy), {"client": cid, "accuracy": float((pred == yy).mean()),
-                                   "balanced_accuracy": float(balanced_accuracy_score(yy, pred))}
+                                   "balanced_accuracy": balanced_accuracy(yy, pred)}
 
     return EmolabClient()
 
@@ -328,7 +328,7 @@ def federate(X: Any, y: np.ndarray, groups: np.ndarray, clients: list[np.ndarray
 
 def _centralized(X, y, groups, clients, cfg: FederatedConfig) -> dict:
     import torch
-    from sklearn.metrics import balanced_accuracy_score
+    from ..evaluation import balanced_accuracy
 
     from ..models import build_model
     from ..training import TrainConfig, Trainer, make_dataset, take_rows
@@ -346,7 +346,7 @@ def _centralized(X, y, groups, clients, cfg: FederatedConfig) -> dict:
     trainer.fit(make_dataset(take_rows(X, tr), y[tr]))
     proba, yy = trainer.predict_proba(make_dataset(take_rows(X, te), y[te]), return_labels=True)
     pred = proba.argmax(1)
-    return {"accuracy": float((pred == yy).mean()), "balanced_accuracy": float(balanced_accuracy_score(yy, pred)), "n": int(len(yy)),
+    return {"accuracy": float((pred == yy).mean()), "balanced_accuracy": balanced_accuracy(yy, pred), "n": int(len(yy)),
             "epochs": cfg.rounds * cfg.local_epochs}
 
 
