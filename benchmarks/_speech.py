@@ -22,11 +22,14 @@ class VoiceData:
 
     def stats(self, waves) -> np.ndarray:
         """Encoder statistics [len(waves), d] of 16 kHz waveforms, each read in a centred 3-s window of 40 log-mel bands."""
-        import torch
-
         from emolab.preprocessing.inputs import speech_input
 
-        X = np.stack([speech_input(w, feature="logmel40") for w in waves])
+        return self.statistics(np.stack([speech_input(w, feature="logmel40") for w in waves]))
+
+    def statistics(self, X: np.ndarray) -> np.ndarray:
+        """Encoder statistics [m, d] of model inputs ``X`` [m, 1, 40, frames] (windows of 40 log-mel bands)."""
+        import torch
+
         with torch.inference_mode():
             return np.concatenate([self.model.voice.statistics(torch.from_numpy(X[i:i + 64])).numpy() for i in range(0, len(X), 64)])
 
@@ -40,6 +43,30 @@ class VoiceData:
         sc = StandardScaler().fit(Xt)
         lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=self.shrinkage if shrinkage is None else shrinkage)
         return sc, lda.fit(sc.transform(Xt), np.tile(self.y[train], 1 + len(self.copies)))
+
+
+def centred(F: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``F`` [n, d] with each group's own mean subtracted."""
+    out = F.astype(np.float64).copy()
+    for g in np.unique(groups):
+        out[groups == g] -= out[groups == g].mean(0)
+    return out
+
+
+def fit_speaker_head(d: VoiceData, rows: np.ndarray, centre: bool = True, shrinkage: float | None = None):
+    """(mean, scale, LDA) of the speaker-normalised set-up (``train_speech_speaker.py``) on utterances ``rows``:
+    the clean statistics and each room copy, each actor's mean moved onto the training mean when ``centre``;
+    read a window's statistics ``F`` with ``lda.decision_function((F - mean) / scale)``."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    parts = [F.astype(np.float64)[rows] for F in (d.S, *d.copies)]
+    pop = np.concatenate(parts).mean(0)
+    if centre:
+        parts = [centred(P, d.actor[rows]) + pop for P in parts]  # each actor's mean moved onto the training mean
+    X = np.concatenate(parts)
+    scale = X.std(0) + 1e-12
+    lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=d.shrinkage if shrinkage is None else shrinkage)
+    return pop, scale, lda.fit((X - pop) / scale, np.tile(d.y[rows], len(parts)))
 
 
 def ravdess_folder(shared: str, script: str) -> Path | None:

@@ -37,20 +37,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _speech import ravdess_folder, ravdess_voice  # noqa: E402
+from _speech import fit_speaker_head, ravdess_folder, ravdess_voice  # noqa: E402
 
 CREMAD = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "NEU": "neutral", "SAD": "sadness"}
 DRAWS = ("balanced", "neutral70", "one")
 SIZES = (0, 1, 2, 4, 8, 16, 30, 60)
 SHRINKS = (0.0, 2.0, 5.0, 10.0, 20.0, 40.0)
-
-
-def centred(F: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """``F`` [n, d] with each group's own mean subtracted."""
-    out = F.astype(np.float64).copy()
-    for g in np.unique(groups):
-        out[groups == g] -= out[groups == g].mean(0)
-    return out
 
 
 def draw(rng: np.random.Generator, rows: np.ndarray, y: np.ndarray, n: int, how: str, neutral: int) -> np.ndarray:
@@ -78,7 +70,6 @@ def main() -> None:
     a = p.parse_args()
 
     import torch
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from tqdm.auto import tqdm
 
     from emolab.atomic import write_text
@@ -118,14 +109,7 @@ def main() -> None:
 
     def fit(rows: np.ndarray, centre: bool):
         """(mean, scale, LDA) of the set-up on ``rows``: clean + 2 room copies, each actor centred when ``centre``."""
-        parts = [F[rows] for F in (S, *copies)]
-        pop = np.concatenate(parts).mean(0)
-        if centre:
-            parts = [centred(P, actor[rows]) + pop for P in parts]  # each actor's mean moved onto the training mean
-        X = np.concatenate(parts)
-        scale = X.std(0) + 1e-12
-        clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=shrinkage).fit((X - pop) / scale, np.tile(y[rows], len(parts)))
-        return pop, scale, clf
+        return fit_speaker_head(d, rows, centre, shrinkage)
 
     everyone = np.arange(len(y))
     pairs = [(k, k + 1) for k in range(1, 19, 2)]

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from emolab.cache import FeatureCache, file_hash
@@ -130,6 +131,55 @@ def test_overlapping_speech_windows_share_their_features(tiny_lesson):
     assert np.allclose(one_pass, speech_inputs_from_waves(cut, 1.0), atol=1e-4)
     with pytest.raises(EmolabError):
         speech_inputs_at(y, np.array([-16000]), seconds=1.0)
+
+
+def test_a_long_utterance_is_read_whole_in_windows_over_its_speech(tmp_path, monkeypatch):
+    """When the speech detector hears more than one window of speech, windows 1 s apart (and one ending at the
+    end) cover that span, each featurised as a training utterance is; a short sentence, or a file with no speech
+    heard, keeps its single centred window; files are cached."""
+    import soundfile as sf
+
+    from emolab.preprocessing.inputs import load_speech_windows, speech_input, speech_windows_of, utterance_window_starts
+    from emolab.preprocessing.vad import speech_span
+
+    from .test_speakers import _voice
+
+    assert list(utterance_window_starts(48000)) == [] and list(utterance_window_starts(20000, seconds=1.0)) == [0, 4000]
+    assert list(utterance_window_starts(int(7.5 * 16000))) == [0, 16000, 32000, 48000, 64000, 72000]  # the last ends at the end
+    y = _voice(5.0)  # 5 s of voice between two silent seconds
+    first, last = speech_span(y)
+    assert 0.8 * 16000 < first < 1.2 * 16000 and 5.8 * 16000 < last < 6.3 * 16000
+    w = speech_windows_of(y, feature="logmel40")
+    assert w.shape == (len(utterance_window_starts(last - first)), 1, 40, 301) and len(w) >= 3
+    assert np.array_equal(w[0], speech_input(y[first:first + 48000], feature="logmel40"))
+    assert np.array_equal(w[-1], speech_input(y[last - 48000:last], feature="logmel40"))
+    short = _voice(1.5)  # a short sentence in a 3.5-s file: its centred window, as in training
+    assert np.array_equal(speech_windows_of(short), speech_input(short)[None])
+    noise = np.random.default_rng(0).standard_normal(int(7.5 * 16000)).astype(np.float32) * 0.1  # no speech heard
+    assert np.array_equal(speech_windows_of(noise), speech_input(noise)[None])
+    monkeypatch.setenv("EMOLAB_CACHE", str(tmp_path / "cache"))
+    sf.write(tmp_path / "long.wav", y, 16000, subtype="FLOAT")
+    files = pd.DataFrame({"path": [str(write_wav(tmp_path / "a.wav", seconds=2.0)), str(tmp_path / "long.wav")]})
+    X, owner = load_speech_windows(files, feature="logmel40", progress=False)
+    assert X.shape == (1 + len(w), 1, 40, 301) and list(owner) == [0] + [1] * len(w)
+    np.testing.assert_allclose(X[1:], w, atol=1e-4)
+    again, _ = load_speech_windows(files, feature="logmel40", progress=False)
+    assert np.array_equal(X, again) and len(list((tmp_path / "cache").rglob("*.npy"))) == 2
+
+
+def test_pool_windows_is_the_normalised_geometric_mean_of_each_utterances_windows():
+    from emolab.recipes.evaluate import pool_windows
+
+    p = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    out = pool_windows(p, np.array([0, 0, 1, 2]), 3)
+    g = np.sqrt(p[0] * p[1])
+    np.testing.assert_allclose(out[0], g / g.sum())
+    np.testing.assert_allclose(out[1:], p[2:])
+    assert out[0].argmax() == 0 and np.mean(p[:2], 0).argmax() == 0  # here both means agree
+    sure_and_unsure = pool_windows(np.array([[0.99, 0.01], [0.3, 0.7], [0.3, 0.7]]), np.zeros(3, int), 1)
+    assert sure_and_unsure[0].argmax() == 0  # one very sure window outweighs two mildly sure ones ...
+    with pytest.raises(ValueError):
+        pool_windows(p, np.array([0, 0, 2, 2]), 3)  # ... but an utterance without a window is refused
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -307,3 +307,48 @@ def test_a_model_that_names_its_subjects_is_scored_on_the_others_by_default(tmp_
 
     with pytest.raises(Exception, match="needs a model trained on this corpus"):  # a model trained elsewhere has no unseen subjects here
         rows_to_score(pd.DataFrame({"group": ["tess:OAF"], "label": ["anger"], "split": [""]}), "tess", "unseen", "ravdess", train_groups=groups)
+
+
+def test_evaluate_reads_a_long_utterance_whole_and_says_how_many(tmp_path, monkeypatch):
+    """A speech file with more than 3 s of speech is read in windows that cover it, their answers pooled
+    (:func:`pool_windows`); the output counts those files; the others are read as before."""
+    import soundfile as sf
+    import torch
+
+    from emolab.bundled import available
+    from emolab.data.corpora.speech import TESS_EMOTIONS
+    from emolab.models.speaker_adapt import speaker_adapt
+    from emolab.preprocessing.audio import load_audio
+    from emolab.preprocessing.inputs import speech_input, speech_windows_of
+    from emolab.recipes import read_labelled
+    from emolab.recipes.evaluate import pool_windows
+    from emolab.recipes.inputs import resolve_model_path
+
+    from .conftest import write_wav
+    from .test_speakers import _voice
+
+    if "speech" not in available():
+        pytest.skip("the speech model is not bundled")
+    monkeypatch.setenv("EMOLAB_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "tess"
+    for i, emo in enumerate(TESS_EMOTIONS):  # three files of 5 s of voice (7 s long), four short tones
+        if i < 3:
+            (root / f"OAF_{emo}").mkdir(parents=True)
+            sf.write(root / f"OAF_{emo}" / f"OAF_back_{emo}.wav", _voice(5.0, seed=i), 16000)
+        else:
+            write_wav(root / f"OAF_{emo}" / f"OAF_back_{emo}.wav", seconds=2.0, freq=150.0 + 40 * i)
+    ev = evaluate_recipe("speech", "tess", root, progress=False, classes="model")
+    assert "; 3 utterances with more than 3 s of speech read whole, in 3-s windows 1 s apart" in ev.scored["reason"]
+    # the same answers by hand: each file's windows through the model, pooled, then the speaker centring
+    model, meta = load_model(resolve_model_path("speech"))
+    m = read_labelled("tess", root)
+    wins = [speech_windows_of(load_audio(p), feature="logmel40") for p in m["path"]]
+    assert sum(len(w) > 1 for w in wins) == 3 and sum(len(w) == 1 for w in wins) == 4
+    with torch.inference_mode():
+        p = torch.softmax(model(torch.from_numpy(np.concatenate(wins))).float(), 1).numpy()
+    pooled = pool_windows(p, np.repeat(np.arange(len(wins)), [len(w) for w in wins]), len(wins))
+    centred = speaker_adapt(np.log(pooled), m["group"].tolist(), bias=model.head[-1].bias.detach().double().numpy(),
+                            shrink=model.config.speaker_shrink)
+    by_hand = float(np.mean(np.asarray(meta["labels"])[centred.argmax(1)] == m["label"].to_numpy()))
+    assert abs(ev.metrics["accuracy"] - by_hand) < 1e-9
+    assert np.array_equal(wins[-1][0], speech_input(load_audio(m["path"].iloc[-1]), feature="logmel40"))

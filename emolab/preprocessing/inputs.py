@@ -125,6 +125,79 @@ def load_speech_inputs(manifest: pd.DataFrame, seconds: float = SPEECH_SECONDS, 
     return np.stack(items)
 
 
+def utterance_window_starts(n_samples: int, seconds: float = SPEECH_SECONDS, hop: float = 1.0, sr: int = 16000) -> np.ndarray:
+    """Where windows read a whole utterance: first samples of ``seconds``-long windows ``hop`` apart.
+
+    Parameters
+    ----------
+    n_samples : int
+        Length of the utterance in samples.
+    seconds, hop : float
+        Window length and step, in seconds.
+    sr : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    np.ndarray [shape=(k,), dtype=int64]
+        ``0, hop, 2 hop, ...`` and a last window ending at the utterance's end, all inside it; empty for an
+        utterance no longer than one window (it is read in one centred window, :func:`speech_input`).
+    """
+    win, step = int(round(seconds * sr)), int(round(hop * sr))
+    if n_samples <= win:
+        return np.zeros(0, np.int64)
+    return np.unique(np.append(np.arange(0, n_samples - win, step, dtype=np.int64), n_samples - win))
+
+
+def speech_windows_of(y: np.ndarray, seconds: float = SPEECH_SECONDS, feature: str = "mfcc", hop: float = 1.0) -> np.ndarray:
+    """Model inputs [k, 1, F, frames] that read a whole utterance, however long its speech.
+
+    The speech detector (:func:`emolab.preprocessing.vad.speech_span`, the lessons' Silero VAD) finds where the
+    speech runs. When that span is longer than ``seconds``, it is read in windows ``hop`` seconds apart that
+    cover it (:func:`utterance_window_starts`), each cut from the waveform and featurised on its own, as a
+    training utterance is. Otherwise (a file of one short sentence, or no speech heard) the file gives its one
+    centred window, exactly as :func:`speech_input` (k = 1): that is how the models were trained and selected.
+    Windows over the speech alone keep a long file's silences out (a RAVDESS file's silent second at each end;
+    ``docs/speech.md``, "Utterances longer than the window")."""
+    from .audio import SAMPLE_RATE
+    from .vad import speech_span
+
+    y = np.asarray(y, np.float32)
+    win = int(round(seconds * SAMPLE_RATE))
+    span = speech_span(y, SAMPLE_RATE) if len(y) > win else None
+    if span is None or span[1] - span[0] <= win:
+        return speech_input(y, seconds, feature)[None]
+    speech = y[span[0]:span[1]]
+    return np.stack([speech_input(speech[s:s + win], seconds, feature) for s in utterance_window_starts(len(speech), seconds, hop, SAMPLE_RATE)])
+
+
+def load_speech_windows(manifest: pd.DataFrame, seconds: float = SPEECH_SECONDS, feature: str = "mfcc", hop: float = 1.0,
+                        progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Every utterance of a manifest read whole: the windows of :func:`speech_windows_of` (cached by file content).
+
+    Returns
+    -------
+    X : np.ndarray [shape=(m, 1, F, frames), dtype=float32]
+        The windows of all files, file after file (m >= n).
+    owner : np.ndarray [shape=(m,), dtype=int64]
+        The manifest row (0..n-1) of each window.
+    """
+    from tqdm.auto import tqdm
+
+    from ..cache import FeatureCache
+    from .audio import HOP_SECONDS, load_audio
+
+    cache = FeatureCache("speech_windows")
+    settings = {"seconds": seconds, "feature": feature, "hop": hop, "span": "silero-vad", "version": 1}
+    items = [cache.get_or_compute(path, settings, lambda p=path: speech_windows_of(load_audio(p), seconds, feature, hop))
+             for path in tqdm(manifest["path"], desc="speech windows", unit="file", disable=not progress, leave=False)]
+    if not items:
+        _check_feature(feature)
+        return np.zeros((0, 1, FEATURE_ROWS[feature], 1 + int(round(seconds / HOP_SECONDS))), np.float32), np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(len(items), dtype=np.int64), [len(w) for w in items])
+    return np.concatenate(items), owner
+
+
 def speech_inputs_from_waves(waves: np.ndarray, seconds: float, feature: str = "mfcc") -> np.ndarray:
     """Speech inputs [n, 1, F, frames] of an array of waveforms [n, samples] (16 kHz)."""
     return np.stack([speech_input(np.asarray(w, np.float32), seconds, feature) for w in waves])

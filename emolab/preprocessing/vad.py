@@ -221,5 +221,29 @@ def speech_segments(y: np.ndarray, sr: int = SAMPLE_RATE, *, threshold: float = 
     return segments_from_probability(times, prob, threshold=threshold, min_speech=min_speech, min_silence=min_silence, pad=pad)
 
 
+def speech_span(y: np.ndarray, sr: int = SAMPLE_RATE, **kwargs) -> tuple[int, int] | None:
+    """From the start of the first speech region to the end of the last (:func:`speech_segments`), in samples.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio in [-1, 1].
+    sr : int > 0
+        Its sample rate in Hz; the span is given in samples of ``y``.
+    **kwargs
+        Passed to :func:`speech_segments` (``threshold``, ``min_speech``, ...).
+
+    Returns
+    -------
+    (int, int) or None
+        ``(first, last)`` with ``0 <= first < last <= n``, pauses inside included; None when no speech is heard.
+    """
+    seg = speech_segments(y, sr, **kwargs)
+    if not len(seg):
+        return None
+    first, last = int(max(0.0, seg["start"].min()) * sr), int(min(len(y), round(seg["end"].max() * sr)))
+    return (first, last) if last > first else None
+
+
 __all__ = ["SAMPLE_RATE", "FRAME_SECONDS", "THRESHOLD", "SEGMENT_COLUMNS", "speech_probability", "speech_segments",
-           "segments_from_probability"]
+           "segments_from_probability", "speech_span"]

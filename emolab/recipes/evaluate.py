@@ -9,7 +9,8 @@ import numpy as np
 from ..data.corpora import ALIASES, LABEL_SETS
 from ..errors import DataError
 from ..evaluation import Evaluation
-from ..registry import FRAME_FACE_KINDS
+from ..preprocessing.inputs import SPEECH_SECONDS, load_speech_windows
+from ..registry import FRAME_FACE_KINDS, SYNTHETIC_DATASETS
 from ..taxonomy import EMOTIONS
 from .inputs import prepare, read_labelled, resolve_model_path
 from .splits import rows_to_score
@@ -66,8 +67,16 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     sub = m.iloc[rows].reset_index(drop=True)
     vocab = text_tokenizer(meta["preprocessing"]["vocabulary"]) if meta["preprocessing"].get("vocabulary") else None
     context = int(getattr(model.config, "context", 0)) if meta["kind"] == "text" else 0
+    owner = None  # speech read whole: the scored row of each window
     if context:  # the context of a scored utterance comes from its whole dialogue, scored or not
         X = prepare("text", dataset, path, m, np.arange(len(m)), progress, vocab=vocab, context=context)[0]["X"][rows]
+    elif meta["kind"] == "speech" and dataset not in SYNTHETIC_DATASETS:
+        seconds = float(meta["preprocessing"].get("seconds", SPEECH_SECONDS))
+        X, owner = load_speech_windows(sub, seconds, feature=getattr(model.config, "feature", "mfcc"), progress=progress)
+        n_long = int(np.sum(np.bincount(owner, minlength=len(sub)) > 1))
+        if n_long:
+            scored["reason"] += (f"; {n_long} utterances with more than {seconds:g} s of speech read whole, in {seconds:g}-s windows 1 s apart "
+                                 f"whose log-probabilities are averaged")
     else:
         inputs, prep = prepare(meta["kind"], dataset, path, sub, np.arange(len(sub)), progress, vocab=vocab,
                                feature=getattr(model.config, "feature", "mfcc"))
@@ -86,8 +95,10 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
             X = X[:, X.shape[1] // 2]
         ds = AugmentedFaces(X, y, augment=False)
     else:
-        ds = make_dataset(X, y)
+        ds = make_dataset(X, y if owner is None else y[owner])
     proba = Trainer(model, TrainConfig(), progress=False).predict_proba(ds)
+    if owner is not None:
+        proba = pool_windows(proba, owner, len(sub))
     if getattr(model, "dialogue", None) is not None:  # a text model's dialogue head: each answer among its dialogue's (scored rows)
         from ..calibration import apply_temperature
         from ..models.dialogue import with_dialogue
@@ -129,3 +140,34 @@ def restrict_to_classes(proba: np.ndarray, labels: list[str], keep: list[str]) -
     cols = [labels.index(l) for l in keep]
     p = np.asarray(proba, np.float64)[:, cols]
     return p / np.clip(p.sum(1, keepdims=True), 1e-300, None)
+
+
+def pool_windows(proba: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """One answer per utterance from the answers of its windows: the mean of their log-probabilities, renormalised.
+
+    Parameters
+    ----------
+    proba : np.ndarray [shape=(m, k)]
+        Class probabilities of m windows.
+    owner : np.ndarray [shape=(m,), dtype=int]
+        The utterance (0..n-1) of each window; every utterance has at least one.
+    n : int
+        Number of utterances.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, k)]
+        The normalised geometric mean of each utterance's window probabilities. A window that is sure of
+        a class weighs no more than one that is not: on RAVDESS read by leave-two-actors-out heads it beats
+        the arithmetic mean (``docs/speech.md``, "Utterances longer than the window").
+    """
+    owner = np.asarray(owner, np.int64)
+    count = np.bincount(owner, minlength=n)
+    if len(owner) != len(proba) or np.any(count == 0):
+        raise ValueError("every utterance needs at least one window, and every window an utterance")
+    logp = np.zeros((n, proba.shape[1]))
+    np.add.at(logp, owner, np.log(np.clip(np.asarray(proba, np.float64), 1e-12, 1.0)))
+    logp /= count[:, None]
+    logp -= logp.max(1, keepdims=True)
+    p = np.exp(logp)
+    return p / p.sum(1, keepdims=True)
