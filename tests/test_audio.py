@@ -176,8 +176,9 @@ def test_pool_windows_is_the_normalised_geometric_mean_of_each_utterances_window
     np.testing.assert_allclose(out[0], g / g.sum())
     np.testing.assert_allclose(out[1:], p[2:])
     assert out[0].argmax() == 0 and np.mean(p[:2], 0).argmax() == 0  # here both means agree
-    sure_and_unsure = pool_windows(np.array([[0.99, 0.01], [0.3, 0.7], [0.3, 0.7]]), np.zeros(3, int), 1)
-    assert sure_and_unsure[0].argmax() == 0  # one very sure window outweighs two mildly sure ones ...
+    windows = np.array([[0.99, 0.01], [0.2, 0.8], [0.2, 0.8]])
+    assert pool_windows(windows, np.zeros(3, int), 1)[0].argmax() == 0  # the mean logit: one very sure window outweighs
+    assert windows.mean(0).argmax() == 1  # two fairly sure ones, where the mean probability would not ...
     with pytest.raises(ValueError):
         pool_windows(p, np.array([0, 0, 2, 2]), 3)  # ... but an utterance without a window is refused
 

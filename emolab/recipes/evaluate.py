@@ -157,10 +157,10 @@ def pool_windows(proba: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     Returns
     -------
     np.ndarray [shape=(n, k)]
-        The normalised geometric mean of each utterance's window probabilities. A window that is sure of
-        a class weighs no more than one that is not: on RAVDESS read by leave-two-actors-out heads it beats
-        the arithmetic mean (``docs/speech.md``, "Utterances longer than the window").
-    """
+        The normalised geometric mean of each utterance's window probabilities: for a linear head, the
+        answer of the windows' mean logits, which speaker centring (:func:`~emolab.models.speaker_adapt.speaker_adapt`)
+        then works on. Chosen over the arithmetic mean on RAVDESS utterances read by heads that never heard
+        their speakers (``docs/speech.md``, "Utterances longer than the window")."""
     owner = np.asarray(owner, np.int64)
     count = np.bincount(owner, minlength=n)
     if len(owner) != len(proba) or np.any(count == 0):
