@@ -352,3 +352,41 @@ def test_evaluate_reads_a_long_utterance_whole_and_says_how_many(tmp_path, monke
     by_hand = float(np.mean(np.asarray(meta["labels"])[centred.argmax(1)] == m["label"].to_numpy()))
     assert abs(ev.metrics["accuracy"] - by_hand) < 1e-9
     assert np.array_equal(wins[-1][0], speech_input(load_audio(m["path"].iloc[-1]), feature="logmel40"))
+
+
+def test_a_speech_model_reads_spoken_audio_only_each_take_once(tmp_path, monkeypatch):
+    """The whole RAVDESS download in one folder: a speech model leaves out sung files, video-only files and the
+    audio-video copy of a take whose audio-only file is there, and says so; other kinds read every row."""
+    from emolab.bundled import available
+    from emolab.recipes.inputs import read_labelled, readable_rows
+
+    from .conftest import write_wav
+
+    root = tmp_path / "ravdess"
+    for emo in (1, 3, 5, 7):
+        write_wav(root / "Actor_19" / f"03-01-{emo:02d}-01-01-01-19.wav", freq=150.0 + 30 * emo)  # spoken, audio-only
+        write_wav(root / "Actor_19" / f"03-02-{emo:02d}-01-01-01-19.wav")  # sung
+    for name in ("01-01-01-01-01-01-19", "01-01-03-01-02-01-19", "02-01-01-01-01-01-19"):
+        (root / "Actor_19" / f"{name}.mp4").write_bytes(b"")  # audio-video twin, audio-video alone, video-only
+    m = read_labelled("ravdess", root)
+    assert len(m) == 11
+    kept, note = readable_rows(m, "speech")
+    assert sorted(Path(p).stem for p in kept["path"]) == ["01-01-03-01-02-01-19"] + [f"03-01-{e:02d}-01-01-01-19" for e in (1, 3, 5, 7)]
+    assert note == ("left out 1 file without audio; 4 sung RAVDESS files (singing is not speech); "
+                    "1 audio-video RAVDESS file whose audio-only twin is read instead")
+    assert len(readable_rows(m, "text")[0]) == 11 and readable_rows(m, "text")[1] == ""
+    report: dict = {}
+    assert len(read_labelled("ravdess", root, "speech", report=report)) == 5 and report["left_out"] == note
+    for f in root.glob("Actor_19/03-01-*.wav"):
+        f.unlink()
+    for f in root.glob("Actor_19/01-*.mp4"):
+        f.unlink()
+    with pytest.raises(Exception, match="no ravdess rows a speech model can read: left out .*sung"):
+        read_labelled("ravdess", root, "speech")
+    if "speech" not in available():
+        return
+    monkeypatch.setenv("EMOLAB_CACHE", str(tmp_path / "cache"))
+    for emo in (1, 3, 5, 7):
+        write_wav(root / "Actor_19" / f"03-01-{emo:02d}-01-01-01-19.wav", freq=150.0 + 30 * emo)
+    ev = evaluate_recipe("speech", "ravdess", root, progress=False)
+    assert ev.scored["n"] == 4 and "left out 1 file without audio; 4 sung RAVDESS files" in ev.scored["reason"]

@@ -58,9 +58,12 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     from ..training import TrainConfig, Trainer, make_dataset
 
     model, meta = load_model(resolve_model_path(model_path))
-    m = read_labelled(dataset, path)
+    left: dict = {}
+    m = read_labelled(dataset, path, meta["kind"], report=left)
     rows, scored = rows_to_score(m, dataset, split, meta.get("metrics", {}).get("dataset"), refit=meta.get("metrics", {}).get("refit"),
                                  train_groups=meta.get("metrics", {}).get("train_groups"))
+    if left.get("left_out"):
+        scored["reason"] += f"; {left['left_out']}"
     if max_samples and len(rows) > max_samples:
         scored["reason"] += f"; a random {max_samples} of its {len(rows)} rows (max_samples)"
         rows = np.random.default_rng(0).choice(rows, max_samples, replace=False)

@@ -41,7 +41,7 @@ def federate_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str |
     from ..federated import FederatedConfig, federate
     from ..models import save_model
 
-    m = read_labelled(dataset, path)
+    m = read_labelled(dataset, path, kind)
     clients = client_partition(m, partition, n_clients, settings.get("seed", 0))
     overrides = settings.pop("model_config", None)
     encoder = str((overrides or {}).get("encoder", "lstm")) if kind == "text" else "lstm"  # MiniLM: its WordPiece ids
@@ -71,7 +71,7 @@ def split_clients_recipe(kind: str, dataset: str, path: str | os.PathLike, out: 
     from ..federated import save_client_data
     from ..training import take_rows
 
-    m = read_labelled(dataset, path)
+    m = read_labelled(dataset, path, kind)
     clients = client_partition(m, partition, n_clients, seed)
     data, prep = prepare(kind, dataset, path, m, clients[0], progress=False)
     X = data["X"]

@@ -24,8 +24,11 @@ from ..registry import BUNDLED_MODELS, FRAME_FACE_KINDS, MODEL_KINDS, PRETRAINED
 from ..taxonomy import EMOTIONS
 
 
-def read_labelled(dataset: str, path: str | os.PathLike) -> pd.DataFrame:
-    """The manifest of a corpus (or a synthetic training set), its labelled rows only."""
+def read_labelled(dataset: str, path: str | os.PathLike, kind: str | None = None, report: dict | None = None) -> pd.DataFrame:
+    """The manifest of a corpus (or a synthetic training set), its labelled rows only.
+
+    With a model ``kind``, only the rows that kind can read (:func:`readable_rows`); ``report`` (a dict) then gets
+    ``"left_out"``: a sentence saying which rows were left out and why ("" when none)."""
     from ..data import read_corpus
 
     if dataset in SYNTHETIC_DATASETS:
@@ -33,7 +36,49 @@ def read_labelled(dataset: str, path: str | os.PathLike) -> pd.DataFrame:
 
         return load_trainset(path)[0]
     m = read_corpus(dataset, path)
-    return m[m["label"].astype(str) != ""].reset_index(drop=True)
+    m = m[m["label"].astype(str) != ""].reset_index(drop=True)
+    if kind is None:
+        return m
+    m, note = readable_rows(m, kind)
+    if report is not None:
+        report["left_out"] = note
+    if not len(m):
+        raise DataError(f"no {dataset} rows a {kind} model can read: {note}")
+    return m
+
+
+def readable_rows(manifest: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, str]:
+    """The rows of a corpus manifest that a model of ``kind`` reads, and a sentence on those left out.
+
+    A speech model reads spoken audio: rows without audio (RAVDESS's video-only files) are left out, and so are
+    RAVDESS's sung files (its song channel: singing, not speech) and an audio-video file whose audio-only twin is
+    there too (the same take: RAVDESS's audio-only files are the audio of its audio-video recordings, and reading
+    both would count each take twice). Other kinds read every row.
+
+    Returns
+    -------
+    (pandas.DataFrame, str)
+        The kept rows (index reset) and e.g. ``"left out 1,012 sung RAVDESS files (singing is not speech)"``; ""
+        when none was left out.
+    """
+    if MODEL_KINDS.get(kind) != "speech":
+        return manifest, ""
+    keep = manifest["modalities"].astype(str).str.split("+").apply(lambda m: "audio" in m).to_numpy()
+    files = lambda n, what: f"{int(n):,} {what.replace('files', 'file') if n == 1 else what}"  # noqa: E731
+    why = [files((~keep).sum(), "files without audio")] if (~keep).any() else []
+    if "vocal_channel" in manifest.columns:
+        sung = keep & (manifest["vocal_channel"].astype(str) == "song").to_numpy()
+        if sung.any():
+            why.append(files(sung.sum(), "sung RAVDESS files (singing is not speech)"))
+        keep &= ~sung
+    if "modality" in manifest.columns:  # RAVDESS: 01 audio-video, 03 audio-only; the rest of the name is the take
+        take = manifest["path"].map(lambda p: Path(str(p)).stem[3:])  # 03-01-05-01-02-01-12 -> 01-05-01-02-01-12
+        audio_only = set(take[keep & (manifest["modality"] == "audio-only").to_numpy()])
+        twin = keep & (manifest["modality"] == "audio-video").to_numpy() & take.isin(audio_only).to_numpy()
+        if twin.any():
+            why.append(files(twin.sum(), "audio-video RAVDESS files whose audio-only twin is read instead"))
+        keep &= ~twin
+    return manifest[keep].reset_index(drop=True), ("left out " + "; ".join(why) if why else "")
 
 
 def label_set(manifest: pd.DataFrame, labels: str) -> tuple[str, list[str]]:

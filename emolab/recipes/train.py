@@ -112,7 +112,8 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     seed_everything(seed)  # before the model is built: its initial weights come from this seed (reproducible runs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    m = read_labelled(dataset, path)
+    left: dict = {}
+    m = read_labelled(dataset, path, kind, report=left)
     if max_samples and len(m) > max_samples:
         m = m.sample(max_samples, random_state=seed).reset_index(drop=True)
     tr, va = default_split(m, dataset, seed)
@@ -175,6 +176,8 @@ def train_recipe(kind: str, dataset: str, path: str | os.PathLike, out: str | os
     groups = used_groups(m, np.concatenate([tr, va]))
     if groups is not None:  # who it learnt from or was selected on: emolab evaluate scores the others by default
         metrics["train_groups"] = groups
+    if left.get("left_out"):
+        metrics["left_out"] = left["left_out"]  # rows of the corpus this kind cannot read (sung or silent RAVDESS files)
     metrics["monitor"] = tcfg.monitor
     metrics["labels"] = labels
     if kind == "speech":
