@@ -19,6 +19,7 @@ class VoiceData:
     waves: list  # n mono 16 kHz waveforms
     S: np.ndarray  # [n, d] encoder statistics of the clean utterances
     copies: list = field(default_factory=list)  # [n, d] statistics of each noise-only room copy (room_augment, seed 0)
+    paths: list = field(default_factory=list)  # [n] the files read
 
     def stats(self, waves) -> np.ndarray:
         """Encoder statistics [len(waves), d] of 16 kHz waveforms, each read in a centred 3-s window of 40 log-mel bands."""
@@ -100,7 +101,8 @@ def ravdess_voice(folder: Path, copies: int = 2, model: str = "speech", split_se
     names = list(EMOTIONS)
     d = VoiceData(model=model, shrinkage=float(meta["metrics"].get("head_value", 0.2)),
                   y=np.array([names.index(v) for v in m["label"]]), actor=m["actor"].astype(int).to_numpy(),
-                  waves=[load_audio(f) for f in tqdm(m["path"], desc="reading RAVDESS", unit="file")], S=np.empty(0))
+                  waves=[load_audio(f) for f in tqdm(m["path"], desc="reading RAVDESS", unit="file")], S=np.empty(0),
+                  paths=list(m["path"]))
     d.S = d.stats(d.waves)
     groups = [d.actor <= 14, d.actor > 14] if split_seeds else [np.ones(len(d.y), bool)]
     d.copies = [np.empty_like(d.S) for _ in range(copies)]
@@ -109,3 +111,16 @@ def ravdess_voice(folder: Path, copies: int = 2, model: str = "speech", split_se
         for k, c in enumerate(d.copies):
             c[rows] = d.stats([room_augment(d.waves[i], rng=rng) for i in tqdm(np.flatnonzero(rows), desc=f"room copy {k + 1}", unit="file")])
     return d
+
+
+def voice_for_heads(shared: str, script: str) -> VoiceData | None:
+    """RAVDESS 01-18 through the bundled speech model, with the room copies ``train_speech_speaker.py`` draws, for
+    heads of its set-up fitted out of fold (:func:`fit_speaker_head`); None, after saying ``script`` is skipped,
+    without the corpus. Sets torch to 2 threads."""
+    import torch
+
+    folder = ravdess_folder(shared, script)
+    if folder is None:
+        return None
+    torch.set_num_threads(2)
+    return ravdess_voice(folder, copies=2, model="speech", split_seeds=True)

@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save  # noqa: E402
-from _speech import fit_speaker_head, ravdess_folder, ravdess_voice  # noqa: E402
+from _speech import fit_speaker_head, voice_for_heads  # noqa: E402
 from bench_speech_duration import speech_span as energy_span  # noqa: E402
 
 SR, PAUSE = 16000, 0.2
@@ -61,24 +61,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", default="../shared", help="the shared/ folder with data/ravdess_speech")
     a = ap.parse_args()
-    folder = ravdess_folder(a.shared, "bench_speech_long.py")
-    if folder is None:
+    t0 = time.perf_counter()
+    d = voice_for_heads(a.shared, "bench_speech_long.py")
+    if d is None:
         return
-    import torch
-
-    from emolab.models import load_model
     from emolab.models.speaker_adapt import speaker_adapt
     from emolab.preprocessing.inputs import speech_input, speech_windows_of, utterance_window_starts
-    from emolab.recipes import read_labelled
     from emolab.recipes.evaluate import pool_windows
-    from emolab.recipes.inputs import resolve_model_path
 
-    torch.set_num_threads(2)
-    t0 = time.perf_counter()
-    d = ravdess_voice(folder, copies=2, model="speech", split_seeds=True)
-    names = [Path(p).stem for p in read_labelled("ravdess", folder)["path"]]
+    names = [Path(p).stem for p in d.paths]
     shrink = float(d.model.config.speaker_shrink)
-    shrinkage = float(load_model(resolve_model_path("speech"))[1]["metrics"]["head_value"])
     win = 3 * SR
     readers = {
         "centre": lambda w: speech_input(w, feature="logmel40")[None],
@@ -101,7 +93,7 @@ def main() -> None:
     everyone = np.arange(len(d.y))
     for first in range(1, 19, 2):
         pair = (first, first + 1)
-        pop, scale, lda = fit_speaker_head(d, everyone[~np.isin(d.actor, pair)], True, shrinkage)
+        pop, scale, lda = fit_speaker_head(d, everyone[~np.isin(d.actor, pair)])
         for (sname, rname), (owner, F) in stats.items():
             _, _, actor = sets[sname]
             held = np.isin(actor, pair)
@@ -123,7 +115,7 @@ def main() -> None:
                      "speaker_centred": round(float(np.mean(centred.argmax(1) == y[order])), 4),
                      "reading_ms_per_utterance": round(1000 * seconds[(sname, rname)] / len(y), 1)})
         print(rows[-1], flush=True)
-    save("speech_long", {"rows": rows, "speaker_shrink": shrink, "lda_shrinkage": shrinkage,
+    save("speech_long", {"rows": rows, "speaker_shrink": shrink, "lda_shrinkage": d.shrinkage,
                          "seconds": round(time.perf_counter() - t0, 1), "protocol": __doc__.split("Usage::")[0].strip()})
 
 
