@@ -104,10 +104,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .recipes import evaluate_recipe
 
+    if args.predictions and Path(args.predictions).exists() and not args.overwrite:  # before the corpus is read
+        raise EmolabError(f"{args.predictions} exists already", hint="give another file, or --overwrite to replace it")
     ev = evaluate_recipe(args.model, args.dataset, args.path, split=args.split, progress=not args.quiet, max_samples=args.max_samples,
                          classes=args.classes)
+    if args.predictions:
+        from .atomic import write_csv
+
+        write_csv(args.predictions, ev.predictions)
     if args.json:
         print(json.dumps({**ev.metrics, "per_class_accuracy": dict(zip(ev.per_class.label, ev.per_class.accuracy)), "scored": ev.scored},
                          indent=2))
@@ -448,6 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the answers allowed: auto = a corpus's documented emotions where it has fewer than the model (no "
                    "neutral in CK+ and eNTERFACE'05, no surprise in CREMA-D and Emo-DB), else all; corpus = the classes its "
                    "rows label; model = every class of the model (default: %(default)s)")
+    p.add_argument("--predictions", metavar="CSV", default=None,
+                   help="also write one row per scored sample (sample id, subject, truth, answer, every class's probability) to this "
+                   "file (default: none written)")
+    p.add_argument("--overwrite", action="store_true", help="replace the --predictions file if it exists")
     _flags(p, "json", "quiet")
     p.set_defaults(handler=_cmd_evaluate)
     return parser

@@ -31,6 +31,8 @@ class Evaluation:
     roc: pd.DataFrame
     scored: dict = field(default_factory=dict)
     """Which rows were scored and why (``split, n, of, reason``), when :func:`emolab.recipes.evaluate_recipe` made it."""
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per scored sample (:func:`emolab.recipes.evaluate.prediction_table`), when ``evaluate_recipe`` made it."""
 
     def confusion_chart(self):
         """Altair heat map of the confusion matrix (row-normalised)."""

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from emolab.models import load_model
@@ -352,6 +353,23 @@ def test_evaluate_reads_a_long_utterance_whole_and_says_how_many(tmp_path, monke
     by_hand = float(np.mean(np.asarray(meta["labels"])[centred.argmax(1)] == m["label"].to_numpy()))
     assert abs(ev.metrics["accuracy"] - by_hand) < 1e-9
     assert np.array_equal(wins[-1][0], speech_input(load_audio(m["path"].iloc[-1]), feature="logmel40"))
+    # the per-sample table: the same answers, the windows each file was read in, no paths
+    pr = ev.predictions
+    assert list(pr.columns[:6]) == ["sample_id", "group", "label", "predicted", "probability", "right"]
+    assert len(pr) == 7 and abs(pr["right"].mean() - ev.metrics["accuracy"]) < 1e-9
+    assert list(pr["predicted"]) == list(np.asarray(meta["labels"])[centred.argmax(1)])
+    assert sorted(pr["windows"]) == sorted(len(w) for w in wins)
+    np.testing.assert_allclose(pr[[f"p_{c}" for c in meta["labels"]]].sum(1), 1.0, atol=1e-9)
+    assert not pr.astype(str).apply(lambda c: c.str.contains(str(tmp_path))).any().any()
+    out = tmp_path / "predictions.csv"
+    cmd = [sys.executable, "-m", "emolab", "evaluate", "--model", "speech", "--dataset", "tess", str(root), "--classes", "model",
+           "--quiet", "--predictions", str(out)]
+    env = {**__import__("os").environ, "EMOLAB_CACHE": str(tmp_path / "cache")}
+    assert subprocess.run(cmd, capture_output=True, text=True, env=env).returncode == 0
+    assert pd.read_csv(out)["predicted"].tolist() == pr["predicted"].tolist()
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env)  # never overwritten unless asked
+    assert again.returncode != 0 and "exists already" in again.stderr and "--overwrite" in again.stderr
+    assert subprocess.run(cmd + ["--overwrite"], capture_output=True, text=True, env=env).returncode == 0
 
 
 def test_a_speech_model_reads_spoken_audio_only_each_take_once(tmp_path, monkeypatch):

@@ -132,7 +132,44 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
     result = evaluate(sub[col], proba=proba, labels=labels)
     result.metrics.update(extra)
     result.scored = {**scored, "n": int(len(sub)), "of": int(len(m))}
+    result.predictions = prediction_table(sub, col, proba, labels,
+                                          windows=None if owner is None else np.bincount(owner, minlength=len(sub)))
     return result
+
+
+def prediction_table(rows, label_column: str, proba: np.ndarray, labels: list[str], windows: np.ndarray | None = None):
+    """One row per scored sample: who, the truth, the answer and its probability, every class's probability.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The scored manifest rows (``sample_id``, ``group`` and the label column).
+    label_column : str
+        ``"label"`` (emolab's emotions) or ``"raw_label"`` (a model trained on the corpus's own labels).
+    proba : np.ndarray [shape=(n, len(labels))]
+        The probabilities the metrics were computed from (after speaker centring and any class restriction).
+    labels : list of str
+    windows : np.ndarray [shape=(n,)], optional
+        How many windows each speech file was read in.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sample_id, group, label, predicted, probability, right`` (``probability`` is the answer's), one column
+        per class with its probability, and ``windows`` for speech. Corpus ids only: no file paths.
+    """
+    import pandas as pd
+
+    proba = np.asarray(proba, np.float64)
+    table = pd.DataFrame({"sample_id": rows["sample_id"].astype(str).to_numpy(), "group": rows["group"].astype(str).to_numpy(),
+                          "label": rows[label_column].astype(str).to_numpy(), "predicted": np.asarray(labels)[proba.argmax(1)],
+                          "probability": proba.max(1)})
+    table["right"] = table["label"] == table["predicted"]
+    for k, name in enumerate(labels):
+        table[f"p_{name}"] = proba[:, k]
+    if windows is not None:
+        table["windows"] = np.asarray(windows, int)
+    return table
 
 
 def restrict_to_classes(proba: np.ndarray, labels: list[str], keep: list[str]) -> np.ndarray:
