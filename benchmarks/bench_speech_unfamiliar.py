@@ -9,7 +9,8 @@ shrinkage, two room copies of each training utterance, forwards) are fitted out 
 actors out, and read each held-out utterance forwards and backwards in its centred 3-s window: without speaker
 information ("plain") and with each speaker centred on all of their utterances (k = 10, ``speaker_adapt``, as
 ``emolab evaluate`` reads a corpus). For each: accuracy, recall per class, the smallest recall and the largest
-share of answers given to one class (and which).
+share of answers given to one class (and which); and, with the shipped temperature, how many answers a lesson
+would give (confidence at or above ``SPEECH_ABSTAIN``) and how often they are right.
 
 Usage::
 
@@ -38,6 +39,8 @@ def main() -> None:
     d = voice_for_heads(a.shared, "bench_speech_unfamiliar.py")
     if d is None:
         return
+    from emolab.calibration import apply_temperature, temperature_for
+    from emolab.models.lesson import SPEECH_ABSTAIN
     from emolab.models.speaker_adapt import speaker_adapt
     from emolab.taxonomy import EMOTIONS
 
@@ -52,18 +55,23 @@ def main() -> None:
             logits[k][held] = lda.decision_function((F[held] - pop) / scale)
         bias[held] = lda.intercept_
     rows = []
+    t = float(temperature_for("speech"))
     for k, z in logits.items():
-        centred = z.copy()
+        centred = np.zeros_like(z)  # calibrated probabilities after centring each speaker (as a lesson reads them)
         for s in np.unique(d.actor):
             r = d.actor == s
-            centred[r] = speaker_adapt(z[r], [s] * int(r.sum()), bias=bias[r][0], shrink=shrink)
-        for reading, zz in (("plain", z), ("speaker_centred", centred)):
-            pred = zz.argmax(1)
+            centred[r] = speaker_adapt(z[r] / t, [s] * int(r.sum()), bias=bias[r][0], shrink=shrink, temperature=t)
+        for reading, p in (("plain", apply_temperature(z, t)), ("speaker_centred", centred)):
+            pred = p.argmax(1)
+            answered = p.max(1) >= SPEECH_ABSTAIN  # a lesson answers at SPEECH_ABSTAIN and above
             recall = {c: round(float(np.mean(pred[d.y == i] == i)), 3) for i, c in enumerate(EMOTIONS)}
             rows.append({"speech": k, "reading": reading, "accuracy": round(float(np.mean(pred == d.y)), 4),
                          "smallest_recall": min(recall.values()),
                          "largest_share": round(float(np.bincount(pred, minlength=len(EMOTIONS)).max() / len(pred)), 3),
-                         "most_answered": EMOTIONS[int(np.bincount(pred, minlength=len(EMOTIONS)).argmax())], "recall": recall})
+                         "most_answered": EMOTIONS[int(np.bincount(pred, minlength=len(EMOTIONS)).argmax())],
+                         "answered_at_abstain": round(float(answered.mean()), 3),
+                         "accuracy_of_answers": round(float(np.mean(pred[answered] == d.y[answered])), 4) if answered.any() else None,
+                         "recall": recall})
             print(rows[-1], flush=True)
     save("speech_unfamiliar", {"rows": rows, "n": int(len(d.y)), "speaker_shrink": shrink, "lda_shrinkage": d.shrinkage,
                                "seconds": round(time.perf_counter() - t0, 1), "protocol": __doc__.split("Usage::")[0].strip()})
