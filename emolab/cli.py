@@ -124,6 +124,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{'scored':<20} split {sc['split']}: {sc['n']} of {sc['of']} labelled rows ({sc['reason']})")
         print("\n".join(f"{k:<20} {v:.4f}" if isinstance(v, float) else f"{k:<20} {v}" for k, v in ev.metrics.items()))
         print(ev.per_class.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        if args.predictions:
+            print(f"{'predictions':<20} {args.predictions} ({len(ev.predictions)} rows)")
     return 0
 
 

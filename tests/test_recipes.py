@@ -365,7 +365,8 @@ def test_evaluate_reads_a_long_utterance_whole_and_says_how_many(tmp_path, monke
     cmd = [sys.executable, "-m", "emolab", "evaluate", "--model", "speech", "--dataset", "tess", str(root), "--classes", "model",
            "--quiet", "--predictions", str(out)]
     env = {**__import__("os").environ, "EMOLAB_CACHE": str(tmp_path / "cache")}
-    assert subprocess.run(cmd, capture_output=True, text=True, env=env).returncode == 0
+    first = subprocess.run([c for c in cmd if c != "--quiet"], capture_output=True, text=True, env=env)  # says where it wrote
+    assert first.returncode == 0 and first.stdout.splitlines()[-1].split() == ["predictions", str(out), "(7", "rows)"]
     assert pd.read_csv(out)["predicted"].tolist() == pr["predicted"].tolist()
     again = subprocess.run(cmd, capture_output=True, text=True, env=env)  # never overwritten unless asked
     assert again.returncode != 0 and "exists already" in again.stderr and "--overwrite" in again.stderr
