@@ -152,6 +152,28 @@ def test_device_is_cpu_here_and_overridable(monkeypatch):
     np.testing.assert_array_equal(a, b)
 
 
+def test_lessons_and_loaded_models_go_to_the_chosen_device(monkeypatch, tmp_path):
+    """A lesson's device is "auto" (CUDA when present, as emolab picks it everywhere), resolved before the models
+    load; ``load_model`` puts the whole model on its ``map_location`` (weights copied into a model built on the CPU
+    stayed there, so on a GPU the lesson failed: found by ``benchmarks/bench_cuda.py``)."""
+    import torch
+
+    from emolab.models import build_model, load_model, save_model
+    from emolab.timeline import AnalysisConfig
+
+    assert AnalysisConfig().device == "auto"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert AnalysisConfig().on_device().device in (expected, "mps") and AnalysisConfig(device="cpu").on_device().device == "cpu"
+    monkeypatch.setenv("EMOLAB_DEVICE", "cpu")
+    assert AnalysisConfig().on_device().device == "cpu"
+    moved = []
+    real_to = torch.nn.Module.to
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, *a, **k: (moved.append(a[0] if a else k.get("device")), real_to(self, *a, **k))[1])
+    save_model(tmp_path / "m.safetensors", build_model("speech", widths=[4, 8]))
+    model, _ = load_model(tmp_path / "m.safetensors", map_location="cpu")
+    assert "cpu" in moved and all(p.device.type == "cpu" for p in model.parameters())
+
+
 def test_cli_help_and_version():
     res = run_cli("--help")
     assert res.returncode == 0

@@ -111,5 +111,6 @@ def load_model(path: str | os.PathLike, map_location: str = "cpu") -> tuple[nn.M
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ModelError(f"the weights do not fit the model's configuration ({str(exc).splitlines()[0]})", path=path) from None
+    model.to(map_location)  # load_state_dict copies into the parameters where they were built (the CPU)
     model.eval()
     return model, meta

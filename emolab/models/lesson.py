@@ -238,11 +238,12 @@ class FusedLessonModels(LessonModels):
     @torch.no_grad()
     def fuse(self, features: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
         cols = [MODALITIES.index(m) for m in self.model.config.modalities]
-        m = torch.as_tensor(mask[:, cols], dtype=torch.bool)
+        dev = next(self.model.parameters()).device
+        m = torch.as_tensor(mask[:, cols], dtype=torch.bool, device=dev)
         out = []
         for s in _batches(len(mask), 512):
-            emb = {k: torch.as_tensor(v[s], dtype=torch.float32) for k, v in features.items() if k in self.model.branches}
-            out.append(torch.softmax(self.model.fuse(emb, m[s]), 1).numpy())
+            emb = {k: torch.as_tensor(v[s], dtype=torch.float32, device=dev) for k, v in features.items() if k in self.model.branches}
+            out.append(torch.softmax(self.model.fuse(emb, m[s]).float(), 1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(EMOTIONS)))
 
 
@@ -414,7 +415,7 @@ class LateFusionLessonModels(LessonModels):
         from .speaker_adapt import speaker_adapt
 
         # one window per second of speech, each 3 s long: a window is worth 1/3 of a ~3-s training utterance
-        return speaker_adapt(np.log(np.clip(features, 1e-12, 1.0)), speakers, bias=m.head[-1].bias.detach().double().numpy(),
+        return speaker_adapt(np.log(np.clip(features, 1e-12, 1.0)), speakers, bias=m.head[-1].bias.detach().double().cpu().numpy(),
                              shrink=shrink, amount=np.full(len(features), 1.0 / self.speech_seconds),
                              temperature=self._temperature("speech")).astype(np.float32)
 

@@ -113,7 +113,7 @@ def evaluate_recipe(model_path: str | os.PathLike, dataset: str, path: str | os.
         from ..models.speaker_adapt import speaker_adapt
 
         proba = speaker_adapt(np.log(np.clip(proba, 1e-12, 1.0)), sub["group"].tolist(),
-                              bias=model.head[-1].bias.detach().double().numpy(), shrink=shrink)
+                              bias=model.head[-1].bias.detach().double().cpu().numpy(), shrink=shrink)
         scored["reason"] += f"; speaker-normalised: each of the {sub['group'].nunique()} speakers' readings centred on their own mean (k = {shrink:g})"
     if classes not in ("auto", "corpus", "model"):
         raise ValueError(f"classes must be 'auto', 'corpus' or 'model', got {classes!r}")

@@ -66,7 +66,7 @@ def analyze_lesson(video: str | os.PathLike, transcript: str | os.PathLike | Non
     from .photo import analyze_photo, is_photo
     from .summary import readability_summary
 
-    cfg = config or AnalysisConfig()
+    cfg = (config or AnalysisConfig()).on_device()
     if is_photo(video):
         return analyze_photo(video, config=cfg, models=models, out=out, thumbnails=thumbnails)
     report = callback or (lambda stage, frac: None)

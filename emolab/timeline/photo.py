@@ -62,7 +62,7 @@ def analyze_photo(image: str | os.PathLike, *, config: AnalysisConfig | None = N
     from .stages import Readings, fuse_seconds, lesson_tables, smooth_timeline
     from .summary import readability_summary
 
-    cfg = config or AnalysisConfig()
+    cfg = (config or AnalysisConfig()).on_device()
     t0 = time.perf_counter()
     frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
     if frame is None:

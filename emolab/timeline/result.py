@@ -34,11 +34,20 @@ class AnalysisConfig(Config):
     use_transcript: bool = True
     teacher_share: float = 0.35  # the teacher holds at least this share of all speech (off-camera included), 1.5x the next person, >= 5 s in >= 2 turns
     weights: Optional[dict] = None  # late-fusion weights for the pretrained models
-    device: str = "cpu"
+    device: str = "auto"  # "auto": CUDA when a GPU is present (EMOLAB_DEVICE overrides), else the CPU; or "cpu", "cuda", "cuda:1"
     precision: str = "auto"  # model inference: "auto" (CPU: int8 face CNN, bf16 elsewhere where native; CUDA: fp16), "int8", "fp32", "bf16", "fp16"
     alerts: AlertConfig = field(default_factory=AlertConfig)
     readability: ReadabilityRule = field(default_factory=ReadabilityRule)  # which face sightings an emotion may be read from
     min_readable_share: float = 0.5  # a face clip counts only when at least this share of its frames is readable
+
+    def on_device(self) -> "AnalysisConfig":
+        """These settings with ``device`` resolved to the torch device the models run on
+        (:func:`emolab.device.choose_device`: ``"auto"`` is CUDA when a GPU is present, else the CPU)."""
+        from dataclasses import replace
+
+        from ..device import choose_device
+
+        return replace(self, device=choose_device(None if self.device in ("", "auto") else self.device))
 
 
 @dataclass
