@@ -7,7 +7,10 @@ training set and a short synthetic lesson once, then runs the same work in a chi
 
 * ``emolab train`` (the recipe) for ``face3d``, ``speech``, ``text`` and ``fused``, 2 epochs, seed 0: validation
   accuracy, seconds, and the GPU memory it used (proof that the work ran there);
-* ``analyze_lesson`` on the lesson with the bundled models: seconds, the per-second timeline and the speech turns.
+* ``analyze_lesson`` on the lesson with the bundled models (seconds, the per-second timeline and the speech turns), and
+  with the synthetic-domain fused model;
+* ``emolab evaluate`` of the bundled speech model on a TESS-like folder of synthetic voices (some utterances read
+  whole in windows, each speaker centred).
 
 Then it compares the devices: the largest difference between their timeline probabilities, how many per-second
 emotions and turn emotions differ, and the speed ratio. GPU kernels are not bit-identical to CPU ones, so small
@@ -94,8 +97,33 @@ def run_on(device: str, work: Path) -> dict:
     out["timeline_rows"] = int(len(res.timeline))
     out["readable_rows"] = int(res.timeline["emotion"].astype(str).ne("").sum()) if "emotion" in res.timeline else None
     print(device, "lesson", out["lesson_seconds"], "s", flush=True)
-    np.save(work / f"done_{device}.npy", np.zeros(1))
+    from emolab.recipes import evaluate_recipe
+
+    t1 = time.perf_counter()  # emolab evaluate: the bundled speech model, read whole and centred per speaker
+    ev = evaluate_recipe("speech", "tess", work / "voices", progress=False)
+    ev.predictions.to_csv(work / f"predictions_{device}.csv", index=False)
+    out["evaluate_speech"] = {"seconds": round(time.perf_counter() - t1, 2), "n": int(ev.scored["n"]),
+                              "accuracy": round(float(ev.metrics["accuracy"]), 4)}
     return out
+
+
+def voices(root: Path) -> None:
+    """A TESS-like folder of synthetic voices (two speakers, every emotion, some utterances longer than 3 s)."""
+    import numpy as np
+    import soundfile as sf
+
+    from emolab.data.corpora.speech import TESS_EMOTIONS
+    from emolab.synth.voice import Voice, synthesize_utterance
+    from emolab.taxonomy import canonical_label
+
+    rng = np.random.default_rng(0)
+    for speaker, kind in (("OAF", "adult_female"), ("YAF", "child")):
+        voice = Voice.random(rng, kind)
+        for emo, raw in TESS_EMOTIONS.items():
+            for word, seconds in (("back", 1.5), ("bar", 4.5)):
+                wave = synthesize_utterance(voice, canonical_label(raw), seconds, rng)
+                (root / f"{speaker}_{emo}").mkdir(parents=True, exist_ok=True)
+                sf.write(root / f"{speaker}_{emo}" / f"{speaker}_{word}_{emo}.wav", np.pad(wave, 8000), 16000)
 
 
 def compare(work: Path, a: str, b: str, table: str = "timeline") -> dict:
@@ -134,6 +162,8 @@ def main() -> None:
     if a.child:
         print("RESULT " + json.dumps(run_on(a.child, Path(a.work))), flush=True)
         return
+    import numpy as np
+    import pandas as pd
     import torch
 
     from emolab.atomic import write_text
@@ -147,6 +177,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         generate_trainset(work / "trainset", TrainsetConfig(n_identities=8, clips_per_emotion=2), progress=False)
+        voices(work / "voices")
         if a.lesson:
             import shutil
 
@@ -165,6 +196,11 @@ def main() -> None:
         if "cuda" in runs:
             result["lesson_cuda_vs_cpu"] = compare(work, "cpu", "cuda")
             result["synthetic_model_cuda_vs_cpu"] = compare(work, "cpu", "cuda", table="synthetic")
+            pa, pb = (pd.read_csv(work / f"predictions_{d}.csv") for d in ("cpu", "cuda"))
+            cols = [c for c in pa.columns if c.startswith("p_")]
+            result["evaluate_speech_cuda_vs_cpu"] = {"answers_differing": int((pa["predicted"] != pb["predicted"]).sum()), "n": int(len(pa)),
+                                                     "max_abs_probability_difference": float(np.abs(pa[cols].to_numpy() - pb[cols].to_numpy()).max()),
+                                                     "windows_equal": bool((pa["windows"] == pb["windows"]).all())}
             result["speed_ratio_cpu_over_cuda"] = {
                 **{k: round(runs["cpu"]["train"][k]["seconds"] / runs["cuda"]["train"][k]["seconds"], 2) for k in KINDS},
                 "lesson": round(runs["cpu"]["lesson_seconds"] / runs["cuda"]["lesson_seconds"], 2)}
