@@ -2,7 +2,9 @@
 
 * face images (FER2013, CK+48, folders) -> uint8 [n, 48, 48] -> ``face2d`` / ``classroom_cnn``;
 * speech (RAVDESS, CREMA-D, TESS, Emo-DB) -> MFCC+deltas [n, 1, 60, frames] of a fixed-length
-  centred window -> ``speech``;
+  centred window -> ``speech`` (training and model selection; ``emolab evaluate`` reads a file with more speech
+  than one window whole, :func:`~emolab.preprocessing.inputs.load_speech_windows`); only the rows a speech model
+  can read (:func:`readable_rows`);
 * text (MELD, GoEmotions) -> token ids [n, max_len] with a vocabulary fitted on the training
   split only -> ``text``;
 * synthetic training sets -> face clips, MFCCs and tokens -> ``face3d``, ``cnn_lstm``,
